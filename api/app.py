@@ -1,0 +1,95 @@
+"""The FastAPI application: /api/v1 routes, OpenAPI at /docs, the web pages, in-process workers."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from api import queue
+from api.errors import install_error_handlers
+from api.routes import calls, health, people, rubrics
+from api.services.processing import AnalyzeFn
+from api.worker import WorkerPool
+from callscope import __version__
+from callscope.config import Settings
+from models.db import engine_for, migrate, session_factory
+
+log = logging.getLogger("callscope.api")
+API_PREFIX = "/api/v1"
+ABANDONED_UPLOAD_SECONDS = 24 * 3600  # another server sharing the data dir may still be receiving it
+
+
+def _recover_jobs(app: FastAPI, settings: Settings) -> None:
+    """Jobs a killed process left in processing go back to the queue (nothing is lost); uploads a
+    killed process was receiving are dropped once surely abandoned."""
+    cutoff = time.time() - ABANDONED_UPLOAD_SECONDS
+    for part in (Path(settings.data_dir) / "tmp").glob("*.part"):
+        with contextlib.suppress(OSError):
+            if part.stat().st_mtime < cutoff:
+                part.unlink()
+    with app.state.sessions() as session:
+        if app.state.engine.dialect.name == "sqlite":
+            count = queue.requeue_stale(session, lease=None)  # a SQLite file has one server: all are ours
+        else:
+            count = queue.requeue_orphans(session, socket.gethostname(), queue.pid_alive)
+            count += queue.requeue_stale(session, queue.LEASE)
+    if count:
+        log.warning("requeued %d interrupted job(s)", count)
+
+
+def create_app(settings: Settings | None = None, start_workers: bool = True, demo: bool = False,
+               analyze_fn: AnalyzeFn | None = None) -> FastAPI:
+    """The app. Workers start with it unless start_workers is False (a `callscope worker` does the jobs)."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = engine_for(settings)
+        migrate(engine)
+        app.state.engine, app.state.sessions = engine, session_factory(engine)
+        _recover_jobs(app, settings)
+        if demo:
+            from api.demo import seed_demo
+
+            seed_demo(app.state.sessions, settings)
+        pool = None
+        if start_workers and settings.workers > 0:
+            pool = WorkerPool(app.state.sessions, settings, settings.workers, analyze_fn=analyze_fn)
+            pool.start()
+        app.state.pool = pool
+        try:
+            yield
+        finally:
+            if pool is not None:
+                pool.stop()
+            engine.dispose()
+
+    app = FastAPI(title="callscope", version=__version__, lifespan=lifespan, docs_url="/docs",
+                  openapi_url=f"{API_PREFIX}/openapi.json",
+                  description="Conversation intelligence for sales calls. Every endpoint but /healthz needs "
+                              "`Authorization: Bearer TOKEN` (`callscope token create`).")
+    app.state.settings = settings
+    install_error_handlers(app)
+    for module in (health, calls, people, rubrics):
+        app.include_router(module.router, prefix=API_PREFIX)
+    _install_web(app)
+    return app
+
+
+def _install_web(app: FastAPI) -> None:
+    """The web pages (api/web, owned by the web helper), when present."""
+    try:
+        import api.web as web
+    except ImportError:
+        return
+    if hasattr(web, "install"):
+        web.install(app)
+    elif hasattr(web, "router"):
+        app.include_router(web.router)

@@ -1,0 +1,1 @@
+"""HTTP routes under /api/v1: thin translations to api.services."""

@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse
+
+from api import queue
+from api.deps import Principal, PrincipalDep, SessionDep, SettingsDep
+from api.errors import Conflict, FieldError, Forbidden, NotFound
+from api.services import calls as calls_service
+from api.services import reviews
+from api.services.results import current_analysis, effective_document
+from api.services.rubrics import check_name, get_rubric
+from api.uploads import CONTENT_TYPES, receive_upload
+
+router = APIRouter(tags=["calls"])
+
+
+def _wake_workers(request: Request) -> None:
+    pool = getattr(request.app.state, "pool", None)
+    if pool is not None:
+        pool.wake()
+
+
+_DUPLICATE = {200: {"description": "the same audio was already uploaded: the existing call"}}
+# the body is streamed by hand (api.uploads), so its form is described for /docs here
+_UPLOAD_FORM = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {
+        "file": {"type": "string", "format": "binary", "description": "the recording (any common format)"},
+        "rep": {"type": "string", "description": "rep id or email (a rep token may leave it out)"},
+        "deal": {"type": "string", "description": "the CRM's deal id (created when new)"},
+        "title": {"type": "string"},
+        "started_at": {"type": "string", "format": "date-time", "description": "ISO 8601; default now"},
+        "channels": {"type": "string", "enum": ["auto", "stereo", "mono"], "default": "auto"},
+        "rep_channel": {"type": "integer", "enum": [0, 1], "default": 0},
+    }}}}}}
+
+
+@router.post("/calls", status_code=202, responses=_DUPLICATE, openapi_extra=_UPLOAD_FORM)
+async def upload_call(request: Request, principal: PrincipalDep, settings: SettingsDep) -> JSONResponse:
+    """Multipart upload: `file` plus `rep` (id or email), `deal` (CRM id), `title`, `started_at` (ISO 8601),
+    `channels` (auto|stereo|mono), `rep_channel` (0|1). Answers 202 {"id", "status"}; the same audio
+    again answers the existing call with 200 and "duplicate": true."""
+    upload = await receive_upload(request, settings)
+
+    def accept() -> tuple[int, str, bool]:
+        with request.app.state.sessions() as session:
+            call, duplicate = calls_service.create_call(session, settings, principal, upload)
+            return call.id, call.status, duplicate
+
+    try:
+        call_id, status, duplicate = await run_in_threadpool(accept)
+    finally:
+        upload.remove()
+    if not duplicate:
+        _wake_workers(request)
+    return JSONResponse({"id": call_id, "status": status, "duplicate": duplicate},
+                        status_code=200 if duplicate else 202)
+
+
+@router.get("/calls")
+def list_calls(
+    session: SessionDep, principal: PrincipalDep,
+    rep: str | None = None, deal: str | None = None, stage: str | None = None, objection: str | None = None,
+    q: Annotated[str | None, Query(description="full-text search in the transcripts (zh or en)")] = None,
+    from_: Annotated[str | None, Query(alias="from", description="started_at from (ISO 8601)")] = None,
+    to: Annotated[str | None, Query(description="started_at until (ISO 8601; a date: all of it)")] = None,
+    min_score: float | None = None, max_score: float | None = None, status: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> dict:
+    """Calls newest first; cursor pagination (`next_cursor` is null on the last page)."""
+    filters = calls_service.CallFilters(rep=rep, deal=deal, stage=stage, objection=objection, q=q,
+                                        start=from_, end=to, min_score=min_score, max_score=max_score,
+                                        status=status)
+    return calls_service.list_calls(session, principal, filters, limit=limit, cursor=cursor)
+
+
+@router.get("/calls/{call_id}")
+def get_call(call_id: int, session: SessionDep, principal: PrincipalDep) -> dict:
+    return calls_service.call_to_dict(calls_service.visible_call(session, principal, call_id))
+
+
+@router.get("/calls/{call_id}/analysis")
+def get_analysis(call_id: int, session: SessionDep, principal: PrincipalDep) -> dict:
+    """The analysis document, with managers' overrides applied (items carry "override")."""
+    call = calls_service.visible_call(session, principal, call_id)
+    record = current_analysis(session, call.id)
+    if record is None:
+        raise Conflict(f"call {call_id} is {call.status}" + (f": {call.error}" if call.error else ""))
+    return effective_document(session, call, record.document)
+
+
+@router.get("/calls/{call_id}/audio")
+def get_audio(call_id: int, session: SessionDep, principal: PrincipalDep,
+              settings: SettingsDep) -> FileResponse:
+    """The recording (HTTP range requests supported, for players)."""
+    call = calls_service.visible_call(session, principal, call_id)
+    path = Path(settings.data_dir) / call.audio_path
+    if not path.is_file():
+        raise NotFound(f"the audio of call {call_id} is missing from the data dir")
+    ext = path.suffix.lstrip(".")
+    return FileResponse(path, media_type=CONTENT_TYPES.get(ext, "application/octet-stream"),
+                        headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.post("/calls/{call_id}/rescore", status_code=202)
+def rescore_call(call_id: int, request: Request, session: SessionDep, principal: PrincipalDep,
+                 settings: SettingsDep, rubric: str | None = None) -> dict:
+    """Re-score the stored transcript against a rubric (no ASR); queued."""
+    _require_reviewer(principal)
+    call = calls_service.visible_call(session, principal, call_id)
+    name = check_name(rubric or settings.rubric)
+    if get_rubric(session, name) is None:
+        raise NotFound(f"no rubric {name}")
+    if current_analysis(session, call.id) is None:
+        raise Conflict(f"call {call_id} has no transcript yet (status {call.status})")
+    job = queue.enqueue(session, call.id, "rescore", rubric=name)
+    session.commit()
+    _wake_workers(request)
+    return {"id": call.id, "job": job.id, "status": job.status, "rubric": name}
+
+
+@router.get("/calls/{call_id}/reviews")
+def get_reviews(call_id: int, session: SessionDep, principal: PrincipalDep) -> dict:
+    """Overrides (who, when, before, after) and comments on the call's scorecard."""
+    return reviews.reviews_of(session, calls_service.visible_call(session, principal, call_id))
+
+
+def _require_reviewer(principal: Principal) -> None:
+    if not principal.can_review:
+        raise Forbidden("only managers and admins review scorecards")
+
+
+@router.put("/calls/{call_id}/scorecard/items/{item_id}")
+def override_item(
+    call_id: int, item_id: str, session: SessionDep, principal: PrincipalDep,
+    body: Annotated[dict, Body(examples=[{"passed": True, "score": 10, "reason": "asked about budget"}])],
+) -> dict:
+    """Override one item (managers of the rep's team, admins): `passed` and/or `score`, `reason`."""
+    _require_reviewer(principal)
+    call = calls_service.visible_call(session, principal, call_id)
+    passed, score = body.get("passed"), body.get("score")
+    if passed is not None and not isinstance(passed, bool):
+        raise FieldError("passed: true, false or null")
+    if score is not None and not isinstance(score, int | float):
+        raise FieldError("score: a number")
+    reason = str(body.get("reason", ""))
+    item = reviews.override_item(session, principal, call, item_id, passed, score, reason,
+                                 clear_passed="passed" in body and passed is None)
+    session.commit()
+    return {"call_id": call.id, "score": call.score, "item": item}
+
+
+@router.post("/calls/{call_id}/comments", status_code=201)
+def add_comment(
+    call_id: int, session: SessionDep, principal: PrincipalDep,
+    body: Annotated[dict, Body(examples=[{"text": "Good recovery on price", "item_id": "objection_handling",
+                                          "at": 13.1}])],
+) -> dict:
+    _require_reviewer(principal)
+    call = calls_service.visible_call(session, principal, call_id)
+    at = body.get("at")
+    if at is not None and not isinstance(at, int | float):
+        raise FieldError("at: seconds into the call")
+    text = str(body.get("text", ""))
+    comment = reviews.add_comment(session, principal, call, text, body.get("item_id"), at)
+    session.commit()
+    return reviews.comment_to_dict(comment)

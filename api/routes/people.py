@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query
+from fastapi.responses import PlainTextResponse
+from sqlalchemy import select
+
+from api.deps import PrincipalDep, SessionDep
+from api.errors import FieldError, Forbidden, NotFound
+from api.services import people
+from api.services.calls import parse_end, parse_time
+from api.services.evaluation import evaluation_csv, rep_evaluation
+from api.services.insights import deal_insights
+from models.orm import Call, Deal, User
+
+router = APIRouter(tags=["reps and deals"])
+
+
+@router.get("/reps")
+def list_reps(session: SessionDep, principal: PrincipalDep) -> dict:
+    reps = [r for r in session.scalars(select(User).order_by(User.name)) if principal.can_see_rep(r)]
+    return {"items": [people.rep_to_dict(r) for r in reps]}
+
+
+@router.post("/reps")
+def upsert_rep(
+    session: SessionDep,
+    principal: PrincipalDep,
+    body: Annotated[
+        dict, Body(examples=[{"email": "wang.fang@example.com", "name": "王芳", "team": "华东"}])
+    ],
+) -> dict:
+    """Create or update a rep by email (integration and admin tokens: the CRM's user sync)."""
+    if principal.role not in ("admin", "integration"):
+        raise Forbidden("only admin and integration tokens manage reps")
+    rep = people.upsert_rep(
+        session, str(body.get("email", "")), body.get("name"), body.get("team"), str(body.get("role", "rep"))
+    )
+    session.commit()
+    return people.rep_to_dict(rep)
+
+
+@router.get("/reps/{rep_id}")
+def get_rep(rep_id: str, session: SessionDep, principal: PrincipalDep) -> dict:
+    return people.rep_to_dict(people.visible_rep(session, principal, rep_id))
+
+
+@router.get("/reps/{rep_id}/evaluation", responses={200: {"content": {"text/csv": {}}}})
+def get_evaluation(
+    rep_id: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    from_: Annotated[str | None, Query(alias="from", description="ISO 8601 date/time")] = None,
+    to: Annotated[str | None, Query(description="ISO 8601; a date includes that day")] = None,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+):  # noqa: ANN201 - JSON or CSV
+    """The rep's process evaluation over a period (?format=csv: one row per call plus averages)."""
+    rep = people.visible_rep(session, principal, rep_id)
+    start = parse_time(from_, "from") if from_ else None
+    end = parse_end(to) if to else None
+    if start and end and end < start:
+        raise FieldError("to: before from")
+    if format == "csv":
+        name = f"evaluation-{rep.id}-{(from_ or 'all')[:10]}-{(to or 'now')[:10]}.csv"
+        return PlainTextResponse(
+            evaluation_csv(session, rep, start, end),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return rep_evaluation(session, rep, start, end)
+
+
+@router.get("/deals")
+def list_deals(session: SessionDep, principal: PrincipalDep) -> dict:
+    stmt = select(Deal).order_by(Deal.updated_at.desc())
+    if not principal.sees_everything:
+        stmt = stmt.where(Deal.id.in_(principal.scope_calls(select(Call.deal_id))))
+    return {"items": [people.deal_to_dict(d) for d in session.scalars(stmt)]}
+
+
+@router.put("/deals/{deal_id}")
+def upsert_deal(
+    deal_id: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    body: Annotated[
+        dict,
+        Body(
+            examples=[
+                {
+                    "name": "MES 升级",
+                    "account": "华东制造",
+                    "stage": "negotiation",
+                    "amount": 380000,
+                    "owner": "wang.fang@example.com",
+                }
+            ]
+        ),
+    ],
+) -> dict:
+    """Create or update a deal by its CRM id (integration and admin tokens)."""
+    if principal.role not in ("admin", "integration"):
+        raise Forbidden("only admin and integration tokens manage deals")
+    if body.get("amount") is not None and not isinstance(body["amount"], int | float):
+        raise FieldError("amount: a number")
+    deal = people.upsert_deal(session, deal_id, body)
+    session.commit()
+    return people.deal_to_dict(deal)
+
+
+@router.get("/deals/{deal_id}/insights")
+def get_insights(deal_id: str, session: SessionDep, principal: PrincipalDep) -> dict:
+    """What the calls say about one CRM deal (by CRM id): stage, objections, next steps, 1-15-30 clocks."""
+    deal = people.find_deal(session, deal_id)
+    insights = deal_insights(session, principal, deal)
+    if not insights["calls"] and not principal.sees_everything:
+        raise NotFound(f"no deal {deal_id}")
+    return insights

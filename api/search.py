@@ -1,0 +1,52 @@
+"""Full-text search over transcripts that understands Chinese.
+
+Turns are indexed by their jieba tokens (nlp.tokens, with the sales dictionary) joined by spaces:
+SQLite keeps an FTS5 table in sync by triggers, PostgreSQL a GIN index on to_tsvector('simple', tokens).
+A query matches a call when one turn holds all the query's tokens, or (segmentation can cut a phrase
+differently in a query than in a sentence) when a turn's text contains the query as typed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import CompoundSelect, Select, func, literal_column, select, text
+from sqlalchemy.orm import Session
+
+from models.orm import Turn
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def tokenize(text_: str) -> list[str]:
+    from nlp.tokens import tokenize as nlp_tokenize
+
+    return nlp_tokenize(text_)
+
+
+def index_tokens(text_: str) -> str:
+    """What a turn is indexed by: its tokens plus the two-character pieces of long Chinese words."""
+    tokens = tokenize(text_)
+    pieces = [w[i:i + 2] for w in tokens if len(w) > 2 and _CJK.match(w) for i in range(len(w) - 1)]
+    return " ".join(tokens + pieces)
+
+
+def _fts5_quote(token: str) -> str:
+    return '"' + token.replace('"', '""') + '"'
+
+
+def matching_call_ids(session: Session, query: str) -> Select | CompoundSelect:
+    """A select of call ids whose transcript matches query."""
+    tokens = [t for t in tokenize(query) if t.strip()]
+    like = select(Turn.call_id).where(Turn.text.ilike(f"%{query.strip()}%"))
+    if not tokens:
+        return like
+    if session.get_bind().dialect.name == "sqlite":
+        match = " AND ".join(_fts5_quote(t) for t in tokens)
+        fts = (select(Turn.call_id)
+               .where(Turn.id.in_(select(literal_column("rowid")).select_from(text("turns_fts"))
+                                  .where(text("turns_fts MATCH :match").bindparams(match=match)))))
+    else:
+        tsquery = func.plainto_tsquery("simple", " ".join(tokens))
+        fts = select(Turn.call_id).where(func.to_tsvector("simple", Turn.tokens).op("@@")(tsquery))
+    return fts.union(like)

@@ -1,0 +1,275 @@
+"""A rep's process evaluation over a period, measured from their calls (with managers' overrides):
+score and trend, rubric items' pass rates with evidence, conversation metrics against targets,
+objections and how they were handled, strengths and improvements. Exportable as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from datetime import datetime
+from statistics import mean
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.services.config import service_config
+from api.services.results import current_analysis, effective_document
+from models.orm import Call, User
+
+METRICS = ("talk_ratio", "longest_monologue", "interactivity", "patience", "question_rate", "questions")
+
+
+def _period_calls(session: Session, rep: User, start: datetime | None, end: datetime | None) -> list[Call]:
+    stmt = select(Call).where(Call.rep_id == rep.id, Call.status == "done")
+    if start:
+        stmt = stmt.where(Call.started_at >= start)
+    if end:
+        stmt = stmt.where(Call.started_at <= end)
+    return list(session.scalars(stmt.order_by(Call.started_at, Call.id)))
+
+
+def _documents(session: Session, calls: list[Call]) -> list[tuple[Call, dict[str, Any]]]:
+    out = []
+    for call in calls:
+        record = current_analysis(session, call.id)
+        if record is not None:
+            out.append((call, effective_document(session, call, record.document)))
+    return out
+
+
+def _trend(pairs: list[tuple[Call, dict[str, Any]]]) -> dict[str, Any]:
+    weeks: dict[str, list[float]] = defaultdict(list)
+    scores = []
+    for call, doc in pairs:
+        score = doc["scorecard"].get("score")
+        if score is None:
+            continue
+        year, week, _ = call.started_at.isocalendar()
+        weeks[f"{year}-W{week:02d}"].append(score)
+        scores.append(score)
+    slope = 0.0
+    if len(scores) >= 2:  # least-squares slope, score points per call
+        xs = range(len(scores))
+        mx, my = mean(xs), mean(scores)
+        den = sum((x - mx) ** 2 for x in xs)
+        slope = sum((x - mx) * (y - my) for x, y in zip(xs, scores, strict=True)) / den
+    direction = "up" if slope > 0.5 else "down" if slope < -0.5 else "flat"
+    return {
+        "by_week": [
+            {"week": w, "calls": len(v), "average": round(mean(v), 1)} for w, v in sorted(weeks.items())
+        ],
+        "slope_per_call": round(slope, 2),
+        "direction": direction if len(scores) >= 2 else "n/a",
+    }
+
+
+def _evidence_link(call: Call, ev: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "call_id": call.id,
+        "call_title": call.title,
+        "start": ev.get("start"),
+        "end": ev.get("end"),
+        "text": ev.get("text", ""),
+        "link": f"/api/v1/calls/{call.id}/audio#t={ev.get('start', 0)}",
+    }
+
+
+def _items(pairs: list[tuple[Call, dict[str, Any]]], examples: int) -> list[dict[str, Any]]:
+    items: dict[str, dict[str, Any]] = {}
+    for call, doc in pairs:
+        for item in doc["scorecard"].get("items", []):
+            entry = items.setdefault(
+                item["id"],
+                {
+                    "id": item["id"],
+                    "name": item.get("name", item["id"]),
+                    "applicable": 0,
+                    "passed": 0,
+                    "score": 0.0,
+                    "max": 0.0,
+                    "passing_examples": [],
+                    "failing_examples": [],
+                    "feedback": [],
+                },
+            )
+            if item.get("passed") is None:
+                continue
+            entry["applicable"] += 1
+            entry["passed"] += 1 if item["passed"] else 0
+            entry["score"] += float(item.get("score", 0))
+            entry["max"] += float(item.get("max", 0))
+            bucket = entry["passing_examples"] if item["passed"] else entry["failing_examples"]
+            evidence = item.get("evidence") or [{"start": 0.0, "end": 0.0, "text": ""}]
+            if len(bucket) < examples:
+                bucket.append({**_evidence_link(call, evidence[0]), "feedback": item.get("feedback", "")})
+            if not item["passed"] and item.get("feedback") and len(entry["feedback"]) < examples:
+                entry["feedback"].append(item["feedback"])
+    out = []
+    for entry in items.values():
+        n = entry["applicable"]
+        entry["pass_rate"] = round(entry["passed"] / n, 3) if n else None
+        entry["average_score"] = round(100 * entry["score"] / entry["max"], 1) if entry["max"] else None
+        del entry["score"], entry["max"]
+        out.append(entry)
+    return out
+
+
+def _metrics(pairs: list[tuple[Call, dict[str, Any]]]) -> dict[str, Any]:
+    targets = service_config()["targets"]
+    out = {}
+    for name in METRICS:
+        values = [
+            float(doc["metrics"][name]) for _, doc in pairs if doc.get("metrics", {}).get(name) is not None
+        ]
+        avg = round(mean(values), 2) if values else None
+        target = targets.get(name)
+        status = None
+        if avg is not None and target:
+            status = (
+                "low"
+                if "min" in target and avg < target["min"]
+                else "high"
+                if "max" in target and avg > target["max"]
+                else "ok"
+            )
+        out[name] = {"average": avg, "target": target, "status": status}
+    return out
+
+
+def _objections(pairs: list[tuple[Call, dict[str, Any]]], examples: int) -> dict[str, Any]:
+    by_type: dict[str, dict[str, Any]] = {}
+    for call, doc in pairs:
+        for obj in doc.get("objections", []):
+            entry = by_type.setdefault(
+                obj["type"], {"type": obj["type"], "raised": 0, "handled": 0, "unhandled_examples": []}
+            )
+            entry["raised"] += 1
+            entry["handled"] += 1 if obj.get("handled") else 0
+            if not obj.get("handled") and len(entry["unhandled_examples"]) < examples:
+                entry["unhandled_examples"].append(_evidence_link(call, obj))
+    raised = sum(e["raised"] for e in by_type.values())
+    handled = sum(e["handled"] for e in by_type.values())
+    for entry in by_type.values():
+        entry["handled_rate"] = round(entry["handled"] / entry["raised"], 3)
+    return {
+        "raised": raised,
+        "handled": handled,
+        "handled_rate": round(handled / raised, 3) if raised else None,
+        "by_type": sorted(by_type.values(), key=lambda e: -e["raised"]),
+    }
+
+
+def rep_evaluation(
+    session: Session, rep: User, start: datetime | None, end: datetime | None
+) -> dict[str, Any]:
+    cfg = service_config()["evaluation"]
+    pairs = _documents(session, _period_calls(session, rep, start, end))
+    scores = [doc["scorecard"]["score"] for _, doc in pairs if doc["scorecard"].get("score") is not None]
+    items = _items(pairs, cfg["examples"])
+    judged = [i for i in items if i["applicable"] >= cfg["min_calls"] and i["pass_rate"] is not None]
+    strengths = [
+        {"id": i["id"], "name": i["name"], "pass_rate": i["pass_rate"], "examples": i["passing_examples"]}
+        for i in sorted(judged, key=lambda i: -i["pass_rate"])
+        if i["pass_rate"] >= cfg["strength_pass_rate"]
+    ]
+    improvements = [
+        {
+            "id": i["id"],
+            "name": i["name"],
+            "pass_rate": i["pass_rate"],
+            "feedback": i["feedback"],
+            "examples": i["failing_examples"],
+        }
+        for i in sorted(judged, key=lambda i: i["pass_rate"])
+        if i["pass_rate"] < cfg["improvement_pass_rate"]
+    ]
+    stages: dict[str, int] = defaultdict(int)
+    for _, doc in pairs:
+        stages[doc.get("stage", "")] += 1
+    return {
+        "rep": {
+            "id": rep.id,
+            "email": rep.email,
+            "name": rep.name,
+            "team": rep.team.name if rep.team else None,
+        },
+        "period": {"from": start.isoformat() if start else None, "to": end.isoformat() if end else None},
+        "calls": len(pairs),
+        "call_list": [
+            {
+                "id": c.id,
+                "title": c.title,
+                "started_at": c.started_at.isoformat(),
+                "score": d["scorecard"].get("score"),
+                "stage": d.get("stage"),
+            }
+            for c, d in pairs
+        ],
+        "average_score": round(mean(scores), 1) if scores else None,
+        "trend": _trend(pairs),
+        "stages": dict(stages),
+        "items": items,
+        "metrics": _metrics(pairs),
+        "objections": _objections(pairs, cfg["examples"]),
+        "strengths": strengths,
+        "improvements": improvements,
+    }
+
+
+def evaluation_csv(session: Session, rep: User, start: datetime | None, end: datetime | None) -> str:
+    """One row per call (score, items, metrics, objections) and a final row of averages."""
+    pairs = _documents(session, _period_calls(session, rep, start, end))
+    item_ids: list[str] = []
+    for _, doc in pairs:
+        for item in doc["scorecard"].get("items", []):
+            if item["id"] not in item_ids:
+                item_ids.append(item["id"])
+    out = io.StringIO()
+    writer = csv.writer(out)
+    header = [
+        "call_id",
+        "started_at",
+        "title",
+        "rep",
+        "deal",
+        "stage",
+        "score",
+        "grade",
+        *METRICS,
+        "objections",
+        "objections_handled",
+        *[f"item:{i}" for i in item_ids],
+    ]
+    writer.writerow(header)
+    rows = []
+    for call, doc in pairs:
+        items = {i["id"]: i for i in doc["scorecard"].get("items", [])}
+        objections = doc.get("objections", [])
+        row = [
+            call.id,
+            call.started_at.isoformat(),
+            call.title,
+            rep.email,
+            call.deal.external_id if call.deal else "",
+            doc.get("stage", ""),
+            doc["scorecard"].get("score"),
+            doc["scorecard"].get("grade", ""),
+            *[doc.get("metrics", {}).get(m) for m in METRICS],
+            len(objections),
+            sum(1 for o in objections if o.get("handled")),
+            *[
+                items[i].get("score") if i in items and items[i].get("passed") is not None else ""
+                for i in item_ids
+            ],
+        ]
+        rows.append(row)
+        writer.writerow(row)
+    if rows:
+        averages = ["average", "", "", rep.email, "", ""]
+        for col in range(6, len(header)):
+            nums = [r[col] for r in rows if isinstance(r[col], int | float)]
+            averages.append(round(mean(nums), 2) if nums else "")
+        writer.writerow(averages)
+    return out.getvalue()

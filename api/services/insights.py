@@ -1,0 +1,155 @@
+"""What the calls say about one CRM deal: the calls, how the stage moved, objections open and handled,
+next steps promised (with due dates where the words allow), and the 1-15-30 clocks of domain.md."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.deps import Principal
+from api.services.config import service_config
+from api.services.results import current_analysis, effective_document
+from models.orm import Call, Deal, utcnow
+
+_WEEKDAY = re.compile(
+    r"(下周|下星期|下礼拜|周|星期|礼拜)([一二三四五六日天])"
+    r"|(next )?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+)
+
+
+def due_date(when: str, said_on: datetime) -> str | None:
+    """The date a next step's time expression points at, counted from the call's day (None if unclear)."""
+    cfg = service_config()
+    text = (when or "").lower()
+    match = _WEEKDAY.search(text)
+    if match:
+        day = cfg["weekdays"][match.group(2) or match.group(4)]
+        ahead = (day - said_on.weekday()) % 7 or 7
+        if match.group(1) in ("下周", "下星期", "下礼拜") or match.group(3):
+            ahead = 7 - said_on.weekday() + day  # "next Tuesday": the Tuesday of next week
+        return (said_on + timedelta(days=ahead)).date().isoformat()
+    for phrase, days in sorted(cfg["relative_days"].items(), key=lambda kv: -len(kv[0])):
+        if phrase in text:
+            return (said_on + timedelta(days=days)).date().isoformat()
+    return None
+
+
+def deal_insights(
+    session: Session, principal: Principal, deal: Deal, now: datetime | None = None
+) -> dict[str, Any]:
+    cfg = service_config()
+    funnel = cfg["funnel"]
+    clocks_cfg = cfg["clocks"]
+    now = now or utcnow()
+    calls = list(
+        session.scalars(
+            principal.scope_calls(select(Call).where(Call.deal_id == deal.id)).order_by(
+                Call.started_at, Call.id
+            )
+        )
+    )
+    progression, objections, next_steps, listed = [], [], [], []
+    last_by_type: dict[str, dict[str, Any]] = {}
+    for call in calls:
+        listed.append(
+            {
+                "id": call.id,
+                "title": call.title,
+                "started_at": call.started_at.isoformat(),
+                "rep": call.rep.email,
+                "status": call.status,
+                "stage": call.stage,
+                "score": call.score,
+            }
+        )
+        record = current_analysis(session, call.id) if call.status == "done" else None
+        if record is None:
+            continue
+        doc = effective_document(session, call, record.document)
+        progression.append(
+            {"call_id": call.id, "started_at": call.started_at.isoformat(), "stage": doc["stage"]}
+        )
+        for obj in doc.get("objections", []):
+            entry = {
+                "call_id": call.id,
+                "type": obj["type"],
+                "text": obj.get("text", ""),
+                "handled": bool(obj.get("handled")),
+                "start": obj.get("start"),
+                "started_at": call.started_at.isoformat(),
+            }
+            objections.append(entry)
+            last_by_type[obj["type"]] = entry
+        for step in doc.get("next_steps", []):
+            next_steps.append(
+                {
+                    "call_id": call.id,
+                    "text": step.get("text", ""),
+                    "when": step.get("when", ""),
+                    "promised_on": call.started_at.date().isoformat(),
+                    "due": due_date(step.get("when", "") or step.get("text", ""), call.started_at),
+                    "start": step.get("start"),
+                }
+            )
+    # an objection type is open while its latest mention went unanswered
+    open_types = [t for t, e in last_by_type.items() if not e["handled"]]
+    first = calls[0].started_at if calls else None
+    last = calls[-1].started_at if calls else None
+    index = {s: i for i, s in enumerate(funnel)}
+    ranks = [index[p["stage"]] for p in progression if p["stage"] in index]
+    moved = len(ranks) >= 2 and max(ranks[1:]) > ranks[0]
+    days_since_first = (now - first).days if first else None
+    days_since_last = (now - last).days if last else None
+    upcoming = [s for s in next_steps if s["due"] and s["due"] >= now.date().isoformat()]
+    if days_since_first is None:
+        intent = "no calls yet"
+    elif days_since_first < clocks_cfg["intent_days"]:
+        intent = "too early to judge"
+    elif moved or upcoming:
+        intent = "progressing"
+    else:
+        intent = "stalled: no progress in 30 days, stop spending time unless something changes"
+    follow_up_due = (last + timedelta(days=clocks_cfg["follow_up_days"])) if last else None
+    return {
+        "deal": {
+            "id": deal.id,
+            "external_id": deal.external_id,
+            "name": deal.name,
+            "account": deal.account,
+            "crm_stage": deal.stage,
+            "amount": deal.amount,
+        },
+        "calls": listed,
+        "stage": {
+            "current": progression[-1]["stage"] if progression else None,
+            "furthest": funnel[max(ranks)] if ranks else None,
+            "moved": moved,
+            "progression": progression,
+        },
+        "objections": {
+            "open": open_types,
+            "handled": sorted({o["type"] for o in objections if o["handled"]}),
+            "all": objections,
+        },
+        "next_steps": next_steps,
+        "clocks": {
+            "first_call_at": first.isoformat() if first else None,
+            "last_call_at": last.isoformat() if last else None,
+            "days_since_last_call": days_since_last,
+            "calls_this_week": sum(1 for c in calls if (now - c.started_at).days < clocks_cfg["review_days"]),
+            "follow_up": {
+                "due_by": follow_up_due.date().isoformat() if follow_up_due else None,
+                "days_left": (follow_up_due - now).days if follow_up_due else None,
+                "overdue": bool(follow_up_due and now > follow_up_due),
+            },
+            "intent": {
+                "days_since_first_call": days_since_first,
+                "judge_at_days": clocks_cfg["intent_days"],
+                "judgement": intent,
+            },
+        },
+    }

@@ -1,0 +1,121 @@
+"""Reps, teams and deals: resolving references from uploads, and the CRM's create-or-update."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.deps import Principal
+from api.errors import FieldError, Forbidden, NotFound
+from api.tokens import find_team
+from models.orm import Deal, User
+
+
+def _find_user(session: Session, ref: str) -> User | None:
+    ref = ref.strip()
+    if ref.isdigit():
+        return session.get(User, int(ref))
+    return session.scalar(select(User).where(User.email == ref.lower()))
+
+
+def resolve_rep_for_upload(session: Session, principal: Principal, ref: str) -> User:
+    """The rep a new call belongs to. A rep token uploads its own calls; an integration or admin token
+    may name a new rep by email (created on the spot); a manager names one of their team."""
+    if not ref:
+        if principal.role == "rep" and principal.user_id:
+            return session.get(User, principal.user_id)
+        raise FieldError("rep: required (rep id or email)")
+    rep = _find_user(session, ref)
+    if rep is None:
+        if principal.role in ("integration", "admin") and "@" in ref and "." in ref.split("@")[-1]:
+            rep = User(email=ref.strip().lower(), name=ref.split("@")[0], role="rep")
+            session.add(rep)
+            session.flush()
+            return rep
+        raise FieldError(f"rep: unknown rep {ref[:100]!r}")
+    if not principal.can_see_rep(rep):
+        if principal.role == "rep":
+            raise Forbidden("rep: a rep token uploads only its own calls")
+        raise FieldError(f"rep: unknown rep {ref[:100]!r}")
+    return rep
+
+
+def resolve_deal_for_upload(session: Session, external_id: str, rep: User) -> Deal | None:
+    """The CRM deal a call belongs to, created (owned by the rep) the first time its id is seen."""
+    external_id = external_id.strip()
+    if not external_id:
+        return None
+    if len(external_id) > 200:
+        raise FieldError("deal: CRM deal id longer than 200 characters")
+    deal = session.scalar(select(Deal).where(Deal.external_id == external_id))
+    if deal is None:
+        deal = Deal(external_id=external_id, name=external_id, owner_id=rep.id)
+        session.add(deal)
+        session.flush()
+    return deal
+
+
+def upsert_rep(session: Session, email: str, name: str | None, team: str | None, role: str = "rep") -> User:
+    if "@" not in email:
+        raise FieldError("email: not an email address")
+    if role not in ("rep", "manager"):
+        raise FieldError("role: must be rep or manager")
+    team_row = find_team(session, team, create=True) if team else None
+    user = _find_user(session, email)
+    if user is None:
+        user = User(email=email.strip().lower(), name=name or email.split("@")[0], role=role)
+        session.add(user)
+    elif name:
+        user.name = name
+    if team_row is not None:
+        user.team_id = team_row.id
+    user.role = role
+    session.flush()
+    return user
+
+
+def upsert_deal(session: Session, external_id: str, values: dict[str, Any]) -> Deal:
+    deal = session.scalar(select(Deal).where(Deal.external_id == external_id))
+    if deal is None:
+        deal = Deal(external_id=external_id, name=values.get("name") or external_id)
+        session.add(deal)
+    for key in ("name", "account", "stage", "amount"):
+        if values.get(key) is not None:
+            setattr(deal, key, values[key])
+    if values.get("owner"):
+        owner = _find_user(session, str(values["owner"]))
+        if owner is None:
+            raise FieldError(f"owner: unknown rep {values['owner']!r}")
+        deal.owner_id = owner.id
+    session.flush()
+    return deal
+
+
+def visible_rep(session: Session, principal: Principal, ref: str) -> User:
+    rep = _find_user(session, ref)
+    if rep is None or not principal.can_see_rep(rep):
+        raise NotFound(f"no rep {ref}")
+    return rep
+
+
+def find_deal(session: Session, ref: str) -> Deal:
+    """A deal by its CRM id (or our numeric id)."""
+    deal = session.scalar(select(Deal).where(Deal.external_id == ref))
+    if deal is None and ref.isdigit():
+        deal = session.get(Deal, int(ref))
+    if deal is None:
+        raise NotFound(f"no deal {ref}")
+    return deal
+
+
+def rep_to_dict(rep: User) -> dict[str, Any]:
+    return {"id": rep.id, "email": rep.email, "name": rep.name, "role": rep.role, "team_id": rep.team_id,
+            "team": rep.team.name if rep.team else None}
+
+
+def deal_to_dict(deal: Deal) -> dict[str, Any]:
+    return {"id": deal.id, "external_id": deal.external_id, "name": deal.name, "account": deal.account,
+            "stage": deal.stage, "amount": deal.amount, "owner_id": deal.owner_id,
+            "updated_at": deal.updated_at.isoformat()}

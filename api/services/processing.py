@@ -1,0 +1,45 @@
+"""What a job does: analyze (the full pipeline on the stored audio) or rescore (the stored transcript
+against a rubric, no ASR). Results are stored in the job's session; the queue marks the job done."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from api.services.results import current_analysis, store_analysis
+from api.services.rubrics import rubric_ref
+from callscope.config import Settings
+from callscope.errors import InputError
+from callscope.pipeline import AnalyzeOptions
+from models.document import Analysis, Transcript
+from models.orm import Call, Job
+
+AnalyzeFn = Callable[[Path, AnalyzeOptions, Settings], Analysis]
+
+
+def _analyze(path: Path, options: AnalyzeOptions, settings: Settings) -> Analysis:
+    from callscope.pipeline import analyze
+
+    return analyze(path, options, settings)
+
+
+def run_job(session: Session, settings: Settings, job: Job, analyze_fn: AnalyzeFn | None = None) -> None:
+    """Do job's work and store the results in session (not committed)."""
+    from callscope.pipeline import rescore
+
+    call = session.get(Call, job.call_id)
+    if call is None:
+        raise InputError(f"call {job.call_id} no longer exists")
+    rubric_name = job.rubric or settings.rubric
+    rubric = rubric_ref(session, settings, rubric_name)
+    if job.kind == "rescore":
+        previous = current_analysis(session, call.id)
+        if previous is None:
+            raise InputError(f"call {call.id} has no transcript to re-score yet")
+        analysis = rescore(Transcript.from_dict(previous.transcript), rubric, settings)
+    else:
+        options = AnalyzeOptions(channels=call.channels, rep_channel=call.rep_channel, rubric=rubric)
+        analysis = (analyze_fn or _analyze)(Path(settings.data_dir) / call.audio_path, options, settings)
+    store_analysis(session, call, analysis.to_dict(), analysis.transcript.to_dict(), rubric_name)

@@ -1,0 +1,102 @@
+"""Storing an analysis (document, transcript, turns for search, scorecard rows) and reading it back
+with the managers' overrides applied."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from api.search import index_tokens
+from models.orm import AnalysisRecord, Call, Override, ScorecardItemRecord, ScorecardRecord, Turn, utcnow
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars (a bool from a classifier, a float32 score) as plain JSON values."""
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def as_json(data: dict[str, Any]) -> dict[str, Any]:
+    """A pure-JSON copy: what the database's JSON columns can hold."""
+    return json.loads(json.dumps(data, default=_plain, ensure_ascii=False))
+
+
+def store_analysis(session: Session, call: Call, document: dict[str, Any], transcript: dict[str, Any],
+                   rubric_name: str = "") -> AnalysisRecord:
+    """Save one analysis of call and make it current (the caller commits). rubric_name: the name the
+    rubric is stored under (re-scoring after a rubric changes finds the calls scored with it)."""
+    document, transcript = as_json(document), as_json(transcript)
+    card = document.get("scorecard") or {}
+    record = AnalysisRecord(call_id=call.id, document=document, transcript=transcript,
+                            stage=document.get("stage", ""), score=card.get("score"),
+                            model=dict(document.get("asr") or {}))
+    session.add(record)
+    session.flush()
+    session.execute(delete(Turn).where(Turn.call_id == call.id))
+    session.add_all([
+        Turn(call_id=call.id, idx=i, start=seg["start"], end=seg["end"], speaker=seg.get("speaker", ""),
+             role=seg.get("role", ""), text=seg.get("text", ""), tokens=index_tokens(seg.get("text", "")))
+        for i, seg in enumerate(document.get("segments", []))
+    ])
+    scorecard = ScorecardRecord(call_id=call.id, analysis_id=record.id,
+                                rubric=rubric_name or card.get("rubric", ""),
+                                rubric_version=str(card.get("rubric_version", "")),
+                                score=card.get("score") or 0.0, grade=card.get("grade", ""))
+    scorecard.items = [
+        ScorecardItemRecord(call_id=call.id, item_id=item["id"], name=item.get("name", ""),
+                            passed=item.get("passed"), score=item.get("score", 0.0), max=item.get("max", 0.0),
+                            evidence=item.get("evidence", []), feedback=item.get("feedback", ""))
+        for item in card.get("items", [])
+    ]
+    session.add(scorecard)
+    call.duration = document.get("duration")
+    call.stage = document.get("stage")
+    call.language = document.get("language")
+    call.objection_types = " " + " ".join(sorted({o["type"] for o in document.get("objections", [])})) + " "
+    call.updated_at = utcnow()
+    session.flush()
+    call.score = effective_document(session, call, record.document)["scorecard"].get("score")
+    return record
+
+
+def current_analysis(session: Session, call_id: int) -> AnalysisRecord | None:
+    return session.scalar(select(AnalysisRecord).where(AnalysisRecord.call_id == call_id)
+                          .order_by(AnalysisRecord.id.desc()).limit(1))
+
+
+def apply_overrides(document: dict[str, Any], overrides: list[Override]) -> dict[str, Any]:
+    """A copy of document with the newest override of each item applied and marked, score recomputed."""
+    doc = copy.deepcopy(document)
+    card = doc.get("scorecard")
+    if not card or not overrides:
+        return doc
+    latest: dict[str, Override] = {}
+    for ov in sorted(overrides, key=lambda o: o.id):
+        latest[ov.item_id] = ov
+    changed = False
+    for item in card.get("items", []):
+        ov = latest.get(item["id"])
+        if ov is None:
+            continue
+        item.update({k: v for k, v in ov.after.items() if k in ("passed", "score")})
+        item["override"] = {"by": ov.actor, "at": ov.created_at.isoformat(), "before": ov.before,
+                            "reason": ov.reason}
+        changed = True
+    if changed:
+        applicable = [i for i in card["items"] if i.get("passed") is not None]
+        total = sum(float(i.get("max", 0)) for i in applicable)
+        card["model_score"] = card.get("score")
+        got = sum(float(i.get("score", 0)) for i in applicable)
+        card["score"] = round(100.0 * got / total, 2) if total else 0.0
+        card["overridden"] = True
+    return doc
+
+
+def effective_document(session: Session, call: Call, document: dict[str, Any]) -> dict[str, Any]:
+    overrides = list(session.scalars(select(Override).where(Override.call_id == call.id)))
+    return apply_overrides(document, overrides)

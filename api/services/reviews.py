@@ -1,0 +1,69 @@
+"""Managers' reviews of a scorecard: overrides of an item (logged who/when/before/after) and comments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.deps import Principal
+from api.errors import Conflict, FieldError, NotFound
+from api.services.results import current_analysis, effective_document
+from models.orm import Call, Comment, Override
+
+
+def override_item(session: Session, principal: Principal, call: Call, item_id: str, passed: bool | None,
+                  score: float | None, reason: str, clear_passed: bool = False) -> dict[str, Any]:
+    """Set an item's passed and/or score; returns the item as now effective. The caller commits."""
+    record = current_analysis(session, call.id)
+    if record is None:
+        raise Conflict(f"call {call.id} has no scorecard yet (status {call.status})")
+    document = effective_document(session, call, record.document)
+    item = next((i for i in document["scorecard"].get("items", []) if i["id"] == item_id), None)
+    if item is None:
+        raise NotFound(f"no scorecard item {item_id!r} on call {call.id}")
+    if passed is None and score is None and not clear_passed:
+        raise FieldError("body: give passed and/or score")
+    after = {"passed": item.get("passed"), "score": item.get("score")}
+    if passed is not None or clear_passed:
+        after["passed"] = passed
+        if score is None:  # a verdict alone moves the points with it
+            after["score"] = float(item["max"]) if passed else 0.0
+    if score is not None:
+        if not 0 <= score <= float(item["max"]):
+            raise FieldError(f"score: must be between 0 and {item['max']}")
+        after["score"] = float(score)
+    before = {"passed": item.get("passed"), "score": item.get("score")}
+    session.add(Override(call_id=call.id, item_id=item_id, actor=principal.label, token_id=principal.token_id,
+                         before=before, after=after, reason=reason[:2000]))
+    session.flush()
+    document = effective_document(session, call, record.document)
+    call.score = document["scorecard"].get("score")
+    return next(i for i in document["scorecard"]["items"] if i["id"] == item_id)
+
+
+def add_comment(session: Session, principal: Principal, call: Call, text: str, item_id: str | None,
+                at: float | None) -> Comment:
+    if not text.strip():
+        raise FieldError("text: empty comment")
+    comment = Comment(call_id=call.id, item_id=item_id, at=at, actor=principal.label,
+                      token_id=principal.token_id, text=text.strip()[:5000])
+    session.add(comment)
+    session.flush()
+    return comment
+
+
+def reviews_of(session: Session, call: Call) -> dict[str, Any]:
+    overrides = session.scalars(select(Override).where(Override.call_id == call.id).order_by(Override.id))
+    comments = session.scalars(select(Comment).where(Comment.call_id == call.id).order_by(Comment.id))
+    return {
+        "overrides": [{"id": o.id, "item_id": o.item_id, "by": o.actor, "at": o.created_at.isoformat(),
+                       "before": o.before, "after": o.after, "reason": o.reason} for o in overrides],
+        "comments": [comment_to_dict(c) for c in comments],
+    }
+
+
+def comment_to_dict(c: Comment) -> dict[str, Any]:
+    return {"id": c.id, "item_id": c.item_id, "at": c.at, "by": c.actor, "text": c.text,
+            "created_at": c.created_at.isoformat()}

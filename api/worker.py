@@ -1,0 +1,129 @@
+"""Job workers: threads inside `callscope serve`, or `callscope worker` processes sharing a database.
+
+Each worker loops: claim a due job, run it, mark it done or failed (see api.queue for the rules).
+A heartbeat renews the claims of running jobs and requeues claims whose worker died.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from api import queue
+from api.services.processing import AnalyzeFn, run_job
+from callscope.config import Settings
+from callscope.errors import CallscopeError, ModelError
+from models.db import engine_for, migrate, session_factory
+
+log = logging.getLogger("callscope.worker")
+HEARTBEAT_SECONDS = 30.0
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return text if isinstance(err, CallscopeError) else f"{type(err).__name__}: {text}".rstrip(": ")
+
+
+class WorkerPool:
+    """concurrency threads claiming jobs from the database until stop()."""
+
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings, concurrency: int = 1,
+                 analyze_fn: AnalyzeFn | None = None, poll_seconds: float = 1.0,
+                 backoff_base: float = queue.BACKOFF_BASE) -> None:
+        self.sessions, self.settings = sessions, settings
+        self.concurrency = max(1, concurrency)
+        self.analyze_fn, self.poll_seconds, self.backoff_base = analyze_fn, poll_seconds, backoff_base
+        self.node = f"{socket.gethostname()}:{os.getpid()}"
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._active: dict[str, int] = {}  # worker id -> job id
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for i in range(self.concurrency):
+            t = threading.Thread(target=self._loop, args=(f"{self.node}:{i}",), name=f"callscope-worker-{i}",
+                                 daemon=True)
+            t.start()
+            self._threads.append(t)
+        hb = threading.Thread(target=self._heartbeat, name="callscope-heartbeat", daemon=True)
+        hb.start()
+        self._threads.append(hb)
+
+    def wake(self) -> None:
+        """A job was queued: look now rather than at the next poll."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        for t in self._threads:
+            t.join(timeout)
+
+    def run_once(self, worker_id: str) -> str | None:
+        """Claim and run one job; returns its new status, or None when nothing was due."""
+        with self.sessions() as session:
+            job = queue.claim(session, worker_id)
+            if job is None:
+                return None
+            self._active[worker_id] = job.id
+            try:
+                run_job(session, self.settings, job, self.analyze_fn)
+                queue.complete(session, job)
+                log.info("job %s (%s, call %s) done", job.id, job.kind, job.call_id)
+                return "done"
+            except Exception as err:  # noqa: BLE001 - every failure is recorded on the job
+                session.rollback()
+                permanent = isinstance(err, CallscopeError) and not isinstance(err, ModelError)
+                if not isinstance(err, CallscopeError):
+                    log.exception("job %s failed", job.id)
+                status = queue.fail(session, job, _one_line(err), permanent, self.settings.max_attempts,
+                                    self.backoff_base)
+                log.warning("job %s (call %s) %s: %s", job.id, job.call_id, status, _one_line(err))
+                return status
+            finally:
+                self._active.pop(worker_id, None)
+
+    def _loop(self, worker_id: str) -> None:
+        while not self._stop.is_set():
+            try:
+                status = self.run_once(worker_id)
+            except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
+                log.exception("worker %s: queue error", worker_id)
+                status = None
+            if status is None:
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            try:
+                with self.sessions() as session:
+                    for worker_id, job_id in list(self._active.items()):
+                        queue.renew(session, [job_id], worker_id)
+                    queue.requeue_stale(session, queue.LEASE)
+            except Exception:  # noqa: BLE001
+                log.exception("heartbeat failed")
+
+
+def run_worker(settings: Settings, concurrency: int) -> None:
+    """`callscope worker`: claim jobs from the shared database until SIGINT/SIGTERM."""
+    logging.getLogger("callscope").setLevel(logging.INFO)
+    engine = engine_for(settings)
+    migrate(engine)
+    sessions = session_factory(engine)
+    with sessions() as session:
+        queue.requeue_stale(session, queue.LEASE)
+    pool = WorkerPool(sessions, settings, concurrency)
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    pool.start()
+    log.info("worker %s: %d thread(s) on %s", pool.node, pool.concurrency, engine.url.render_as_string())
+    done.wait()
+    pool.stop()
+    engine.dispose()

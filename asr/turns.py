@@ -1,0 +1,125 @@
+"""Timed words -> speaker turns: a turn ends where another speaker talks or the speaker pauses long."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from asr.text import chinese_punctuation, join_words, text_language
+from models.document import Role, Turn, Word
+
+# a pause longer than this (seconds) inside one speaker's speech starts a new turn
+TURN_PAUSE = 1.2
+# mono calls: a speaker change inside one stretch of speech must last this long (seconds) to count
+MIN_SPEAKER_RUN = 1.5
+_CJK_END = re.compile(r"[\u3400-\u9fff]$")
+
+
+@dataclass
+class SpeakerWord:
+    word: Word
+    speaker: str
+    channel: int | None = None
+
+
+@dataclass
+class Span:
+    """A stretch of time given to one speaker (diarization output)."""
+
+    start: float
+    end: float
+    speaker: str
+
+
+def assign_speakers(words: list[Word], spans: list[Span]) -> list[SpeakerWord]:
+    """Each word goes to the speaker whose span overlaps it most (or the nearest span when none does)."""
+    out: list[SpeakerWord] = []
+    if not spans:
+        return [SpeakerWord(w, "S0") for w in words]
+    ordered = sorted(spans, key=lambda s: s.start)
+    for w in words:
+        best, best_overlap = None, 0.0
+        for span in ordered:
+            if span.start > w.end:
+                break
+            overlap = min(w.end, span.end) - max(w.start, span.start)
+            if overlap > best_overlap:
+                best, best_overlap = span, overlap
+        if best is None:
+            mid = (w.start + w.end) / 2
+            best = min(ordered, key=lambda s: max(s.start - mid, mid - s.end, 0.0))
+        out.append(SpeakerWord(w, best.speaker))
+    return out
+
+
+def smooth_within_regions(words: list[SpeakerWord], regions: list[tuple[float, float]],
+                          min_run: float = MIN_SPEAKER_RUN) -> None:
+    """Inside one stretch of speech, a speaker change shorter than `min_run` seconds is diarization noise.
+
+    The shortest such run is merged into its longer neighbour, again and again, until every run
+    lasts `min_run` seconds (a real hand-over without a pause) or one speaker holds the stretch.
+    """
+    for start, end in regions:
+        runs: list[list[SpeakerWord]] = []
+        for sw in words:
+            if not start <= (sw.word.start + sw.word.end) / 2 < end:
+                continue
+            if runs and runs[-1][-1].speaker == sw.speaker:
+                runs[-1].append(sw)
+            else:
+                runs.append([sw])
+        while len(runs) > 1:
+            lengths = [run[-1].word.end - run[0].word.start for run in runs]
+            i = min(range(len(runs)), key=lengths.__getitem__)
+            if lengths[i] >= min_run:
+                break
+            neighbours = [j for j in (i - 1, i + 1) if 0 <= j < len(runs)]
+            j = max(neighbours, key=lengths.__getitem__)
+            for sw in runs[i]:
+                sw.speaker = runs[j][0].speaker
+            lo, hi = min(i, j), max(i, j)
+            runs[lo:hi + 1] = [runs[lo] + runs[hi]]
+            # the merged run may now touch a run of the same speaker on its other side
+            merged: list[list[SpeakerWord]] = []
+            for run in runs:
+                if merged and merged[-1][-1].speaker == run[0].speaker:
+                    merged[-1].extend(run)
+                else:
+                    merged.append(run)
+            runs = merged
+
+
+def build_turns(words: list[SpeakerWord], roles: dict[str, Role], *, default_language: str = "zh",
+                pause: float = TURN_PAUSE) -> list[Turn]:
+    """Group time-ordered words into turns, cutting at speaker changes and pauses over `pause` seconds."""
+    ordered = sorted(words, key=lambda sw: (sw.word.start, sw.word.end))
+    groups: list[list[SpeakerWord]] = []
+    for sw in ordered:
+        last = groups[-1] if groups else None
+        if last and last[-1].speaker == sw.speaker and sw.word.start - last[-1].word.end <= pause:
+            last.append(sw)
+        else:
+            groups.append([sw])
+    turns = []
+    for group in groups:
+        text = join_words([sw.word.text for sw in group])
+        if not text:
+            continue
+        language = text_language(text, default_language)
+        if language == "zh":
+            # a turn cut at a pause ends a sentence even where Whisper wrote a comma
+            text = re.sub(r"[，、]$", "。", chinese_punctuation(text))
+            if _CJK_END.search(text):
+                text += "。"
+        speaker = group[0].speaker
+        turns.append(Turn(
+            start=group[0].word.start,
+            end=max(sw.word.end for sw in group),
+            speaker=speaker,
+            role=roles.get(speaker, "customer"),
+            text=text,
+            language=language,
+            channel=group[0].channel,
+            words=[sw.word for sw in group],
+        ))
+    return turns

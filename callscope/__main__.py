@@ -1,0 +1,5 @@
+import sys
+
+from callscope.cli import main
+
+sys.exit(main())

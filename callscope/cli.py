@@ -1,0 +1,125 @@
+"""The `callscope` command: a thin shell over the pipeline and the service."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from callscope import __version__
+from callscope.config import Settings
+from callscope.errors import CallscopeError
+
+
+def _progress(message: str) -> None:
+    print(f"callscope: {message}", file=sys.stderr, flush=True)
+
+
+def _cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
+    from callscope.pipeline import AnalyzeOptions, analyze
+    from callscope.report import render_text
+
+    options = AnalyzeOptions(channels=args.channels, rep_channel=args.rep_channel,
+                             language=args.language, rubric=args.rubric)
+    analysis = analyze(args.file, options, settings, progress=_progress if not args.quiet else lambda _: None)
+    if args.format == "json":
+        json.dump(analysis.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_text(analysis, lang=args.report_language))
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from api.server import run_server
+
+    if args.data_dir:
+        settings.data_dir = Path(args.data_dir)
+    run_server(settings, host=args.host, port=args.port, demo=args.demo)
+    return 0
+
+
+def _cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    from api.tokens import create_token_cli
+
+    if args.data_dir:
+        settings.data_dir = Path(args.data_dir)
+    print(create_token_cli(settings, role=args.role, rep=args.rep, team=args.team, name=args.name))
+    return 0
+
+
+def _cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from api.worker import run_worker
+
+    if args.data_dir:
+        settings.data_dir = Path(args.data_dir)
+    run_worker(settings, concurrency=args.concurrency)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="callscope", description="Conversation intelligence for sales calls.")
+    p.add_argument("--version", action="version", version=f"callscope {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    a = sub.add_parser("analyze", help="analyse one recording; prints the analysis document or a report")
+    a.add_argument("file")
+    a.add_argument("--format", choices=["json", "text"], default="json")
+    a.add_argument("--language", choices=["auto", "zh", "en"], default=None)
+    a.add_argument("--channels", choices=["auto", "stereo", "mono"], default="auto")
+    a.add_argument("--rep-channel", type=int, choices=[0, 1], default=0)
+    a.add_argument("--rubric", default=None, help="rubric name (built in or stored) or path to a YAML file")
+    a.add_argument("--report-language", choices=["zh", "en"], default=None,
+                   help="language of the text report (default: the call's language)")
+    a.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    a.set_defaults(func=_cmd_analyze)
+
+    s = sub.add_parser("serve", help="the API and web pages on an embedded default")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--data-dir", default=None)
+    s.add_argument("--demo", action="store_true", help="start with the bundled samples processed")
+    s.set_defaults(func=_cmd_serve)
+
+    t = sub.add_parser("token", help="API tokens")
+    tsub = t.add_subparsers(dest="token_command", required=True)
+    tc = tsub.add_parser("create", help="print a new API token (shown once; only its hash is stored)")
+    tc.add_argument("--role", choices=["admin", "manager", "rep", "integration"], required=True)
+    tc.add_argument("--rep", default=None, help="rep id or email (role rep)")
+    tc.add_argument("--team", default=None, help="team id or name (role manager)")
+    tc.add_argument("--name", default=None, help="a label for the token")
+    tc.add_argument("--data-dir", default=None)
+    tc.set_defaults(func=_cmd_token)
+
+    w = sub.add_parser("worker", help="a worker of the shared job queue (set CALLSCOPE_DATABASE_URL)")
+    w.add_argument("--concurrency", type=int, default=1)
+    w.add_argument("--data-dir", default=None)
+    w.set_defaults(func=_cmd_worker)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="callscope: %(message)s")
+    debug = bool(os.environ.get("CALLSCOPE_DEBUG"))
+    try:
+        settings = Settings.from_env()
+        return args.func(args, settings)
+    except CallscopeError as err:
+        print(f"callscope: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("callscope: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # never a traceback for a user; CALLSCOPE_DEBUG=1 shows it
+        if debug:
+            raise
+        print(f"callscope: error: unexpected {type(err).__name__}: {err}".splitlines()[0], file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

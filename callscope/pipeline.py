@@ -1,0 +1,71 @@
+"""The pipeline: recording -> transcript -> annotated conversation -> scorecard -> analysis.
+
+The CLI, the API workers and the benchmarks all call these two functions.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from callscope.config import Settings
+from models.document import Analysis, Transcript
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class AnalyzeOptions:
+    channels: str = "auto"  # auto | stereo | mono
+    rep_channel: int = 0
+    language: str | None = None  # None: settings.language
+    rubric: str | None = None  # name or path; None: settings.rubric
+
+
+def analyze(path: str | Path, options: AnalyzeOptions | None = None, settings: Settings | None = None,
+            progress: Progress = _quiet) -> Analysis:
+    """Analyse one recording file end to end. Raises CallscopeError subclasses for bad input."""
+    from asr import transcribe
+    from ingest import load_recording
+
+    options = options or AnalyzeOptions()
+    settings = settings or Settings.from_env()
+    timings: dict[str, float] = {}
+
+    t0 = time.perf_counter()
+    recording = load_recording(path, channels=options.channels, rep_channel=options.rep_channel,
+                               settings=settings)
+    timings["ingest"] = time.perf_counter() - t0
+    progress(f"loaded {recording.duration:.1f}s of {recording.layout} audio")
+
+    t0 = time.perf_counter()
+    language = options.language or settings.language
+    transcript = transcribe(recording, settings, language=None if language == "auto" else language,
+                            progress=progress)
+    timings["asr"] = time.perf_counter() - t0
+    progress(f"transcribed {len(transcript.turns)} turns in {timings['asr']:.1f}s")
+
+    analysis = rescore(transcript, options.rubric or settings.rubric, settings)
+    analysis.timings = {**timings, **analysis.timings}
+    return analysis
+
+
+def rescore(transcript: Transcript, rubric: str, settings: Settings | None = None) -> Analysis:
+    """Annotate and score a stored transcript: no audio, no ASR (re-scoring against a changed rubric)."""
+    from nlp import annotate
+    from scoring import load_rubric, score
+
+    settings = settings or Settings.from_env()
+    t0 = time.perf_counter()
+    rubric_obj = load_rubric(rubric)
+    conversation = annotate(transcript, settings)
+    t1 = time.perf_counter()
+    scorecard = score(conversation, rubric_obj)
+    t2 = time.perf_counter()
+    return Analysis(conversation, scorecard, timings={"nlp": t1 - t0, "scoring": t2 - t1})

@@ -1,0 +1,328 @@
+"""The one typed document that flows forward through the pipeline.
+
+recording (ingest) -> Transcript (asr) -> Conversation (nlp) -> Scorecard (scoring)
+-> Analysis (the contract's JSON document). Each stage is a function of the
+previous stage's output; the CLI, the API and the workers only call them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+Role = Literal["rep", "customer"]
+STAGES = ("prospecting", "discovery", "presentation", "negotiation", "closing", "after_sales")
+OBJECTION_TYPES = ("price", "budget", "timing", "authority", "need", "competitor", "trust")
+ROLES = ("rep", "customer")
+
+
+def _r(x: float) -> float:
+    return round(float(x), 2)
+
+
+# --- ingest -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Recording:
+    """Decoded audio, 16 kHz float32, one array per speaker channel (1 for mono, 2 for stereo calls)."""
+
+    source: str
+    sample_rate: int
+    channels: list[np.ndarray]
+    layout: Literal["stereo", "mono"]
+    rep_channel: int | None  # stereo only: which channel is our rep
+    source_format: str = ""
+    source_sample_rate: int = 0
+    source_channels: int = 0
+
+    @property
+    def duration(self) -> float:
+        return len(self.channels[0]) / self.sample_rate if self.channels else 0.0
+
+    def mixed(self) -> np.ndarray:
+        """The mono mix-down (what a single-channel system would hear)."""
+        if len(self.channels) == 1:
+            return self.channels[0]
+        return (np.sum(self.channels, axis=0) / len(self.channels)).astype(np.float32)
+
+
+# --- asr ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Word:
+    start: float
+    end: float
+    text: str
+    probability: float = 1.0
+
+
+@dataclass
+class Turn:
+    """One speaker turn: cut where the speaker changes or pauses long."""
+
+    start: float
+    end: float
+    speaker: str  # S0, S1, ...
+    role: Role
+    text: str
+    language: str = ""
+    channel: int | None = None
+    words: list[Word] = field(default_factory=list)
+
+    @property
+    def duration(self) -> float:
+        return max(0.0, self.end - self.start)
+
+
+@dataclass
+class Transcript:
+    duration: float
+    language: str  # the call's dominant language: zh | en
+    layout: Literal["stereo", "mono"]
+    turns: list[Turn]
+    speakers: dict[str, Role] = field(default_factory=dict)  # speaker id -> role
+    asr: dict[str, Any] = field(default_factory=dict)  # model, device, timings, guards that fired
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Transcript:
+        turns = [
+            Turn(**{**t, "words": [Word(**w) for w in t.get("words", [])]}) for t in data.get("turns", [])
+        ]
+        return cls(
+            duration=data["duration"],
+            language=data["language"],
+            layout=data["layout"],
+            turns=turns,
+            speakers=dict(data.get("speakers", {})),
+            asr=dict(data.get("asr", {})),
+        )
+
+
+# --- nlp ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Evidence:
+    """A moment in the call that backs a finding: times and what was said."""
+
+    start: float
+    end: float
+    text: str
+    turn: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"start": _r(self.start), "end": _r(self.end), "text": self.text}
+        if self.turn is not None:
+            d["turn"] = self.turn
+        return d
+
+
+@dataclass
+class TurnInsight:
+    """What nlp found in one turn (parallel to Transcript.turns)."""
+
+    tokens: list[str]
+    stage: str
+    stage_confidence: float
+    is_question: bool = False
+    open_question: bool = False
+
+
+@dataclass
+class Objection:
+    type: str  # one of OBJECTION_TYPES
+    turn: int
+    start: float
+    end: float
+    text: str
+    handled: bool
+    confidence: float = 1.0
+    response: Evidence | None = None  # the rep's answer, when there is one
+
+
+@dataclass
+class NextStep:
+    turn: int
+    start: float
+    end: float
+    text: str
+    when: str  # the time expression as said: 下周二下午, next Tuesday
+    role: Role = "rep"
+
+
+@dataclass
+class Hit:
+    """A compliance phrase or tracker keyword found in a turn."""
+
+    name: str  # rule id (compliance) or tracker name
+    term: str  # the phrase that matched
+    turn: int
+    start: float
+    end: float
+    text: str
+    role: Role = "rep"
+
+
+@dataclass
+class Metrics:
+    talk_ratio: float  # rep share of all speech time, 0-1
+    longest_monologue: float  # rep's longest uninterrupted speech, seconds
+    interactivity: float  # speaker switches per minute
+    patience: float  # rep's mean pause before answering the customer, seconds
+    questions: int  # rep's questions
+    question_rate: float  # rep's questions per minute
+    customer_questions: int = 0
+    rep_speech: float = 0.0
+    customer_speech: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (_r(v) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+@dataclass
+class Conversation:
+    """The annotated conversation: the transcript plus everything nlp found in it."""
+
+    transcript: Transcript
+    insights: list[TurnInsight]
+    stage: str
+    stage_scores: dict[str, float]
+    objections: list[Objection]
+    next_steps: list[NextStep]
+    questions: list[Evidence]  # the rep's questions
+    compliance: list[Hit]
+    trackers: list[Hit]
+    metrics: Metrics
+
+
+# --- scoring ------------------------------------------------------------------------------------
+
+
+@dataclass
+class ItemResult:
+    id: str
+    name: str
+    passed: bool | None  # None: the item does not apply to this call
+    score: float
+    max: float
+    evidence: list[Evidence]
+    feedback: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "passed": self.passed,
+            "score": _r(self.score),
+            "max": _r(self.max),
+            "evidence": [e.to_dict() for e in self.evidence],
+            "feedback": self.feedback,
+        }
+
+
+@dataclass
+class Scorecard:
+    rubric: str
+    score: float  # 0-100 over the items that apply
+    grade: str  # e.g. excellent / pass / fail, as the rubric names them
+    items: list[ItemResult]
+    rubric_version: str = ""
+    grade_label: str = ""  # the grade as the rubric names it in `language` (优秀 / Excellent)
+    language: str = ""  # the language the feedback is written in
+    targets: dict[str, Any] = field(default_factory=dict)  # metric targets the rubric sets (for reports)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "rubric": self.rubric,
+            "score": _r(self.score),
+            "grade": self.grade,
+            "items": [i.to_dict() for i in self.items],
+        }
+        if self.rubric_version:
+            d["rubric_version"] = self.rubric_version
+        if self.grade_label:
+            d["grade_label"] = self.grade_label
+        if self.language:
+            d["language"] = self.language
+        if self.targets:
+            d["targets"] = self.targets
+        return d
+
+
+# --- the analysis document ----------------------------------------------------------------------
+
+
+@dataclass
+class Analysis:
+    conversation: Conversation
+    scorecard: Scorecard
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def transcript(self) -> Transcript:
+        return self.conversation.transcript
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's analysis document (plus extra keys the contract welcomes)."""
+        conv, tr = self.conversation, self.conversation.transcript
+        segments = []
+        for i, (turn, ins) in enumerate(zip(tr.turns, conv.insights)):
+            segments.append(
+                {
+                    "start": _r(turn.start),
+                    "end": _r(turn.end),
+                    "speaker": turn.speaker,
+                    "role": turn.role,
+                    "text": turn.text,
+                    "language": turn.language,
+                    "stage": ins.stage,
+                    "question": ins.is_question,
+                    "index": i,
+                }
+            )
+
+        def hit(h: Hit) -> dict[str, Any]:
+            return {"name": h.name, "term": h.term, "turn": h.turn, "role": h.role,
+                    "start": _r(h.start), "end": _r(h.end), "text": h.text}
+
+        return {
+            "duration": _r(tr.duration),
+            "language": tr.language,
+            "layout": tr.layout,
+            "speakers": tr.speakers,
+            "segments": segments,
+            "stage": conv.stage,
+            "stage_scores": {k: round(v, 3) for k, v in conv.stage_scores.items()},
+            "objections": [
+                {
+                    "type": o.type,
+                    "start": _r(o.start),
+                    "end": _r(o.end),
+                    "text": o.text,
+                    "handled": o.handled,
+                    "turn": o.turn,
+                    "confidence": round(o.confidence, 3),
+                    "response": o.response.to_dict() if o.response else None,
+                }
+                for o in conv.objections
+            ],
+            "next_steps": [
+                {"start": _r(n.start), "end": _r(n.end), "text": n.text, "when": n.when,
+                 "turn": n.turn, "role": n.role}
+                for n in conv.next_steps
+            ],
+            "questions": [q.to_dict() for q in conv.questions],
+            "compliance": [hit(h) for h in conv.compliance],
+            "trackers": [hit(h) for h in conv.trackers],
+            "metrics": conv.metrics.to_dict(),
+            "scorecard": self.scorecard.to_dict(),
+            "asr": tr.asr,
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+        }

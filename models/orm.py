@@ -1,0 +1,288 @@
+"""The service's tables (SQLAlchemy 2, typed Mapped[] style). Runs on SQLite and PostgreSQL.
+
+Schema changes go through Alembic (models/migrations); `models.db.migrate` upgrades to head on start.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+CALL_STATUSES = ("queued", "processing", "done", "failed")
+USER_ROLES = ("admin", "manager", "rep")
+TOKEN_ROLES = ("admin", "manager", "rep", "integration")
+JOB_KINDS = ("analyze", "rescore")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on both backends (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+class Team(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    members: Mapped[list[User]] = relationship(back_populates="team")
+
+
+class User(Base):
+    """A person: a rep (whose calls are analysed), a manager or an admin."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20), default="rep")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    team: Mapped[Team | None] = relationship(back_populates="members")
+
+
+class ApiToken(Base):
+    """An API token: only its sha256 is stored; scope is a rep (role rep) or a team (role manager)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User | None] = relationship()
+    team: Mapped[Team | None] = relationship()
+
+
+class Deal(Base):
+    """A CRM deal (opportunity); calls point at it by the CRM's external id."""
+
+    __tablename__ = "deals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(300), default="")
+    account: Mapped[str] = mapped_column(String(300), default="")
+    stage: Mapped[str] = mapped_column(String(40), default="")
+    amount: Mapped[float | None] = mapped_column(Float)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    owner: Mapped[User | None] = relationship()
+
+
+class Call(Base):
+    """One uploaded recording and its processing state (the analyze job's status mirrors here)."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    rep_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id"))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    duration: Mapped[float | None] = mapped_column(Float)
+    channels: Mapped[str] = mapped_column(String(10), default="auto")
+    rep_channel: Mapped[int] = mapped_column(Integer, default=0)
+    audio_path: Mapped[str] = mapped_column(String(500))  # relative to the data dir
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(Integer)
+    original_filename: Mapped[str] = mapped_column(String(500), default="")  # metadata only
+    content_type: Mapped[str] = mapped_column(String(100), default="application/octet-stream")
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # results copied from the latest analysis so list filters hit indexed columns
+    stage: Mapped[str | None] = mapped_column(String(40))
+    score: Mapped[float | None] = mapped_column(Float)
+    language: Mapped[str | None] = mapped_column(String(10))
+    objection_types: Mapped[str] = mapped_column(String(200), default="")  # " price budget "
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    rep: Mapped[User] = relationship()
+    deal: Mapped[Deal | None] = relationship()
+
+    __table_args__ = (
+        Index("ix_calls_rep_started", "rep_id", "started_at"),
+        Index("ix_calls_deal", "deal_id"),
+        Index("ix_calls_stage", "stage"),
+        Index("ix_calls_started_at", "started_at"),
+        Index("ix_calls_score", "score"),
+        Index("ix_calls_status", "status"),
+    )
+
+
+class Job(Base):
+    """The durable work queue: analyze (ASR and all) or rescore (stored transcript, new rubric)."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    rubric: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (Index("ix_jobs_claim", "status", "next_attempt_at"),)
+
+
+class Turn(Base):
+    """One speaker turn of a call's transcript, with its search tokens (jieba, space-joined)."""
+
+    __tablename__ = "turns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    idx: Mapped[int] = mapped_column(Integer)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    speaker: Mapped[str] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    tokens: Mapped[str] = mapped_column(Text, default="")
+
+
+class AnalysisRecord(Base):
+    """One analysis of a call (the contract's document); the newest one is current."""
+
+    __tablename__ = "analyses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    document: Mapped[dict[str, Any]]
+    transcript: Mapped[dict[str, Any]]
+    stage: Mapped[str] = mapped_column(String(40))
+    score: Mapped[float | None] = mapped_column(Float)
+    model: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ScorecardRecord(Base):
+    __tablename__ = "scorecards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    analysis_id: Mapped[int] = mapped_column(ForeignKey("analyses.id", ondelete="CASCADE"))
+    rubric: Mapped[str] = mapped_column(String(200))
+    rubric_version: Mapped[str] = mapped_column(String(50), default="")
+    score: Mapped[float] = mapped_column(Float)
+    grade: Mapped[str] = mapped_column(String(40), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    items: Mapped[list[ScorecardItemRecord]] = relationship(
+        back_populates="scorecard", cascade="all, delete-orphan", order_by="ScorecardItemRecord.id")
+
+
+class ScorecardItemRecord(Base):
+    __tablename__ = "scorecard_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scorecard_id: Mapped[int] = mapped_column(ForeignKey("scorecards.id", ondelete="CASCADE"), index=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+    score: Mapped[float] = mapped_column(Float)
+    max: Mapped[float] = mapped_column(Float)
+    evidence: Mapped[list[Any]] = mapped_column(default=list)
+    feedback: Mapped[str] = mapped_column(Text, default="")
+
+    scorecard: Mapped[ScorecardRecord] = relationship(back_populates="items")
+
+
+class Override(Base):
+    """A manager's correction of one scorecard item: who, when, before and after (an audit log)."""
+
+    __tablename__ = "overrides"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[str] = mapped_column(String(100))
+    actor: Mapped[str] = mapped_column(String(320))  # user email or token label
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+    before: Mapped[dict[str, Any]]
+    after: Mapped[dict[str, Any]]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[str | None] = mapped_column(String(100))
+    at: Mapped[float | None] = mapped_column(Float)  # seconds into the call, when about a moment
+    actor: Mapped[str] = mapped_column(String(320))
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RubricRecord(Base):
+    """A stored coaching rubric (overrides a built-in one of the same name)."""
+
+    __tablename__ = "rubrics"
+    __table_args__ = (UniqueConstraint("name", name="uq_rubrics_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)  # YAML or JSON as sent
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by: Mapped[str] = mapped_column(String(320), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

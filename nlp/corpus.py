@@ -1,0 +1,150 @@
+"""The labeled training corpus (nlp/data/corpus/*.yaml) and its ASR-noise augmentation.
+
+utterances.yaml: groups of utterances sharing stage, role, language, industry and objection type.
+calls.yaml: whole short calls; each turn is "R text" (rep) or "C text" (customer), optionally
+followed by "!<objection type>" on a customer turn, "!handled" / "!unhandled" on the rep's answer
+("#" would start a YAML comment), and "@<stage>" where one turn serves another stage than the call.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import random
+import re
+from dataclasses import dataclass, field
+
+from models.document import OBJECTION_TYPES, STAGES
+from nlp.resources import DATA_DIR, load_yaml
+from nlp.text import has_cjk
+
+CORPUS_DIR = DATA_DIR / "corpus"
+NO_OBJECTION = "none"
+_TURN = re.compile(r"^(?P<role>[RC])\s+(?P<text>.*?)(?P<tags>(?:\s+[!@][a-z_]+)*)\s*$")
+
+
+@dataclass
+class Example:
+    text: str
+    stage: str
+    role: str
+    lang: str
+    objection: str = NO_OBJECTION
+    handled: bool | None = None  # on a rep turn that answers an objection
+    group: str = ""  # examples of one group (a call, an utterance and its variants) stay in one fold
+
+
+@dataclass
+class Call:
+    id: str
+    stage: str
+    lang: str
+    industry: str
+    turns: list[Example] = field(default_factory=list)
+
+
+@dataclass
+class Corpus:
+    utterances: list[Example]
+    calls: list[Call]
+
+    def all_examples(self) -> list[Example]:
+        return self.utterances + [t for c in self.calls for t in c.turns]
+
+
+def _check(value: str, allowed: tuple[str, ...], where: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{where}: unknown label {value!r}")
+    return value
+
+
+def _parse_turn(line: str, call: dict, index: int) -> Example:
+    m = _TURN.match(line.strip())
+    if not m:
+        raise ValueError(f"call {call['id']} turn {index}: expected 'R text' or 'C text', got {line!r}")
+    example = Example(text=m.group("text"), stage=call["stage"], role="rep" if m.group("role") == "R" else
+                      "customer", lang=call["lang"], group=call["id"])
+    for tag in m.group("tags").split():
+        name = tag[1:]
+        if tag.startswith("@"):
+            example.stage = _check(name, STAGES, call["id"])
+        elif name in ("handled", "unhandled"):
+            example.handled = name == "handled"
+        else:
+            example.objection = _check(name, OBJECTION_TYPES, call["id"])
+    return example
+
+
+@functools.lru_cache(maxsize=1)
+def load_corpus() -> Corpus:
+    utterances = []
+    for g, group in enumerate(load_yaml(CORPUS_DIR / "utterances.yaml")):
+        stage = _check(group["stage"], STAGES, f"utterance group {g}")
+        objection = group.get("objection", NO_OBJECTION)
+        if objection != NO_OBJECTION:
+            _check(objection, OBJECTION_TYPES, f"utterance group {g}")
+        for i, text in enumerate(group["texts"]):
+            lang = group.get("lang") or ("zh" if has_cjk(text) else "en")
+            utterances.append(Example(text=str(text), stage=stage, role=group["role"], lang=lang,
+                                      objection=objection, group=f"u{g}-{i}"))
+    calls = []
+    for spec in load_yaml(CORPUS_DIR / "calls.yaml"):
+        _check(spec["stage"], STAGES, spec["id"])
+        call = Call(id=spec["id"], stage=spec["stage"], lang=spec["lang"], industry=spec.get("industry", ""))
+        call.turns = [_parse_turn(line, spec, i) for i, line in enumerate(spec["turns"])]
+        calls.append(call)
+    return Corpus(utterances, calls)
+
+
+def corpus_sha256() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(CORPUS_DIR.glob("*.yaml")) + [DATA_DIR / "homophones.yaml", DATA_DIR / "userdict.txt"]:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+# --- ASR-like noise ---------------------------------------------------------------------------
+
+_PUNCTUATION = re.compile(r"[，。！？、；：,.!?;:…“”\"'（）()]")
+
+
+@functools.lru_cache(maxsize=1)
+def _noise_tables() -> tuple[list[tuple[str, str]], dict[str, str]]:
+    homophones = [(a, b) for a, b in load_yaml("homophones.yaml")["zh"].items()]
+    simp_to_trad = {}
+    for line in (DATA_DIR / "t2s.txt").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            trad, simp = line.split()
+            simp_to_trad.setdefault(simp, trad)
+    return homophones, simp_to_trad
+
+
+def noisy_variants(text: str, rng: random.Random) -> list[str]:
+    """Variants of an utterance as ASR might render it: no punctuation; homophone errors;
+    traditional characters (Whisper without a prompt)."""
+    homophones, to_trad = _noise_tables()
+    bare = re.sub(r"\s+", " ", _PUNCTUATION.sub(" ", text)).strip()
+    variants = [bare] if bare != text else []
+    if has_cjk(text):
+        swapped = bare
+        for right, wrong in homophones:
+            if right in swapped and rng.random() < 0.7:
+                swapped = swapped.replace(right, wrong, 1)
+        if swapped != bare:
+            variants.append(swapped)
+        if rng.random() < 0.5:
+            variants.append("".join(to_trad.get(ch, ch) for ch in text))
+    else:
+        variants.append(bare.lower())
+    return variants
+
+
+def augment(examples: list[Example], seed: int) -> list[Example]:
+    """The examples plus their noisy variants (same labels, same group)."""
+    rng = random.Random(seed)
+    out = list(examples)
+    for ex in examples:
+        for variant in noisy_variants(ex.text, rng):
+            out.append(Example(variant, ex.stage, ex.role, ex.lang, ex.objection, ex.handled, ex.group))
+    return out

@@ -1,0 +1,22 @@
+"""The classifiers' shape: character n-grams + jieba token n-grams (TF-IDF) -> logistic regression."""
+
+from __future__ import annotations
+
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from nlp.text import model_text
+from nlp.tokens import token_features
+
+
+def build_classifier(seed: int) -> Pipeline:
+    """A text classifier; fit(texts, labels) then predict_proba(texts)."""
+    features = FeatureUnion([
+        # characters carry meaning in Chinese (贵, 签) and survive ASR homophone errors in part
+        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), preprocessor=model_text,
+                                  sublinear_tf=True, min_df=2, max_features=40000)),
+        ("words", TfidfVectorizer(analyzer=token_features, sublinear_tf=True, min_df=1, max_features=30000)),
+    ])
+    classifier = LogisticRegression(C=8.0, max_iter=3000, class_weight="balanced", random_state=seed)
+    return Pipeline([("features", features), ("classifier", classifier)])

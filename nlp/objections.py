@@ -1,0 +1,169 @@
+"""Objections in customer turns, and whether the rep's answer handled them.
+
+Detection: the objection classifier (trained on the corpus: a type or "none") combined with cue
+phrases per type (nlp/data/objections.yaml) as independent evidence. Rep turns are never
+objections. The same type raised again in the next customer turns is one objection.
+Handling: the rep's following turn(s), scored with a weighted cue lexicon per response move
+(acknowledge, ask, evidence, alternative, next step, type-specific answer; arguing, discounting at
+once and giving up count against). Acknowledging alone is not handling.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.document import OBJECTION_TYPES, Evidence, Objection, Transcript
+from nlp.model import Classifiers
+from nlp.phrases import PhraseLexicon
+from nlp.questions import question_kind
+from nlp.resources import load_yaml
+from nlp.spans import span_times
+from nlp.text import normalize, split_sentences
+
+# a later customer turn within this many turns raising the same type repeats the objection
+_REPEAT_WINDOW = 2
+# the rep's answer: rep turns after the objection, up to this many turns ahead
+_RESPONSE_WINDOW = 3
+# customer turns this short ("嗯", "对") do not end the rep's answer
+_BACKCHANNEL_CHARS = 4
+
+
+@dataclass(frozen=True)
+class _Lexicons:
+    threshold: float
+    cue_weight: float
+    cues: PhraseLexicon
+    masks: re.Pattern[str] | None
+    moves: PhraseLexicon
+    specific: dict[str, PhraseLexicon]
+    weights: dict[str, float]
+    substantive: frozenset[str]
+    handled_threshold: float
+
+
+@functools.lru_cache(maxsize=1)
+def _lexicons() -> _Lexicons:
+    data = load_yaml("objections.yaml")
+    types = data["types"]
+    masks = [normalize(p) for t in OBJECTION_TYPES for p in types[t].get("not", [])]
+    masks.sort(key=len, reverse=True)
+    handling = data["handling"]
+    return _Lexicons(
+        threshold=float(data["threshold"]),
+        cue_weight=float(data["cue_weight"]),
+        cues=PhraseLexicon({t: types[t]["cues"] for t in OBJECTION_TYPES}),
+        masks=re.compile("|".join(re.escape(m) for m in masks)) if masks else None,
+        moves=PhraseLexicon(handling["cues"]),
+        specific={t: PhraseLexicon({"specific": handling["specific"].get(t, [])}) for t in OBJECTION_TYPES},
+        weights={k: float(v) for k, v in handling["weights"].items()},
+        substantive=frozenset(handling["substantive"]),
+        handled_threshold=float(handling["threshold"]),
+    )
+
+
+def cue_types(text: str) -> set[str]:
+    """Objection types whose cue phrases occur in the text (after masking look-alikes: 不贵)."""
+    lex = _lexicons()
+    norm = normalize(text)
+    if lex.masks is not None:
+        norm = lex.masks.sub(lambda m: "　" * len(m.group(0)), norm)
+    return lex.cues.names(norm)
+
+
+def objection_probabilities(classifiers: Classifiers, texts: list[str]) -> np.ndarray:
+    """(n, 7) model probabilities in OBJECTION_TYPES order ("none" is the rest)."""
+    if not texts:
+        return np.zeros((0, len(OBJECTION_TYPES)))
+    model = classifiers.objection
+    proba = model.predict_proba(texts)
+    classes = list(model.classes_)
+    return np.stack([proba[:, classes.index(t)] if t in classes else np.zeros(len(texts))
+                     for t in OBJECTION_TYPES], axis=1)
+
+
+def objection_confidences(model_probs: np.ndarray, text: str) -> dict[str, float]:
+    """Confidence per type: the model's probability and the cue phrases as independent evidence."""
+    lex = _lexicons()
+    cues = cue_types(text)
+    return {kind: 1.0 - (1.0 - float(model_probs[k])) * (1.0 - (lex.cue_weight if kind in cues else 0.0))
+            for k, kind in enumerate(OBJECTION_TYPES)}
+
+
+def detect_objection(model_probs: np.ndarray, text: str) -> str | None:
+    """The most likely objection type in a customer sentence, or None below the threshold."""
+    confidences = objection_confidences(model_probs, text)
+    kind = max(confidences, key=confidences.__getitem__)
+    return kind if confidences[kind] >= _lexicons().threshold else None
+
+
+def handling_score(objection_type: str, response: str) -> tuple[float, set[str]]:
+    """Score of the rep's answer and the moves found in it."""
+    lex = _lexicons()
+    moves = lex.moves.names(response)
+    if lex.specific[objection_type].find(response):
+        moves.add("specific")
+    if any(question_kind(s.text) == "open" for s in split_sentences(response)):
+        moves.add("ask")
+    return sum(lex.weights.get(m, 0.0) for m in moves), moves
+
+
+def is_handled(objection_type: str, response: str) -> bool:
+    if not response.strip():
+        return False
+    lex = _lexicons()
+    score, moves = handling_score(objection_type, response)
+    return score >= lex.handled_threshold and bool(moves & lex.substantive)
+
+
+def _response_turns(transcript: Transcript, index: int) -> list[int]:
+    turns = transcript.turns
+    out = []
+    for j in range(index + 1, min(len(turns), index + 1 + _RESPONSE_WINDOW)):
+        if turns[j].role == "rep":
+            out.append(j)
+        elif out or len(turns[j].text.strip()) > _BACKCHANNEL_CHARS:
+            break
+    return out
+
+
+def find_objections(transcript: Transcript, classifiers: Classifiers) -> list[Objection]:
+    lex = _lexicons()
+    candidates: list[tuple[int, int, str, str]] = []  # (turn, sentence begin, sentence end, text)
+    for index, turn in enumerate(transcript.turns):
+        if turn.role != "customer":
+            continue
+        for s in split_sentences(turn.text):
+            candidates.append((index, s.begin, s.end, s.text))
+    probs = objection_probabilities(classifiers, [c[3] for c in candidates])
+
+    found: dict[tuple[int, str], tuple[float, int, int, str]] = {}  # best sentence per (turn, type)
+    for (index, begin, end, text), p in zip(candidates, probs, strict=True):
+        for kind, confidence in objection_confidences(p, text).items():
+            if confidence >= lex.threshold and confidence > found.get((index, kind), (0.0,))[0]:
+                found[(index, kind)] = (confidence, begin, end, text)
+
+    objections: list[Objection] = []
+    last_seen: dict[str, int] = {}
+    for (index, kind), (confidence, begin, end, text) in sorted(found.items()):
+        turn = transcript.turns[index]
+        start, stop = span_times(turn, begin, end)
+        reply = _response_turns(transcript, index)
+        reply_text = " ".join(transcript.turns[j].text for j in reply)
+        response = Evidence(transcript.turns[reply[0]].start, transcript.turns[reply[-1]].end, reply_text,
+                            turn=reply[0]) if reply else None
+        current = Objection(type=kind, turn=index, start=start, end=stop, text=text,
+                            handled=is_handled(kind, reply_text), confidence=confidence, response=response)
+        previous = next((o for o in reversed(objections) if o.type == kind), None)
+        repeated = previous is not None and 0 < index - last_seen[kind] <= _REPEAT_WINDOW
+        last_seen[kind] = index
+        if previous is not None and repeated:
+            # the same objection said again: one objection, judged by the rep's last answer
+            previous.end, previous.handled, previous.response = stop, current.handled, current.response
+            previous.confidence = max(previous.confidence, confidence)
+            continue
+        objections.append(current)
+    return objections

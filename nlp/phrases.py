@@ -1,0 +1,85 @@
+"""Phrase lexicons: find listed phrases in a turn, respecting word boundaries and negation.
+
+A lexicon file maps a name (a rule id, a tracker, an objection type) to phrases. Chinese phrases
+match as substrings; English ones on word boundaries. A match right after a negation ("不能保证收益",
+"can't guarantee") does not count where the lexicon asks for that.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from nlp.text import has_cjk, normalize
+
+# how far back a negation may stand: characters (zh) / words (en), within the same clause
+_ZH_NEGATION_WINDOW = 4
+_EN_NEGATION_WINDOW = 3
+_CLAUSE_BREAK = re.compile(r"[，,。.！!？?；;：:]")
+
+
+@dataclass(frozen=True)
+class Match:
+    name: str
+    term: str
+    begin: int
+    end: int
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\s+", " ", normalize(text.strip()))
+
+
+def _alternation(terms: Iterable[str]) -> str:
+    # longer alternatives first so "绝对没有风险" wins over "没有风险"
+    return "|".join(re.escape(t).replace(r"\ ", r"\s+") for t in sorted(set(terms), key=len, reverse=True))
+
+
+class PhraseLexicon:
+    """Compiled phrase lists: {name: [phrases]} plus optional negation words.
+
+    One regular expression for all phrases (Chinese as substrings, English on word boundaries);
+    what it matched is looked up to find the names, so scanning a turn costs one regex pass.
+    """
+
+    def __init__(self, groups: Mapping[str, Iterable[str]], negations: Iterable[str] = ()):
+        self._lookup: dict[str, list[tuple[str, str]]] = {}
+        for name, terms in groups.items():
+            for term in terms or ():
+                term = str(term)
+                if term.strip():
+                    self._lookup.setdefault(_key(term), []).append((name, term))
+        zh = [k for k in self._lookup if has_cjk(k)]
+        en = [k for k in self._lookup if not has_cjk(k)]
+        parts = ([f"(?:{_alternation(zh)})"] if zh else []) + (
+            [rf"(?<![a-z0-9])(?:{_alternation(en)})(?![a-z0-9])"] if en else [])
+        self._regex = re.compile("|".join(parts)) if parts else None
+        negations = [str(n) for n in negations]
+        self._zh_neg = [normalize(n) for n in negations if has_cjk(n)]
+        self._en_neg = {normalize(n) for n in negations if not has_cjk(n)}
+
+    def _negated(self, norm: str, begin: int, term: str) -> bool:
+        if has_cjk(term):
+            window = norm[max(0, begin - _ZH_NEGATION_WINDOW):begin]
+            window = _CLAUSE_BREAK.split(window)[-1]
+            return any(n in window for n in self._zh_neg)
+        window = _CLAUSE_BREAK.split(norm[:begin])[-1]
+        words = re.findall(r"[a-z']+", window)[-_EN_NEGATION_WINDOW:]
+        return any(w in self._en_neg or w.endswith("n't") for w in words)
+
+    def find(self, text: str) -> list[Match]:
+        """Every non-overlapping match, in text order."""
+        if self._regex is None:
+            return []
+        norm = normalize(text)
+        out = []
+        for m in self._regex.finditer(norm):
+            entries = self._lookup[_key(m.group(0))]
+            if (self._zh_neg or self._en_neg) and self._negated(norm, m.start(), entries[0][1]):
+                continue
+            out.extend(Match(name, term, m.start(), m.end()) for name, term in entries)
+        return out
+
+    def names(self, text: str) -> set[str]:
+        return {m.name for m in self.find(text)}

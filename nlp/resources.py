@@ -1,0 +1,27 @@
+"""Where nlp's data files live and how they are read (once, cached)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from callscope.errors import ModelError
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+@functools.lru_cache(maxsize=32)
+def load_yaml(path: str | Path) -> Any:
+    """A YAML data file; a relative name is looked up in nlp/data/."""
+    full = Path(path)
+    if not full.is_absolute() and not full.exists():
+        full = DATA_DIR / full
+    try:
+        return yaml.safe_load(full.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ModelError(f"cannot read nlp data file {full}: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ModelError(f"nlp data file {full} is not valid YAML: {str(exc).splitlines()[0]}") from exc

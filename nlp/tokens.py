@@ -1,0 +1,82 @@
+"""Tokenizing: jieba for Chinese runs (with the sales user dictionary), a regex for the rest.
+
+jieba builds its prefix dictionary on first use (about a second), so one tokenizer is made
+lazily, under a lock, with jieba's logger silenced.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from itertools import pairwise
+
+import jieba
+
+from nlp.resources import DATA_DIR
+from nlp.text import normalize
+
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
+# English words (keeping don't, e-mail), numbers with decimals and %, latin+digit codes (x5, 5g)
+_OTHER_TOKEN = re.compile(r"[a-z]+(?:['’][a-z]+)?|\d+(?:[.,]\d+)*%?|[a-z0-9]+")
+
+_lock = threading.Lock()
+_tokenizer: jieba.Tokenizer | None = None
+_added_terms: set[str] = set()
+
+
+def _get_tokenizer(extra_terms: Iterable[str] = ()) -> jieba.Tokenizer:
+    global _tokenizer
+    extra = [t for t in extra_terms if t and t not in _added_terms]
+    if _tokenizer is not None and not extra:
+        return _tokenizer
+    with _lock:
+        if _tokenizer is None:
+            jieba.setLogLevel(logging.ERROR)  # "Building prefix dict..." lines on stderr otherwise
+            tok = jieba.Tokenizer()
+            tok.initialize()
+            tok.load_userdict(str(DATA_DIR / "userdict.txt"))
+            _tokenizer = tok
+        for term in extra:
+            _tokenizer.add_word(normalize(term), freq=2000)
+            _added_terms.add(term)
+        if extra:
+            _cut.cache_clear()
+        return _tokenizer
+
+
+@functools.lru_cache(maxsize=50000)
+def _cut(run: str) -> tuple[str, ...]:
+    """jieba's words of one Chinese run; cached: a call's turns, its whole text and the
+    classifiers' features all cut the same runs."""
+    assert _tokenizer is not None
+    return tuple(w for w in _tokenizer.lcut(run, HMM=True) if w.strip())
+
+
+def warm_up(extra_terms: Iterable[str] = ()) -> None:
+    """Build jieba's dictionary now rather than on the first call."""
+    _get_tokenizer(extra_terms)
+
+
+def tokenize(text: str, extra_terms: Iterable[str] = ()) -> list[str]:
+    """Word tokens of mixed Chinese/English text: normalised, lower case, no punctuation."""
+    norm = normalize(text)
+    _get_tokenizer(extra_terms)
+    out: list[str] = []
+    pos = 0
+    for m in _CJK_RUN.finditer(norm):
+        out.extend(_OTHER_TOKEN.findall(norm[pos:m.start()]))
+        out.extend(_cut(m.group(0)))
+        pos = m.end()
+    out.extend(_OTHER_TOKEN.findall(norm[pos:]))
+    return out
+
+
+@functools.lru_cache(maxsize=20000)
+def token_features(text: str) -> list[str]:
+    """Token unigrams and bigrams: the classifiers' word features (a module-level function so
+    trained pipelines pickle by reference; cached because training sees each text many times)."""
+    words = tokenize(text)
+    return words + [f"{a} {b}" for a, b in pairwise(words)]

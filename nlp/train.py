@@ -1,0 +1,178 @@
+"""Train the stage and objection classifiers from the corpus: `python -m nlp.train`.
+
+Writes nlp/data/models/classifiers-v1.joblib and its JSON metadata (corpus sha256, scikit-learn
+version, cross-validated figures) and prints the figures. Fixed seeds: the same corpus and
+library versions give the same artifact.
+
+Cross-validation keeps each call, and each utterance with its noisy variants, in one fold; the
+held-out examples are the corpus as written (it has its own noisy examples), plus a noisy copy of
+them to show robustness to ASR errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+import numpy as np
+import sklearn
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.model_selection import GroupKFold
+from threadpoolctl import threadpool_limits
+
+from models.document import STAGES
+from nlp.corpus import NO_OBJECTION, Call, Example, augment, corpus_sha256, load_corpus
+from nlp.features import build_classifier
+from nlp.model import ARTIFACT, ARTIFACT_VERSION, SEED, Classifiers, write_artifact
+from nlp.objections import detect_objection, is_handled, objection_probabilities
+from nlp.stage import classify_stages
+from nlp.tokens import tokenize
+
+FOLDS = 5
+
+
+def _fit(examples: list[Example], label: str, seed: int):  # -> Pipeline
+    data = augment(examples, seed)
+    model = build_classifier(seed)
+    # one BLAS thread: on a busy 2-core machine threaded lbfgs is ~8x slower, not faster
+    with threadpool_limits(limits=1):
+        model.fit([e.text for e in data], [getattr(e, label) for e in data])
+    return model
+
+
+def fit_classifiers(seed: int = SEED, meta: dict | None = None) -> Classifiers:
+    corpus = load_corpus()
+    examples = corpus.all_examples()
+    return Classifiers(
+        stage=_fit(examples, "stage", seed),
+        # rep turns stay in: they teach the model what is not an objection ("价格您放心")
+        objection=_fit(examples, "objection", seed),
+        role=_fit(examples, "role", seed),
+        meta=meta or _meta({}),
+    )
+
+
+def _meta(figures: dict) -> dict:
+    corpus = load_corpus()
+    return {
+        "artifact_version": ARTIFACT_VERSION,
+        "sklearn": sklearn.__version__,
+        "corpus_sha256": corpus_sha256(),
+        "seed": SEED,
+        "utterances": len(corpus.utterances),
+        "calls": len(corpus.calls),
+        "turn_examples": len(corpus.all_examples()),
+        "trained_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "cross_validation": figures,
+    }
+
+
+def _call_stage(classifiers: Classifiers, call: Call) -> str:
+    """The call's stage exactly as annotate() decides it."""
+    texts = [t.text for t in call.turns]
+    return classify_stages(classifiers, texts, [t.role for t in call.turns],
+                           [len(tokenize(t)) for t in texts]).call_stage
+
+
+def cross_validate(seed: int = SEED) -> dict:
+    """Grouped k-fold figures for turns, calls and objections."""
+    corpus = load_corpus()
+    examples = corpus.all_examples()
+    groups = np.array([e.group for e in examples])
+    call_ids = [c.id for c in corpus.calls]
+    stage_true, stage_pred, noisy_true, noisy_pred = [], [], [], []
+    obj_true, obj_pred, call_true, call_pred, combined_pred = [], [], [], [], []
+    role_true, role_pred = [], []
+    splitter = GroupKFold(n_splits=FOLDS, shuffle=True, random_state=seed)
+    for train_idx, test_idx in splitter.split(examples, groups=groups):
+        train = [examples[i] for i in train_idx]
+        test = [examples[i] for i in test_idx]
+        classifiers = Classifiers(stage=_fit(train, "stage", seed), objection=_fit(train, "objection", seed),
+                                  role=_fit(train, "role", seed), meta={})
+        role_true += [e.role for e in test]
+        role_pred += list(classifiers.role.predict([e.text for e in test]))
+        stage_true += [e.stage for e in test]
+        stage_pred += list(classifiers.stage.predict([e.text for e in test]))
+        noisy = [v for v in augment(test, seed + 1) if v not in test]
+        noisy_true += [e.stage for e in noisy]
+        noisy_pred += list(classifiers.stage.predict([e.text for e in noisy]))
+        customer = [e for e in test if e.role == "customer"]
+        obj_true += [e.objection for e in customer]
+        obj_pred += list(classifiers.objection.predict([e.text for e in customer]))
+        probs = objection_probabilities(classifiers, [e.text for e in customer])
+        combined_pred += [detect_objection(p, e.text) or NO_OBJECTION
+                          for p, e in zip(probs, customer, strict=True)]
+        held_out = {e.group for e in test}
+        for call in corpus.calls:
+            if call.id in held_out:
+                call_true.append(call.stage)
+                call_pred.append(_call_stage(classifiers, call))
+    assert len(call_true) == len(call_ids)
+    handled_pairs = _handled_agreement(corpus.calls)
+    return {
+        "folds": FOLDS,
+        "turn_stage_accuracy": round(accuracy_score(stage_true, stage_pred), 3),
+        "turn_stage_macro_f1": round(f1_score(stage_true, stage_pred, average="macro"), 3),
+        "turn_stage_accuracy_noisy": round(accuracy_score(noisy_true, noisy_pred), 3),
+        "call_stage_accuracy": round(accuracy_score(call_true, call_pred), 3),
+        "calls": len(call_true),
+        "objection_accuracy": round(accuracy_score(obj_true, obj_pred), 3),
+        "objection_macro_f1": round(f1_score(obj_true, obj_pred, average="macro"), 3),
+        "objection_detection_f1": round(f1_score([t != NO_OBJECTION for t in obj_true],
+                                                 [p != NO_OBJECTION for p in obj_pred]), 3),
+        "objection_with_cues_accuracy": round(accuracy_score(obj_true, combined_pred), 3),
+        "objection_with_cues_macro_f1": round(f1_score(obj_true, combined_pred, average="macro"), 3),
+        "objection_with_cues_detection_f1": round(f1_score([t != NO_OBJECTION for t in obj_true],
+                                                           [p != NO_OBJECTION for p in combined_pred]), 3),
+        "customer_turns": len(obj_true),
+        "role_accuracy": round(accuracy_score(role_true, role_pred), 3),
+        "handled_agreement": handled_pairs[0],
+        "handled_labels": handled_pairs[1],
+        "call_confusion": _confusion(call_true, call_pred),
+    }
+
+
+def _handled_agreement(calls: list[Call]) -> tuple[float, int]:
+    """How often the handling lexicon agrees with the corpus's #handled/#unhandled labels."""
+    agree = total = 0
+    for call in calls:
+        for i, turn in enumerate(call.turns):
+            if turn.handled is None:
+                continue
+            earlier = reversed(call.turns[:i])
+            raised = next((t.objection for t in earlier if t.objection != NO_OBJECTION), None)
+            if raised is None:
+                continue
+            total += 1
+            agree += is_handled(raised, turn.text) == turn.handled
+    return (round(agree / total, 3) if total else 0.0), total
+
+
+def _confusion(truth: list[str], predicted: list[str]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for t, p in zip(truth, predicted, strict=True):
+        if t != p:
+            out.setdefault(t, {}).setdefault(p, 0)
+            out[t][p] += 1
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nlp.train", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ARTIFACT, help="artifact path (default: %(default)s)")
+    parser.add_argument("--no-cv", action="store_true", help="skip cross-validation")
+    args = parser.parse_args(argv)
+    figures = {} if args.no_cv else cross_validate(SEED)
+    for key, value in figures.items():
+        print(f"{key:28s} {value}")
+    classifiers = fit_classifiers(SEED, meta=_meta(figures))
+    write_artifact(classifiers, args.out)
+    size = args.out.stat().st_size / 1e6
+    print(f"wrote {args.out} ({size:.2f} MB), stages {list(STAGES)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

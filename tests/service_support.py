@@ -1,0 +1,131 @@
+"""Shared helpers for the service tests: throwaway databases (SQLite file, real PostgreSQL), tokens,
+a real `callscope serve` subprocess on loopback."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("CALLSCOPE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database (SQLAlchemy URL), dropped afterwards."""
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as err:
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL} (run tests/prepare_machine.sh): {err}")
+    name = f"callscope_test_{secrets.token_hex(4)}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://").rsplit("/", 1)[0] + "/" + name
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def database_url(kind: str, tmp_path: Path) -> contextlib.AbstractContextManager[str]:
+    if kind == "postgresql":
+        return postgres_database()
+    return contextlib.nullcontext(f"sqlite:///{tmp_path / 'callscope.db'}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cli(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "callscope", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CALLSCOPE_DATA_DIR": str(data_dir), **(env or {})},
+        timeout=120,
+    )
+
+
+def make_token(data_dir: Path, role: str, *extra: str) -> str:
+    done = cli(data_dir, "token", "create", "--role", role, *extra)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+class Server:
+    """`callscope serve` in a subprocess on a free loopback port."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, *args: str) -> None:
+        self.data_dir, self.env, self.args = data_dir, env or {}, args
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self.log = data_dir / "server.log"
+
+    def start(self, timeout: float = 60) -> Server:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log, "ab")  # noqa: SIM115 - the subprocess owns it
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "callscope",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                *self.args,
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "CALLSCOPE_DATA_DIR": str(self.data_dir), **self.env},
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"server exited: {self.log.read_text()[-2000:]}"
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.base}/api/v1/healthz", timeout=2).status_code == 200:
+                    return self
+            time.sleep(0.2)
+        raise AssertionError(f"server did not come up: {self.log.read_text()[-2000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as when the machine loses power."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def wait_status(client: httpx.Client, call_id: int, wanted: set[str], timeout: float = 240) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(f"/api/v1/calls/{call_id}").json()
+        if body["status"] in wanted:
+            return body
+        time.sleep(0.5)
+    raise AssertionError(f"call {call_id} still {body['status']} after {timeout}s")

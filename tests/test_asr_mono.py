@@ -1,0 +1,24 @@
+"""Mono calls: the mix is transcribed, diarization tells the speakers apart, roles come out right."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_asr_transcribe import TRADITIONAL, best_match, cer, transcript_of, truth_turns
+
+pytest.importorskip("asr.diarize", reason="asr/diarize.py (speaker diarization) is not there yet")
+pytest.importorskip("asr.roles", reason="asr/roles.py (rep or customer) is not there yet")
+
+
+def test_zh_mono_speakers_roles_and_words() -> None:
+    tr = transcript_of("zh-demo.mono.flac")
+    truth = truth_turns("zh-demo")
+    assert tr.layout == "mono" and tr.language == "zh"
+    assert set(tr.speakers.values()) == {"rep", "customer"}
+    matched = [best_match(t, tr.turns) for t in truth]
+    right = sum(m is not None and m.role == t["role"] for m, t in zip(matched, truth, strict=True))
+    assert right >= 0.8 * len(truth)
+    text = "".join(t.text for t in tr.turns)
+    assert not TRADITIONAL & set(text)
+    assert cer("".join(t["text"] for t in truth), text) < 0.2
+    assert all(t.channel is None or t.channel == 0 for t in tr.turns)

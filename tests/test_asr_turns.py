@@ -1,0 +1,70 @@
+"""Turn cutting and text clean-up rules, on hand-built word timings."""
+
+from __future__ import annotations
+
+from asr.decoding import uncovered_speech
+from asr.text import chinese_punctuation, collapse_loops, text_language, to_simplified
+from asr.turns import Span, SpeakerWord, assign_speakers, build_turns, smooth_within_regions
+from models.document import Word
+
+ROLES = {"S0": "rep", "S1": "customer"}
+
+
+def _w(start: float, end: float, text: str, speaker: str = "S0") -> SpeakerWord:
+    return SpeakerWord(Word(start, end, text), speaker, 0 if speaker == "S0" else 1)
+
+
+def test_turns_cut_at_speaker_change_and_long_pause() -> None:
+    words = [
+        _w(0.0, 0.5, "您好"), _w(0.6, 1.0, "，我是"), _w(1.1, 1.6, "李明"),
+        _w(1.8, 2.2, "你好", "S1"),
+        _w(2.5, 3.0, "我们"), _w(3.1, 3.5, "做仓储"),
+        _w(5.5, 6.0, "您那边"), _w(6.1, 6.6, "多少人？"),  # 2 s pause: a new turn
+    ]
+    turns = build_turns(list(reversed(words)), ROLES)
+    # a turn ends a sentence: a full stop is added where Whisper wrote none
+    assert [t.text for t in turns] == ["您好，我是李明。", "你好。", "我们做仓储。", "您那边多少人？"]
+    assert [t.role for t in turns] == ["rep", "customer", "rep", "rep"]
+    assert turns[1].channel == 1 and turns[0].start == 0.0 and turns[0].end == 1.6
+
+
+def test_english_words_keep_their_spaces() -> None:
+    turns = build_turns([_w(0, 0.3, " We"), _w(0.3, 0.6, " are"), _w(0.6, 1.0, " looking.")], ROLES)
+    assert turns[0].text == "We are looking." and turns[0].language == "en"
+
+
+def test_words_go_to_the_speaker_they_overlap_most() -> None:
+    spans = [Span(0.0, 2.0, "S0"), Span(2.0, 4.0, "S1")]
+    words = [Word(0.1, 0.5, "a"), Word(1.8, 2.6, "b"), Word(4.5, 4.8, "c")]
+    assert [sw.speaker for sw in assign_speakers(words, spans)] == ["S0", "S1", "S1"]
+
+
+def test_simplified_and_chinese_punctuation() -> None:
+    assert to_simplified("這個價錢太貴了") == "这个价钱太贵了"
+    assert to_simplified("CRM is great") == "CRM is great"
+    assert chinese_punctuation("好的,下周二见?可以.") == "好的，下周二见？可以。"
+    assert chinese_punctuation("version 2.5, ok?") == "version 2.5, ok?"
+
+
+def test_loops_collapse() -> None:
+    assert collapse_loops("好的好的好的好的好的好的我们") == ("好的我们", 1)
+    assert collapse_loops("谢谢谢谢") == ("谢谢谢谢", 0)  # doubled words are speech
+
+
+def test_language_of_text() -> None:
+    assert text_language("我们也在看 Salesforce") == "zh"
+    assert text_language("We are also looking at Salesforce") == "en"
+
+
+def test_uncovered_speech_finds_dropped_sentences() -> None:
+    speech = [(0.0, 10.0)]
+    words = [Word(0.2, 0.8, "a"), Word(1.0, 2.0, "b"), Word(8.0, 9.8, "c")]
+    assert uncovered_speech(speech, words) == [(2.4, 7.6)]
+    assert uncovered_speech([(0.0, 1.0)], []) == []  # too short to bother
+
+
+def test_short_speaker_flips_inside_one_stretch_of_speech_are_smoothed() -> None:
+    words = [_w(0.0, 1.0, "我们"), _w(1.0, 1.3, "的", "S1"), _w(1.3, 2.5, "系统"),  # a 0.3 s flip: noise
+             _w(3.0, 5.0, "听起来不错", "S1")]  # 2 s of the other speaker without a pause: real
+    smooth_within_regions(words, [(0.0, 5.0)])
+    assert [sw.speaker for sw in words] == ["S0", "S0", "S0", "S1"]

@@ -1,0 +1,86 @@
+"""The shipped classifiers, the corpus they come from, and retraining when the artifact is unusable."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+
+import pytest
+import sklearn
+
+from callscope.config import Settings
+from models.document import OBJECTION_TYPES, STAGES
+from nlp import model as nlp_model
+from nlp.corpus import corpus_sha256, load_corpus
+from nlp.stage import stage_probabilities
+
+
+def test_corpus_is_large_varied_and_labeled() -> None:
+    corpus = load_corpus()
+    examples = corpus.all_examples()
+    assert len(examples) >= 600 and len(corpus.calls) >= 40
+    assert set(Counter(e.stage for e in examples)) == set(STAGES)
+    assert set(Counter(c.stage for c in corpus.calls)) == set(STAGES)
+    objections = Counter(e.objection for e in examples)
+    assert all(objections[t] >= 10 for t in OBJECTION_TYPES)
+    assert {e.lang for e in examples} == {"zh", "en"}
+    assert len({c.industry for c in corpus.calls}) >= 8
+    assert all(e.role in ("rep", "customer") for e in examples)
+    assert all(e.role == "customer" for e in examples if e.objection != "none")
+    assert sum(1 for e in examples if e.handled is not None) >= 20
+
+
+def test_shipped_artifact_is_current_and_small() -> None:
+    meta = json.loads(nlp_model.ARTIFACT_META.read_text(encoding="utf-8"))
+    assert nlp_model.ARTIFACT.stat().st_size < 5_000_000
+    assert meta["corpus_sha256"] == corpus_sha256(), "corpus changed: run `.venv/bin/python -m nlp.train`"
+    assert meta["artifact_version"] == nlp_model.ARTIFACT_VERSION
+    cv = meta["cross_validation"]
+    assert cv["call_stage_accuracy"] >= 0.8 and cv["turn_stage_accuracy"] >= 0.5
+
+
+@pytest.fixture
+def fresh_loader(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(nlp_model, "_loaded", {})
+    return monkeypatch
+
+
+def test_missing_artifact_is_retrained_into_the_cache_and_reused(fresh_loader, tmp_path) -> None:
+    fresh_loader.setattr(nlp_model, "ARTIFACT", tmp_path / "absent" / "classifiers-v1.joblib")
+    settings = Settings(cache_dir=tmp_path / "cache")
+    trained = nlp_model.load_classifiers(settings)
+    cached = tmp_path / "cache" / "nlp" / "classifiers-v1.joblib"
+    assert cached.exists()
+    meta = json.loads(cached.with_suffix(".json").read_text(encoding="utf-8"))
+    assert meta["sklearn"] == sklearn.__version__ and meta["corpus_sha256"] == corpus_sha256()
+    probs = stage_probabilities(trained.stage, ["合同我今天下午发您，您盖章后寄回来，首付款到账我们就发货"])
+    assert STAGES[int(probs.argmax())] == "closing"
+
+    # a second process finds the cached model: no training this time
+    fresh_loader.setattr(nlp_model, "_loaded", {})
+    import nlp.train
+
+    def no_training(*_args, **_kwargs):
+        raise AssertionError("retrained although a compatible cached model exists")
+
+    fresh_loader.setattr(nlp.train, "fit_classifiers", no_training)
+    again = nlp_model.load_classifiers(settings)
+    assert list(again.stage.classes_) == list(trained.stage.classes_)
+
+
+def test_artifact_from_another_sklearn_is_not_loaded(fresh_loader, tmp_path) -> None:
+    stale = tmp_path / "models" / "classifiers-v1.joblib"
+    stale.parent.mkdir()
+    shutil.copy(nlp_model.ARTIFACT, stale)
+    meta = json.loads(nlp_model.ARTIFACT_META.read_text(encoding="utf-8"))
+    stale.with_suffix(".json").write_text(json.dumps({**meta, "sklearn": "0.1.0"}), encoding="utf-8")
+    fresh_loader.setattr(nlp_model, "ARTIFACT", stale)
+    cache = tmp_path / "cache"
+    (cache / "nlp").mkdir(parents=True)
+    # a damaged cache file with matching metadata is ignored too, then replaced
+    (cache / "nlp" / "classifiers-v1.joblib").write_bytes(b"not a pickle")
+    (cache / "nlp" / "classifiers-v1.json").write_text(json.dumps(meta), encoding="utf-8")
+    loaded = nlp_model.load_classifiers(Settings(cache_dir=cache))
+    assert loaded.meta["sklearn"] == sklearn.__version__
+    assert (cache / "nlp" / "classifiers-v1.joblib").stat().st_size > 1000

@@ -1,0 +1,171 @@
+"""The nlp building blocks on their own: tokens, questions, next steps, handling, metrics, trackers."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.document import Transcript, Turn, Word
+from nlp.hits import find_trackers
+from nlp.metrics import MONOLOGUE_GAP, compute_metrics
+from nlp.next_steps import find_next_steps, find_time
+from nlp.objections import cue_types, is_handled
+from nlp.questions import is_question, question_kind
+from nlp.text import detect_language, normalize, split_sentences
+from nlp.tokens import tokenize
+
+
+def turn(start: float, end: float, role: str, text: str = "好的", speaker: str | None = None) -> Turn:
+    speaker = speaker or ("S0" if role == "rep" else "S1")
+    return Turn(start=start, end=end, speaker=speaker, role=role, text=text)
+
+
+def transcript(turns: list[Turn], duration: float) -> Transcript:
+    return Transcript(duration=duration, language="zh", layout="stereo", turns=turns)
+
+
+def test_tokens_zh_en_mixed() -> None:
+    assert tokenize("我们的报价和决策人都确认了") == ["我们", "的", "报价", "和", "决策人", "都", "确认",
+                                                     "了"]
+    assert tokenize("Don't worry, it's $3.5k per SEAT!") == ["don't", "worry", "it's", "3.5", "k", "per",
+                                                              "seat"]
+    assert tokenize("这个CRM一年3600元") == ["这个", "crm", "一年", "3600", "元"]
+    assert "签约" in tokenize("我們下週簽約")  # traditional characters are normalised first
+    assert "星云智控" in tokenize("我们考虑星云智控", extra_terms=["星云智控"])
+
+
+def test_normalize_keeps_offsets() -> None:
+    text = "這個價格ＡＢＣ太貴了"
+    assert len(normalize(text)) == len(text) and normalize(text) == "这个价格abc太贵了"
+    assert detect_language("我们用Salesforce的CRM") == "zh" and detect_language("the price is ok") == "en"
+    sentences = split_sentences("你好。我是小李！请问您是王总吗? It costs 3.5k. Okay")
+    assert [s.text for s in sentences] == ["你好。", "我是小李！", "请问您是王总吗?", "It costs 3.5k.",
+                                           "Okay"]
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("您现在客户资料是怎么管的", "open"),
+    ("为什么当时没有续约", "open"),
+    ("你们团队有哪些人参与", "open"),
+    ("预算大概多少", "open"),
+    ("您这边方便吗", "closed"),
+    ("是不是下周就要上线", "closed"),
+    ("那就这样吧", None),
+    ("我们什么都可以", None),
+    ("好的，没问题。", None),
+    ("What does your team use today", "open"),
+    ("How are you handling this", "open"),
+    ("Do you have a budget for this", "closed"),
+    ("Is Tuesday okay?", "closed"),
+    ("I think that works.", None),
+])
+def test_question_kind(text: str, kind: str | None) -> None:
+    assert question_kind(text) == kind
+    assert is_question(text) is (kind is not None)
+
+
+@pytest.mark.parametrize(("text", "when"), [
+    ("我下周二下午给您发方案", "下周二下午"),
+    ("那就十五号签合同", "十五号"),
+    ("明天上午十点我们再过一遍", "明天上午十点"),
+    ("月底前把款打过来", "月底前"),
+    ("I'll send the proposal next Tuesday", "next tuesday"),
+    ("Let's meet tomorrow at 3 pm", "tomorrow at 3 pm"),
+    ("We can sign on the 5th", "on the 5th"),
+])
+def test_time_expressions(text: str, when: str) -> None:
+    span = find_time(text)
+    assert span is not None and normalize(text[span[0]:span[1]]).strip() == when
+
+
+def test_time_mentions_that_are_not_next_steps() -> None:
+    lines = [turn(0, 3, "customer", "现在太忙了，年后再说吧"),
+             turn(4, 7, "rep", "上周二我们已经发过方案了"),
+             turn(8, 10, "customer", "下个月再说吧"),
+             turn(11, 14, "rep", "我们公司成立于2015年，明天是我们的周年庆"),
+             turn(15, 18, "customer", "Not now, call me next quarter.")]
+    assert find_next_steps(transcript(lines, 20)) == []
+
+
+def test_next_step_agreed_in_adjacent_turns_is_one() -> None:
+    lines = [turn(0, 4, "rep", "那我下周二下午过去给您演示一下？"),
+             turn(5, 7, "customer", "好，下周二下午见。")]
+    steps = find_next_steps(transcript(lines, 8))
+    assert [(s.turn, s.when, s.role) for s in steps] == [(0, "下周二下午", "rep")]
+
+
+def test_objection_cues_and_look_alikes() -> None:
+    assert cue_types("这个价格太贵了") == {"price"}
+    assert cue_types("价格不是问题，不太贵") == set()
+    assert cue_types("我说了不算，得老板批") == {"authority"}
+    assert cue_types("不用担心，我们很放心") == set()
+
+
+@pytest.mark.parametrize(("kind", "answer", "handled"), [
+    ("price", "理解，您是跟哪家比的？我们这个包含实施，总成本其实更低", True),
+    ("price", "那我给您打八折", False),
+    ("price", "理解理解", False),
+    ("price", "", False),
+    ("authority", "没问题，下周三我跟您一起去给老板讲一下，汇报材料我来准备", True),
+    ("timing", "好的，那不打扰您了", False),
+    ("trust", "放心吧，肯定没问题的", False),
+    ("trust", "我们有三百多家客户，可以安排您去参观一个同行案例，合同里也写明质保", True),
+    ("competitor", "您这就不对了，他们家东西不行", False),
+    ("budget", "I hear you. What if we start with a pilot and do the rest in your next budget cycle?", True),
+    ("need", "Sure, no problem, bye", False),
+])
+def test_handling(kind: str, answer: str, handled: bool) -> None:
+    assert is_handled(kind, answer) is handled
+
+
+def test_metrics_exact() -> None:
+    turns = [
+        turn(0.0, 10.0, "rep"),
+        turn(11.0, 20.0, "rep"),  # 1 s gap, no customer between: one 20 s monologue
+        turn(21.0, 25.0, "customer"),
+        turn(26.5, 30.0, "rep", "您现在用什么系统？预算多少？"),  # 1.5 s pause after the customer
+        turn(29.5, 35.0, "customer"),  # overlaps the rep
+        turn(34.0, 40.0, "rep"),  # overlap: pause 0
+        turn(40.0, 41.0, "customer", "嗯"),
+        turn(41.5 + MONOLOGUE_GAP + 1, 50.0, "rep"),  # 0.5 + gap + 1 s pause after the customer
+    ]
+    m = compute_metrics(transcript(turns, 60.0), rep_questions=2, customer_questions=0)
+    rep = 10 + 9 + 3.5 + 6 + (50.0 - 41.5 - MONOLOGUE_GAP - 1)
+    customer = 4 + 5.5 + 1
+    assert m.talk_ratio == pytest.approx(rep / (rep + customer))
+    assert m.longest_monologue == pytest.approx(20.0)
+    assert m.interactivity == pytest.approx(6 / 1.0)  # 6 speaker switches in one minute
+    assert m.patience == pytest.approx((1.5 + 0.0 + (0.5 + MONOLOGUE_GAP + 1)) / 3)
+    assert m.questions == 2 and m.question_rate == pytest.approx(2.0)
+
+
+def test_speech_time_uses_words() -> None:
+    t = turn(0.0, 10.0, "rep", "你好 我是 小李")
+    t.words = [Word(0.0, 1.0, "你好"), Word(3.0, 4.0, "我是"), Word(3.5, 5.0, "小李")]
+    other = turn(11.0, 13.0, "customer")
+    m = compute_metrics(transcript([t, other], 13.0), 0, 0)
+    assert m.rep_speech == pytest.approx(3.0) and m.customer_speech == pytest.approx(2.0)
+
+
+def test_trackers_default_and_override(tmp_path) -> None:
+    lines = [turn(0, 3, "customer", "我们也在看销售易，价格便宜一些"), turn(4, 6, "rep", "合同条款可以谈")]
+    names = {h.name for h in find_trackers(transcript(lines, 7))}
+    assert {"competitors", "pricing", "contract_terms"} <= names
+    custom = tmp_path / "trackers.yaml"
+    custom.write_text("trackers:\n  our_product: [星云, nebula]\n", encoding="utf-8")
+    hits = find_trackers(transcript([turn(0, 2, "customer", "Nebula 和星云是一个东西吗？我听说过星云。")], 3),
+                         custom)
+    # one hit per tracker per sentence: evidence of the topic, not a word count
+    assert [(h.name, h.term) for h in hits] == [("our_product", "Nebula"), ("our_product", "星云")]
+
+
+def test_rep_scores_tell_the_rep_from_the_customer(tmp_path) -> None:
+    from callscope.config import Settings
+    from nlp.roles import rep_scores
+
+    scores = rep_scores({
+        "S0": ["您好，我是云图科技的小李，耽误您两分钟。", "咱们现在销售团队多少人？",
+               "我们这个价格包含实施和培训。"],
+        "S1": ["嗯，你说吧。", "三十来个人吧。", "太贵了，我得跟老板商量一下。"],
+        "S2": [],
+    }, Settings(cache_dir=tmp_path))
+    assert scores["S0"] > 0.6 > 0.4 > scores["S1"] and scores["S2"] == 0.5

@@ -1,0 +1,43 @@
+"""`callscope serve --demo`: the samples become queued calls of a demo team, tokens are printed."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.demo import samples_dir
+from callscope.config import Settings
+
+
+def test_demo_seeds_calls_and_prints_working_tokens(tmp_path, capsys):
+    settings = Settings(data_dir=tmp_path / "data")
+    with TestClient(create_app(settings, start_workers=False, demo=True)) as client:
+        err = capsys.readouterr().err
+        tokens = {
+            line.split("(")[1].split(")")[0].split()[0]: line.rsplit(" ", 1)[1]
+            for line in err.splitlines()
+            if "demo token" in line
+        }
+        assert set(tokens) == {"admin", "manager", "rep"}
+        files = [p for p in samples_dir().glob("*.*") if p.suffix in (".flac", ".wav")]
+        calls = client.get("/api/v1/calls", headers={"Authorization": f"Bearer {tokens['admin']}"}).json()[
+            "items"
+        ]
+        assert len(calls) == len(files) > 0 and {c["status"] for c in calls} == {"queued"}
+        mine = client.get("/api/v1/calls", headers={"Authorization": f"Bearer {tokens['rep']}"}).json()[
+            "items"
+        ]
+        assert 0 < len(mine) < len(calls)
+        team = client.get("/api/v1/calls", headers={"Authorization": f"Bearer {tokens['manager']}"}).json()[
+            "items"
+        ]
+        assert len(team) == len(calls)
+        insights = client.get(
+            "/api/v1/deals/DEMO-1001/insights", headers={"Authorization": f"Bearer {tokens['manager']}"}
+        ).json()
+        assert insights["calls"]
+    # a second start keeps the data and replaces the demo tokens
+    with TestClient(create_app(settings, start_workers=False, demo=True)) as client:
+        assert "data already there" in capsys.readouterr().err
+        r = client.get("/api/v1/calls", headers={"Authorization": f"Bearer {tokens['admin']}"})
+        assert r.status_code == 401
