@@ -273,7 +273,7 @@ class Analysis:
         """The contract's analysis document (plus extra keys the contract welcomes)."""
         conv, tr = self.conversation, self.conversation.transcript
         segments = []
-        for i, (turn, ins) in enumerate(zip(tr.turns, conv.insights)):
+        for i, (turn, ins) in enumerate(zip(tr.turns, conv.insights, strict=True)):
             segments.append(
                 {
                     "start": _r(turn.start),

@@ -24,7 +24,7 @@ def settings() -> Settings:
     return Settings.from_env()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def analysis_of(filename: str, channels: str = "auto", rep_channel: int = 0) -> dict:
     """The analysis document of samples/<filename>, computed once per test session."""
     from callscope.pipeline import AnalyzeOptions, analyze
