@@ -36,12 +36,14 @@ def _recover_jobs(app: FastAPI, settings: Settings) -> None:
                 part.unlink()
     with app.state.sessions() as session:
         if app.state.engine.dialect.name == "sqlite":
-            count = queue.requeue_stale(session, lease=None)  # a SQLite file has one server: all are ours
+            # a SQLite file has one server: every claim is ours
+            count = queue.requeue_stale(session, settings.max_attempts, lease=None)
         else:
-            count = queue.requeue_orphans(session, socket.gethostname(), queue.pid_alive)
-            count += queue.requeue_stale(session, queue.LEASE)
+            count = queue.requeue_orphans(session, socket.gethostname(), queue.pid_alive,
+                                          settings.max_attempts)
+            count += queue.requeue_stale(session, settings.max_attempts, queue.LEASE)
     if count:
-        log.warning("requeued %d interrupted job(s)", count)
+        log.warning("released %d interrupted job(s)", count)
 
 
 def create_app(settings: Settings | None = None, start_workers: bool = True, demo: bool = False,

@@ -9,17 +9,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from api.tokens import hash_token
 from callscope.config import Settings
-from models.orm import ApiToken, Call, User, utcnow
+from models.orm import MAX_ID, ApiToken, Call, User, utcnow
 
 COOKIE_NAME = "callscope_token"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# row ids in paths: a number past the key range is a 422 naming the parameter, not a driver error
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+CallId = RowId
 _LAST_USED_RESOLUTION = timedelta(minutes=1)  # avoid a write on every request
 
 
@@ -105,12 +110,22 @@ _bearer = HTTPBearer(auto_error=False, description="a token from `callscope toke
 
 def get_principal(request: Request, session: SessionDep,
                   _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None) -> Principal:
-    """The authenticated caller, or 401."""
+    """The authenticated caller, or 401. A write authenticated by the pages' cookie (not a Bearer
+    header) must come from our own pages."""
     token = token_from_request(request)
     principal = principal_for_token(session, token) if token else None
     if principal is None:
         raise HTTPException(401, "missing or invalid token", headers={"WWW-Authenticate": "Bearer"})
+    if request.method not in SAFE_METHODS and "authorization" not in request.headers:
+        check_same_origin(request)
     return principal
+
+
+def check_same_origin(request: Request) -> None:
+    """Form posts must come from our own pages (the Lax cookie already stops most cross-site posts)."""
+    origin = request.headers.get("origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.url.netloc:
+        raise HTTPException(403, "cross-site form post refused")
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -62,21 +62,13 @@ def renew(session: Session, job_ids: list[int], worker_id: str) -> None:
         session.commit()
 
 
-def requeue_stale(session: Session, lease: timedelta | None = LEASE) -> int:
-    """Put jobs left in processing back in the queue: all of them (lease None, a single-node start)
-    or those whose claim was not renewed within lease. Returns how many."""
-    stmt = update(Job).where(Job.status == "processing")
+def requeue_stale(session: Session, max_attempts: int, lease: timedelta | None = LEASE) -> int:
+    """Release jobs left in processing: all of them (lease None, a single-node start) or those whose
+    claim was not renewed within lease. Returns how many (see _release)."""
+    query = select(Job.id).where(Job.status == "processing")
     if lease is not None:
-        stmt = stmt.where(Job.claimed_at < utcnow() - lease)
-    stale = [row[0] for row in session.execute(
-        select(Job.call_id).where(stmt.whereclause).where(Job.kind == "analyze"))]
-    count = session.execute(stmt.values(status="queued", claimed_by=None, claimed_at=None,
-                                        next_attempt_at=utcnow())).rowcount
-    if stale:
-        session.execute(update(Call).where(Call.id.in_(stale), Call.status == "processing")
-                        .values(status="queued"))
-    session.commit()
-    return count
+        query = query.where(Job.claimed_at < utcnow() - lease)
+    return _release(session, list(session.scalars(query)), max_attempts)
 
 
 def backoff(attempts: int, base: float = BACKOFF_BASE) -> timedelta:
@@ -111,9 +103,10 @@ def fail(session: Session, job: Job, error: str, permanent: bool, max_attempts: 
     return status
 
 
-def requeue_orphans(session: Session, hostname: str, is_alive: Callable[[int], bool]) -> int:
-    """Requeue jobs claimed by processes of this host that no longer run (a killed server or worker),
-    without waiting for their lease to run out."""
+def requeue_orphans(session: Session, hostname: str, is_alive: Callable[[int], bool],
+                    max_attempts: int) -> int:
+    """Release jobs claimed by processes of this host that no longer run (a killed server or worker),
+    without waiting for their lease to run out. Returns how many (see _release)."""
     orphans = []
     for job_id, claimed_by in session.execute(
             select(Job.id, Job.claimed_by)
@@ -121,16 +114,30 @@ def requeue_orphans(session: Session, hostname: str, is_alive: Callable[[int], b
         pid = claimed_by.split(":")[1] if claimed_by.count(":") >= 2 else ""
         if pid.isdigit() and not is_alive(int(pid)):
             orphans.append(job_id)
-    if not orphans:
+    return _release(session, orphans, max_attempts)
+
+
+def _release(session: Session, job_ids: list[int], max_attempts: int) -> int:
+    """Jobs whose worker died: back to the queue, or failed for good once their attempts are spent,
+    so a recording that kills the process each time it is analysed ends failed with a reason instead
+    of being retried at every restart. Commits; returns how many jobs were released."""
+    if not job_ids:
+        session.commit()
         return 0
-    calls = list(session.scalars(select(Job.call_id).where(Job.id.in_(orphans), Job.kind == "analyze")))
-    session.execute(update(Job).where(Job.id.in_(orphans))
-                    .values(status="queued", claimed_by=None, claimed_at=None, next_attempt_at=utcnow()))
-    if calls:
-        session.execute(update(Call).where(Call.id.in_(calls), Call.status == "processing")
-                        .values(status="queued"))
+    now = utcnow()
+    for job in session.scalars(select(Job).where(Job.id.in_(job_ids))):
+        spent = job.attempts >= max_attempts
+        status = "failed" if spent else "queued"
+        error = (f"the worker stopped while analysing this call, {job.attempts} times; "
+                 "not retried again") if spent else job.error
+        session.execute(update(Job).where(Job.id == job.id).values(
+            status=status, error=error, claimed_by=None, claimed_at=None, next_attempt_at=now,
+            updated_at=now))
+        if job.kind == "analyze":
+            session.execute(update(Call).where(Call.id == job.call_id, Call.status == "processing")
+                            .values(status=status, error=error, updated_at=now))
     session.commit()
-    return len(orphans)
+    return len(job_ids)
 
 
 def pid_alive(pid: int) -> bool:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from callscope.config import Settings
 from callscope.errors import InputError
 from models.db import engine_for, migrate, session_factory
-from models.orm import TOKEN_ROLES, ApiToken, Team, User
+from models.orm import TOKEN_ROLES, ApiToken, Team, User, parse_id
 
 TOKEN_PREFIX = "cs_"
 
@@ -27,12 +27,13 @@ def hash_token(token: str) -> str:
 def find_team(session: Session, ref: str, create: bool = False) -> Team:
     """A team by id or name; created by name when asked."""
     ref = ref.strip()
-    if ref.isdigit():
-        team = session.get(Team, int(ref))
+    team_id = parse_id(ref)
+    if team_id is not None:
+        team = session.get(Team, team_id)
     else:
         team = session.scalar(select(Team).where(Team.name == ref))
     if team is None:
-        if not create or ref.isdigit() or not ref:
+        if not create or team_id is not None or not ref:
             raise InputError(f"unknown team: {ref}")
         team = Team(name=ref)
         session.add(team)
@@ -43,8 +44,8 @@ def find_team(session: Session, ref: str, create: bool = False) -> Team:
 def find_user(session: Session, ref: str, create_role: str | None = None, team: Team | None = None) -> User:
     """A user by id or email; created by email (with create_role) when asked."""
     ref = ref.strip()
-    if ref.isdigit():
-        user = session.get(User, int(ref))
+    if (user_id := parse_id(ref)) is not None:
+        user = session.get(User, user_id)
     else:
         user = session.scalar(select(User).where(User.email == ref.lower()))
     if user is None:

@@ -105,7 +105,7 @@ class WorkerPool:
                 with self.sessions() as session:
                     for worker_id, job_id in list(self._active.items()):
                         queue.renew(session, [job_id], worker_id)
-                    queue.requeue_stale(session, queue.LEASE)
+                    queue.requeue_stale(session, self.settings.max_attempts, queue.LEASE)
             except Exception:  # noqa: BLE001
                 log.exception("heartbeat failed")
 
@@ -117,7 +117,7 @@ def run_worker(settings: Settings, concurrency: int) -> None:
     migrate(engine)
     sessions = session_factory(engine)
     with sessions() as session:
-        queue.requeue_stale(session, queue.LEASE)
+        queue.requeue_stale(session, settings.max_attempts, queue.LEASE)
     pool = WorkerPool(sessions, settings, concurrency)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -29,8 +29,20 @@ TOKEN_ROLES = ("admin", "manager", "rep", "integration")
 JOB_KINDS = ("analyze", "rescore")
 
 
+MAX_ID = 2**63 - 1  # the largest integer key SQLite and PostgreSQL store
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def parse_id(ref: str) -> int | None:
+    """A reference that is a row id (ASCII digits within the key range), else None: "²" or a 30-digit
+    number is a name or an unknown id, never an error from the database driver."""
+    ref = ref.strip()
+    if ref.isascii() and ref.isdigit() and int(ref) <= MAX_ID:
+        return int(ref)
+    return None
 
 
 class UTCDateTime(TypeDecorator):

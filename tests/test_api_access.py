@@ -129,7 +129,7 @@ def test_upload_dedup_and_content_addressed_storage(service):
     body = r.json()
     assert body["status"] == "queued" and body["duplicate"] is False
     again = upload(service, "admin", audio, name="other.flac", rep="b@example.com")
-    assert again.status_code == 200 and again.json() == {
+    assert again.status_code == 202 and again.json() == {
         "id": body["id"],
         "status": "queued",
         "duplicate": True,
@@ -271,10 +271,58 @@ def test_sending_a_failed_recording_again_retries_it(sqlite_service):
         s.execute(update(Job).where(Job.call_id == call_id).values(status="failed"))
         s.commit()
     again = upload(service, "integration", audio, rep="a@example.com")
-    assert again.status_code == 200 and again.json() == {"id": call_id, "status": "queued", "duplicate": True}
+    assert again.status_code == 202 and again.json() == {"id": call_id, "status": "queued", "duplicate": True}
     with service.app.state.sessions() as s:
         assert [j.status for j in s.scalars(select(Job).where(Job.call_id == call_id).order_by(Job.id))] == [
             "failed",
             "queued",
         ]
         assert s.get(Call, call_id).error is None
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params", "body", "status", "field"),
+    [
+        ("get", "/api/v1/calls/99999999999999999999", None, None, 422, "call_id"),
+        ("get", "/api/v1/calls", {"rep": "99999999999999999999"}, None, 200, None),
+        ("get", "/api/v1/calls", {"rep": "²"}, None, 200, None),
+        ("get", "/api/v1/calls", {"deal": "²"}, None, 200, None),
+        ("get", "/api/v1/reps/²/evaluation", None, None, 404, None),
+        ("get", "/api/v1/reps/99999999999999999999/evaluation", None, None, 404, None),
+        ("get", "/api/v1/deals/²/insights", None, None, 404, None),
+        ("get", "/api/v1/calls", {"from": "9999-12-31T23:00:00-05:00"}, None, 422, "from"),
+        ("post", "/api/v1/reps", None, {"email": "x@example.com", "name": {"a": 1}}, 422, "name"),
+        ("post", "/api/v1/reps", None, {"email": "x@example.com", "team": ["East"]}, 422, "team"),
+        ("post", "/api/v1/reps", None, {"email": "x@example.com", "role": "boss"}, 422, "role"),
+        ("put", "/api/v1/deals/CRM-1", None, {"stage": "won"}, 422, "stage"),
+        ("put", "/api/v1/deals/CRM-1", None, {"amount": "a lot"}, 422, "amount"),
+        ("put", "/api/v1/deals/CRM-1", None, {"name": "x" * 301}, 422, "name"),
+    ],
+)
+def test_odd_ids_dates_and_bodies_are_4xx_never_500(service, method, path, params, body, status, field):
+    r = service.request(method, path, headers=auth(service, "admin"), params=params, json=body)
+    assert r.status_code == status, r.text
+    if field:
+        assert r.json()["detail"].startswith(f"{field}:"), r.text
+
+
+def test_an_upload_dated_past_the_calendar_keeps_nothing(sqlite_service):
+    service = sqlite_service
+    r = upload(service, "admin", short_audio(2.0, 8.0), rep="a@example.com",
+               started_at="9999-12-31T23:00:00-05:00")
+    assert r.status_code == 422 and r.json()["detail"].startswith("started_at:"), r.text
+    assert leftovers(service) == [] and not (service.settings.data_dir / "audio").exists()
+
+
+def test_a_write_signed_in_by_cookie_must_come_from_our_pages(sqlite_service):
+    service = sqlite_service
+    service.cookies.set(COOKIE_NAME, service.tokens["admin"])
+    try:
+        body = {"email": "x@example.com"}
+        r = service.post("/api/v1/reps", json=body, headers={"Origin": "http://evil.example"})
+        assert r.status_code == 403 and "cross-site" in r.json()["detail"]
+        same_site = service.post("/api/v1/reps", json=body, headers={"Origin": "http://testserver"})
+        assert same_site.status_code == 200, same_site.text
+        assert service.get("/api/v1/reps", headers={"Origin": "http://evil.example"}).status_code == 200
+    finally:
+        service.cookies.clear()

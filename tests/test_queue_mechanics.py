@@ -85,13 +85,13 @@ def test_jobs_left_in_processing_are_requeued(db):
         old = queue.claim(s, "otherhost:1:0")
         s.execute(update(Job).where(Job.id == old.id).values(claimed_at=utcnow() - timedelta(hours=1)))
         s.commit()
-        assert queue.requeue_orphans(s, "thishost", queue.pid_alive) == 1
+        assert queue.requeue_orphans(s, "thishost", queue.pid_alive, 3) == 1
         assert s.get(Job, dead.id, populate_existing=True).status == "queued"
         assert s.get(Call, dead.call_id, populate_existing=True).status == "queued"
         assert s.get(Job, alive.id, populate_existing=True).status == "processing"
-        assert queue.requeue_stale(s, queue.LEASE) == 1  # the other host's claim ran out
+        assert queue.requeue_stale(s, 3, queue.LEASE) == 1  # the other host's claim ran out
         assert s.get(Job, old.id, populate_existing=True).status == "queued"
-        assert queue.requeue_stale(s, lease=None) == 1  # a single-node restart: everything
+        assert queue.requeue_stale(s, 3, lease=None) == 1  # a single-node restart: everything
         assert s.get(Job, alive.id, populate_existing=True).status == "queued"
         # and the requeued jobs can be claimed again
         assert queue.claim(s, "again:1:0") is not None
@@ -172,3 +172,19 @@ def test_workers_threads_drain_the_queue(db, tmp_path):
     with db() as s:
         assert [c.status for c in s.scalars(select(Call))] == ["failed"] * 4
         assert {c.error for c in s.scalars(select(Call))} == {"not audio"}
+
+
+def test_a_job_whose_worker_died_at_every_attempt_ends_failed(db):
+    """A recording that kills the process each time is not retried at every restart forever."""
+    _calls(db, 2)
+    with db() as s:
+        spent = queue.claim(s, "thishost:999999999:0")
+        fresh = queue.claim(s, "thishost:999999998:0")
+        s.execute(update(Job).where(Job.id == spent.id).values(attempts=3))
+        s.commit()
+        assert queue.requeue_stale(s, 3, lease=None) == 2
+        job = s.get(Job, spent.id, populate_existing=True)
+        call = s.get(Call, spent.call_id, populate_existing=True)
+        assert job.status == call.status == "failed"
+        assert "stopped while analysing" in job.error and call.error == job.error
+        assert s.get(Job, fresh.id, populate_existing=True).status == "queued"

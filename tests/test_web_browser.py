@@ -26,10 +26,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 TEAM = "华东销售一组"
 REP_A, REP_B = "li.ming@example.com", "zhao.lei@example.com"
 
-pytestmark = [
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs chromium (tests/prepare_machine.sh)"),
-    pytest.mark.skipif(not SAMPLE.exists(), reason="needs samples/zh-demo.stereo.flac"),
-]
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +59,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api
+
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} missing: run tests/prepare_machine.sh"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

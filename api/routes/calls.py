@@ -8,8 +8,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 
 from api import queue
-from api.deps import Principal, PrincipalDep, SessionDep, SettingsDep
-from api.errors import Conflict, FieldError, Forbidden, NotFound
+from api.deps import CallId, Principal, PrincipalDep, SessionDep, SettingsDep
+from api.errors import Conflict, Forbidden, NotFound
+from api.schemas import CommentIn, OverrideIn
 from api.services import calls as calls_service
 from api.services import reviews
 from api.services.results import current_analysis, effective_document
@@ -25,7 +26,6 @@ def _wake_workers(request: Request) -> None:
         pool.wake()
 
 
-_DUPLICATE = {200: {"description": "the same audio was already uploaded: the existing call"}}
 # the body is streamed by hand (api.uploads), so its form is described for /docs here
 _UPLOAD_FORM = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"],
@@ -40,11 +40,11 @@ _UPLOAD_FORM = {"requestBody": {"required": True, "content": {"multipart/form-da
     }}}}}}
 
 
-@router.post("/calls", status_code=202, responses=_DUPLICATE, openapi_extra=_UPLOAD_FORM)
+@router.post("/calls", status_code=202, openapi_extra=_UPLOAD_FORM)
 async def upload_call(request: Request, principal: PrincipalDep, settings: SettingsDep) -> JSONResponse:
     """Multipart upload: `file` plus `rep` (id or email), `deal` (CRM id), `title`, `started_at` (ISO 8601),
-    `channels` (auto|stereo|mono), `rep_channel` (0|1). Answers 202 {"id", "status"}; the same audio
-    again answers the existing call with 200 and "duplicate": true."""
+    `channels` (auto|stereo|mono), `rep_channel` (0|1). Answers 202 {"id", "status", "duplicate"}; the
+    same audio again answers the existing call (its id and status) with "duplicate": true."""
     upload = await receive_upload(request, settings)
 
     def accept() -> tuple[int, str, bool]:
@@ -58,8 +58,7 @@ async def upload_call(request: Request, principal: PrincipalDep, settings: Setti
         upload.remove()
     if not duplicate:
         _wake_workers(request)
-    return JSONResponse({"id": call_id, "status": status, "duplicate": duplicate},
-                        status_code=200 if duplicate else 202)
+    return JSONResponse({"id": call_id, "status": status, "duplicate": duplicate}, status_code=202)
 
 
 @router.get("/calls")
@@ -81,12 +80,12 @@ def list_calls(
 
 
 @router.get("/calls/{call_id}")
-def get_call(call_id: int, session: SessionDep, principal: PrincipalDep) -> dict:
+def get_call(call_id: CallId, session: SessionDep, principal: PrincipalDep) -> dict:
     return calls_service.call_to_dict(calls_service.visible_call(session, principal, call_id))
 
 
 @router.get("/calls/{call_id}/analysis")
-def get_analysis(call_id: int, session: SessionDep, principal: PrincipalDep) -> dict:
+def get_analysis(call_id: CallId, session: SessionDep, principal: PrincipalDep) -> dict:
     """The analysis document, with managers' overrides applied (items carry "override")."""
     call = calls_service.visible_call(session, principal, call_id)
     record = current_analysis(session, call.id)
@@ -96,7 +95,7 @@ def get_analysis(call_id: int, session: SessionDep, principal: PrincipalDep) -> 
 
 
 @router.get("/calls/{call_id}/audio")
-def get_audio(call_id: int, session: SessionDep, principal: PrincipalDep,
+def get_audio(call_id: CallId, session: SessionDep, principal: PrincipalDep,
               settings: SettingsDep) -> FileResponse:
     """The recording (HTTP range requests supported, for players)."""
     call = calls_service.visible_call(session, principal, call_id)
@@ -109,7 +108,7 @@ def get_audio(call_id: int, session: SessionDep, principal: PrincipalDep,
 
 
 @router.post("/calls/{call_id}/rescore", status_code=202)
-def rescore_call(call_id: int, request: Request, session: SessionDep, principal: PrincipalDep,
+def rescore_call(call_id: CallId, request: Request, session: SessionDep, principal: PrincipalDep,
                  settings: SettingsDep, rubric: str | None = None) -> dict:
     """Re-score the stored transcript against a rubric (no ASR); queued."""
     _require_reviewer(principal)
@@ -126,7 +125,7 @@ def rescore_call(call_id: int, request: Request, session: SessionDep, principal:
 
 
 @router.get("/calls/{call_id}/reviews")
-def get_reviews(call_id: int, session: SessionDep, principal: PrincipalDep) -> dict:
+def get_reviews(call_id: CallId, session: SessionDep, principal: PrincipalDep) -> dict:
     """Overrides (who, when, before, after) and comments on the call's scorecard."""
     return reviews.reviews_of(session, calls_service.visible_call(session, principal, call_id))
 
@@ -138,36 +137,27 @@ def _require_reviewer(principal: Principal) -> None:
 
 @router.put("/calls/{call_id}/scorecard/items/{item_id}")
 def override_item(
-    call_id: int, item_id: str, session: SessionDep, principal: PrincipalDep,
-    body: Annotated[dict, Body(examples=[{"passed": True, "score": 10, "reason": "asked about budget"}])],
+    call_id: CallId, item_id: str, session: SessionDep, principal: PrincipalDep,
+    body: Annotated[OverrideIn,
+                    Body(examples=[{"passed": True, "score": 10, "reason": "asked about budget"}])],
 ) -> dict:
     """Override one item (managers of the rep's team, admins): `passed` and/or `score`, `reason`."""
     _require_reviewer(principal)
     call = calls_service.visible_call(session, principal, call_id)
-    passed, score = body.get("passed"), body.get("score")
-    if passed is not None and not isinstance(passed, bool):
-        raise FieldError("passed: true, false or null")
-    if score is not None and not isinstance(score, int | float):
-        raise FieldError("score: a number")
-    reason = str(body.get("reason", ""))
-    item = reviews.override_item(session, principal, call, item_id, passed, score, reason,
-                                 clear_passed="passed" in body and passed is None)
+    item = reviews.override_item(session, principal, call, item_id, body.passed, body.score, body.reason,
+                                 clear_passed="passed" in body.model_fields_set and body.passed is None)
     session.commit()
     return {"call_id": call.id, "score": call.score, "item": item}
 
 
 @router.post("/calls/{call_id}/comments", status_code=201)
 def add_comment(
-    call_id: int, session: SessionDep, principal: PrincipalDep,
-    body: Annotated[dict, Body(examples=[{"text": "Good recovery on price", "item_id": "objection_handling",
-                                          "at": 13.1}])],
+    call_id: CallId, session: SessionDep, principal: PrincipalDep,
+    body: Annotated[CommentIn, Body(examples=[{"text": "Good recovery on price",
+                                               "item_id": "objection_handling", "at": 13.1}])],
 ) -> dict:
     _require_reviewer(principal)
     call = calls_service.visible_call(session, principal, call_id)
-    at = body.get("at")
-    if at is not None and not isinstance(at, int | float):
-        raise FieldError("at: seconds into the call")
-    text = str(body.get("text", ""))
-    comment = reviews.add_comment(session, principal, call, text, body.get("item_id"), at)
+    comment = reviews.add_comment(session, principal, call, body.text, body.item_id, body.at)
     session.commit()
     return reviews.comment_to_dict(comment)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from api.deps import PrincipalDep, SessionDep
 from api.errors import FieldError, Forbidden, NotFound
+from api.schemas import DealIn, RepIn
 from api.services import people
 from api.services.calls import parse_end, parse_time
 from api.services.evaluation import evaluation_csv, rep_evaluation
@@ -27,16 +28,13 @@ def list_reps(session: SessionDep, principal: PrincipalDep) -> dict:
 def upsert_rep(
     session: SessionDep,
     principal: PrincipalDep,
-    body: Annotated[
-        dict, Body(examples=[{"email": "wang.fang@example.com", "name": "王芳", "team": "华东"}])
-    ],
+    body: Annotated[RepIn,
+                    Body(examples=[{"email": "wang.fang@example.com", "name": "王芳", "team": "华东"}])],
 ) -> dict:
     """Create or update a rep by email (integration and admin tokens: the CRM's user sync)."""
     if principal.role not in ("admin", "integration"):
         raise Forbidden("only admin and integration tokens manage reps")
-    rep = people.upsert_rep(
-        session, str(body.get("email", "")), body.get("name"), body.get("team"), str(body.get("role", "rep"))
-    )
+    rep = people.upsert_rep(session, body.email, body.name, body.team, body.role)
     session.commit()
     return people.rep_to_dict(rep)
 
@@ -85,7 +83,7 @@ def upsert_deal(
     session: SessionDep,
     principal: PrincipalDep,
     body: Annotated[
-        dict,
+        DealIn,
         Body(
             examples=[
                 {
@@ -102,8 +100,8 @@ def upsert_deal(
     """Create or update a deal by its CRM id (integration and admin tokens)."""
     if principal.role not in ("admin", "integration"):
         raise Forbidden("only admin and integration tokens manage deals")
-    if body.get("amount") is not None and not isinstance(body["amount"], int | float):
-        raise FieldError("amount: a number")
+    if len(deal_id) > 200:
+        raise FieldError("deal_id: CRM deal id longer than 200 characters")
     deal = people.upsert_deal(session, deal_id, body)
     session.commit()
     return people.deal_to_dict(deal)

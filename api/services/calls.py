@@ -19,7 +19,7 @@ from api.services.people import resolve_deal_for_upload, resolve_rep_for_upload
 from api.uploads import Upload, probe_audio, store_audio
 from callscope.config import Settings
 from models.document import OBJECTION_TYPES, STAGES
-from models.orm import Call, Deal, User, utcnow
+from models.orm import Call, Deal, User, parse_id, utcnow
 
 CHANNELS = ("auto", "stereo", "mono")
 
@@ -30,7 +30,11 @@ def parse_time(value: str, field: str) -> datetime:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError as err:
         raise FieldError(f"{field}: not an ISO 8601 date/time: {value[:40]!r}") from err
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    try:  # normalised here, so a date at the edge of the calendar fails as a field, not in the database
+        return parsed.astimezone(timezone.utc)
+    except OverflowError as err:
+        raise FieldError(f"{field}: out of range: {value[:40]!r}") from err
 
 
 @dataclass
@@ -130,13 +134,14 @@ def list_calls(session: Session, principal: Principal, filters: CallFilters, lim
     stmt = principal.scope_calls(select(Call).options(joinedload(Call.rep), joinedload(Call.deal)))
     if filters.rep:
         ref = filters.rep.strip()
-        stmt = stmt.where(Call.rep_id == int(ref)) if ref.isdigit() else \
+        rep_id = parse_id(ref)
+        stmt = stmt.where(Call.rep_id == rep_id) if rep_id is not None else \
             stmt.where(Call.rep_id.in_(select(User.id).where(User.email == ref.lower())))
     if filters.deal:
         ref = filters.deal.strip()
         cond = Deal.external_id == ref
-        if ref.isdigit():
-            cond = or_(cond, Deal.id == int(ref))
+        if (deal_id := parse_id(ref)) is not None:
+            cond = or_(cond, Deal.id == deal_id)
         stmt = stmt.where(Call.deal_id.in_(select(Deal.id).where(cond)))
     if filters.stage:
         if filters.stage not in STAGES:

@@ -9,14 +9,15 @@ from sqlalchemy.orm import Session
 
 from api.deps import Principal
 from api.errors import FieldError, Forbidden, NotFound
+from api.schemas import DealIn
 from api.tokens import find_team
-from models.orm import Deal, User
+from models.orm import Deal, User, parse_id
 
 
 def _find_user(session: Session, ref: str) -> User | None:
     ref = ref.strip()
-    if ref.isdigit():
-        return session.get(User, int(ref))
+    if (user_id := parse_id(ref)) is not None:
+        return session.get(User, user_id)
     return session.scalar(select(User).where(User.email == ref.lower()))
 
 
@@ -76,18 +77,18 @@ def upsert_rep(session: Session, email: str, name: str | None, team: str | None,
     return user
 
 
-def upsert_deal(session: Session, external_id: str, values: dict[str, Any]) -> Deal:
+def upsert_deal(session: Session, external_id: str, values: DealIn) -> Deal:
     deal = session.scalar(select(Deal).where(Deal.external_id == external_id))
     if deal is None:
-        deal = Deal(external_id=external_id, name=values.get("name") or external_id)
+        deal = Deal(external_id=external_id, name=values.name or external_id)
         session.add(deal)
     for key in ("name", "account", "stage", "amount"):
-        if values.get(key) is not None:
-            setattr(deal, key, values[key])
-    if values.get("owner"):
-        owner = _find_user(session, str(values["owner"]))
+        if (value := getattr(values, key)) is not None:
+            setattr(deal, key, value)
+    if values.owner:
+        owner = _find_user(session, values.owner)
         if owner is None:
-            raise FieldError(f"owner: unknown rep {values['owner']!r}")
+            raise FieldError(f"owner: unknown rep {values.owner[:100]!r}")
         deal.owner_id = owner.id
     session.flush()
     return deal
@@ -103,8 +104,8 @@ def visible_rep(session: Session, principal: Principal, ref: str) -> User:
 def find_deal(session: Session, ref: str) -> Deal:
     """A deal by its CRM id (or our numeric id)."""
     deal = session.scalar(select(Deal).where(Deal.external_id == ref))
-    if deal is None and ref.isdigit():
-        deal = session.get(Deal, int(ref))
+    if deal is None and (deal_id := parse_id(ref)) is not None:
+        deal = session.get(Deal, deal_id)
     if deal is None:
         raise NotFound(f"no deal {ref}")
     return deal

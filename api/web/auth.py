@@ -9,7 +9,14 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.deps import COOKIE_NAME, Principal, SessionDep, principal_for_token, token_from_request
+from api.deps import (
+    COOKIE_NAME,
+    Principal,
+    SessionDep,
+    check_same_origin,
+    principal_for_token,
+    token_from_request,
+)
 from api.web.rendering import render
 
 router = APIRouter()
@@ -37,13 +44,6 @@ def page_principal(request: Request, session: SessionDep) -> Principal:
 
 
 PagePrincipal = Annotated[Principal, Depends(page_principal)]
-
-
-def check_same_origin(request: Request) -> None:
-    """Form posts must come from our own pages (the Lax cookie already stops most cross-site posts)."""
-    origin = request.headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.url.netloc:
-        raise HTTPException(403, "cross-site form post refused")
 
 
 @router.get("/login", include_in_schema=False)

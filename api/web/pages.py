@@ -8,14 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from api.deps import SessionDep
+from api.deps import CallId, RowId, SessionDep, check_same_origin
 from api.errors import FieldError, Forbidden, NotFound
 from api.services.calls import CallFilters, list_calls, visible_call
 from api.services.insights import deal_insights
 from api.services.people import find_deal
 from api.services.reviews import add_comment, override_item
 from api.uploads import CONTENT_TYPES
-from api.web.auth import PagePrincipal, check_same_origin
+from api.web.auth import PagePrincipal
 from api.web.call_views import call_page, search_snippets
 from api.web.config import web_config
 from api.web.overview import reps_in_scope, team_overview
@@ -110,7 +110,7 @@ def _score(value: str | None, field: str) -> float | None:
 
 
 @router.get("/calls/{call_id}")
-def call_detail(request: Request, call_id: int, session: SessionDep, principal: PagePrincipal) -> Response:
+def call_detail(request: Request, call_id: CallId, session: SessionDep, principal: PagePrincipal) -> Response:
     try:
         data = call_page(session, principal, call_id)
     except CallscopeError as err:
@@ -121,7 +121,7 @@ def call_detail(request: Request, call_id: int, session: SessionDep, principal: 
 
 
 @router.post("/calls/{call_id}/items/{item_id}/override")
-def override(request: Request, call_id: int, item_id: str, session: SessionDep, principal: PagePrincipal,
+def override(request: Request, call_id: CallId, item_id: str, session: SessionDep, principal: PagePrincipal,
              verdict: Annotated[str, Form()] = "", score: Annotated[str, Form()] = "",
              reason: Annotated[str, Form()] = "") -> Response:
     check_same_origin(request)
@@ -140,7 +140,7 @@ def override(request: Request, call_id: int, item_id: str, session: SessionDep, 
 
 
 @router.post("/calls/{call_id}/comments")
-def comment(request: Request, call_id: int, session: SessionDep, principal: PagePrincipal,
+def comment(request: Request, call_id: CallId, session: SessionDep, principal: PagePrincipal,
             text: Annotated[str, Form()] = "", at: Annotated[str, Form()] = "",
             item_id: Annotated[str, Form()] = "") -> Response:
     check_same_origin(request)
@@ -158,7 +158,7 @@ def comment(request: Request, call_id: int, session: SessionDep, principal: Page
 
 
 @router.get("/reps/{rep_id}")
-def rep_page(request: Request, rep_id: int, session: SessionDep, principal: PagePrincipal,
+def rep_page(request: Request, rep_id: RowId, session: SessionDep, principal: PagePrincipal,
              days: int = 30) -> Response:
     days = days if days in PERIODS else 30
     try:
