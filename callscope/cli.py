@@ -22,6 +22,10 @@ def _cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
     from callscope.pipeline import AnalyzeOptions, analyze
     from callscope.report import render_text
 
+    for flag, setting in (("model", "model"), ("device", "device"), ("compute_type", "compute_type"),
+                          ("beam_size", "beam_size"), ("hotwords", "hotwords")):
+        if getattr(args, flag) is not None:  # a flag wins over its CALLSCOPE_ variable
+            setattr(settings, setting, getattr(args, flag))
     options = AnalyzeOptions(channels=args.channels, rep_channel=args.rep_channel,
                              language=args.language, rubric=args.rubric)
     analysis = analyze(args.file, options, settings, progress=_progress if not args.quiet else lambda _: None)
@@ -71,7 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--language", choices=["auto", "zh", "en"], default=None)
     a.add_argument("--channels", choices=["auto", "stereo", "mono"], default="auto")
     a.add_argument("--rep-channel", type=int, choices=[0, 1], default=0)
-    a.add_argument("--rubric", default=None, help="rubric name (built in or stored) or path to a YAML file")
+    a.add_argument("--rubric", default=None,
+                   help="built-in rubric name (default, qa-strict) or a YAML/JSON path")
+    a.add_argument("--model", default=None,
+                   help="speech model: bundled, a CTranslate2 directory or a hub name (CALLSCOPE_MODEL)")
+    a.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None, help="(CALLSCOPE_DEVICE)")
+    a.add_argument("--compute-type", default=None, help="auto, int8, float16, ... (CALLSCOPE_COMPUTE_TYPE)")
+    a.add_argument("--beam-size", type=int, default=None, help="decoder beam (CALLSCOPE_BEAM_SIZE)")
+    a.add_argument("--hotwords", default=None,
+                   help="product and competitor names, comma-separated (CALLSCOPE_HOTWORDS)")
     a.add_argument("--report-language", choices=["zh", "en"], default=None,
                    help="language of the text report (default: the call's language)")
     a.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
@@ -114,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("callscope: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `callscope analyze x | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as err:  # never a traceback for a user; CALLSCOPE_DEBUG=1 shows it
         if debug:
             raise

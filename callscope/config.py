@@ -10,7 +10,13 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from callscope.errors import CallscopeError
+
 ENV_PREFIX = "CALLSCOPE_"
+
+
+class ConfigError(CallscopeError):
+    """A CALLSCOPE_ variable or flag has a value of the wrong kind."""
 
 
 def _default_cache_dir() -> Path:
@@ -58,14 +64,17 @@ class Settings:
             if raw is None or raw == "":
                 continue
             kind = f.type if isinstance(f.type, str) else f.type.__name__
-            if kind.startswith("Path"):
-                values[f.name] = Path(raw).expanduser()
-            elif kind == "int":
-                values[f.name] = int(raw)
-            elif kind == "float":
-                values[f.name] = float(raw)
-            else:
-                values[f.name] = raw
+            try:
+                if kind.startswith("Path"):
+                    values[f.name] = Path(raw).expanduser()
+                elif kind == "int":
+                    values[f.name] = int(raw)
+                elif kind == "float":
+                    values[f.name] = float(raw)
+                else:
+                    values[f.name] = raw
+            except ValueError:
+                raise ConfigError(f"{ENV_PREFIX}{f.name.upper()}={raw[:40]!r}: expected {kind}") from None
         return cls(**values)
 
     @property

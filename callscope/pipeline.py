@@ -9,9 +9,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from callscope.config import Settings
+from callscope.errors import InputError
 from models.document import Analysis, Transcript
+
+if TYPE_CHECKING:
+    from scoring import Rubric
 
 Progress = Callable[[str], None]
 
@@ -33,10 +38,15 @@ def analyze(path: str | Path, options: AnalyzeOptions | None = None, settings: S
     """Analyse one recording file end to end. Raises CallscopeError subclasses for bad input."""
     from asr import transcribe
     from ingest import load_recording
+    from nlp import load_trackers
+    from scoring import load_rubric
 
     options = options or AnalyzeOptions()
     settings = settings or Settings.from_env()
     timings: dict[str, float] = {}
+    # a bad rubric or trackers file fails now, not after minutes of transcription
+    rubric = load_rubric(options.rubric or settings.rubric)
+    load_trackers(settings.trackers)
 
     t0 = time.perf_counter()
     recording = load_recording(path, channels=options.channels, rep_channel=options.rep_channel,
@@ -49,21 +59,25 @@ def analyze(path: str | Path, options: AnalyzeOptions | None = None, settings: S
     transcript = transcribe(recording, settings, language=None if language == "auto" else language,
                             progress=progress)
     timings["asr"] = time.perf_counter() - t0
+    if not transcript.turns:
+        # hiss, hum or music passes the level check but holds no words: nothing to analyse or score
+        raise InputError("no speech found in the recording")
     progress(f"transcribed {len(transcript.turns)} turns in {timings['asr']:.1f}s")
 
-    analysis = rescore(transcript, options.rubric or settings.rubric, settings)
+    analysis = rescore(transcript, rubric, settings)
     analysis.timings = {**timings, **analysis.timings}
     return analysis
 
 
-def rescore(transcript: Transcript, rubric: str, settings: Settings | None = None) -> Analysis:
-    """Annotate and score a stored transcript: no audio, no ASR (re-scoring against a changed rubric)."""
+def rescore(transcript: Transcript, rubric: str | Rubric, settings: Settings | None = None) -> Analysis:
+    """Annotate and score a stored transcript: no audio, no ASR (re-scoring against a changed rubric).
+    `rubric`: a loaded Rubric, or a name or path for scoring.load_rubric."""
     from nlp import annotate
-    from scoring import load_rubric, score
+    from scoring import Rubric, load_rubric, score
 
     settings = settings or Settings.from_env()
     t0 = time.perf_counter()
-    rubric_obj = load_rubric(rubric)
+    rubric_obj = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     conversation = annotate(transcript, settings)
     t1 = time.perf_counter()
     scorecard = score(conversation, rubric_obj)

@@ -52,7 +52,11 @@ def _tracker_lexicon(path: str) -> PhraseLexicon:
     return PhraseLexicon(groups)
 
 
+def load_trackers(trackers_path: str | Path = "") -> PhraseLexicon:
+    """The tracker keyword groups: trackers_path, or nlp/data/trackers.yaml; ModelError when unusable."""
+    return _tracker_lexicon(str(trackers_path) if str(trackers_path) else str(DATA_DIR / "trackers.yaml"))
+
+
 def find_trackers(transcript: Transcript, trackers_path: str | Path = "") -> list[Hit]:
     """Tracker keywords said by anyone; trackers_path overrides nlp/data/trackers.yaml."""
-    path = str(trackers_path) if str(trackers_path) else str(DATA_DIR / "trackers.yaml")
-    return _scan(transcript, _tracker_lexicon(path), roles=("rep", "customer"))
+    return _scan(transcript, load_trackers(trackers_path), roles=("rep", "customer"))

@@ -44,6 +44,9 @@ def _patterns() -> _Patterns:
     )
 
 
+_DEADLINE_SUFFIXES = ("之前", "以前")
+
+
 def find_time(text: str) -> tuple[int, int] | None:
     """Offsets of the first future time expression in the text (zh or en), if any."""
     pats = _patterns()
@@ -51,8 +54,11 @@ def find_time(text: str) -> tuple[int, int] | None:
     best = None
     for lang in ("zh", "en"):
         for m in pats.time[lang].finditer(norm):
-            before = norm[max(0, m.start() - 4):m.end()]
-            if m.group(0).strip() and not any(p in before for p in pats.not_time[lang]):
+            # the past markers are looked for around the time itself (上周 in 上周五), but a deadline's
+            # own 之前 (十五号之前, by the 15th) is the future, not the past
+            end = m.end() - len(next((d for d in _DEADLINE_SUFFIXES if m.group(0).endswith(d)), ""))
+            context = norm[max(0, m.start() - 4):end]
+            if m.group(0).strip() and not any(p in context for p in pats.not_time[lang]):
                 if best is None or m.start() < best[0]:
                     best = (m.start(), m.end())
                 break

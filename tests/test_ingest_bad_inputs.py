@@ -138,3 +138,43 @@ def test_long_header_refused_before_decoding(tmp_path: Path) -> None:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 50 * 1024**2
+
+
+def hiss(tmp: Path) -> Path:
+    """Five seconds of line hiss: loud enough to pass the level check, no speech in it."""
+    noise = np.random.default_rng(3).normal(0, 0.05, 5 * RATE).astype(np.float32)
+    return _wav(tmp / "hiss.wav", noise)
+
+
+# the same table through the real command line: flags for the keyword arguments, env for settings
+CLI_CASES = [c for c in CASES if c[2].get("channels") != "quad" and c[2].get("rep_channel") != 2]
+CLI_CASES.append(("hiss, no speech", hiss, {}, "no speech found"))
+
+
+def _cli_args(kwargs: dict) -> tuple[list[str], dict[str, str]]:
+    flags, env = [], {}
+    if "channels" in kwargs:
+        flags += ["--channels", kwargs["channels"]]
+    if "rep_channel" in kwargs:
+        flags += ["--rep-channel", str(kwargs["rep_channel"])]
+    if "settings" in kwargs:
+        env["CALLSCOPE_MAX_DURATION"] = str(kwargs["settings"].max_duration)
+    return flags, env
+
+
+@pytest.mark.parametrize(("make", "kwargs", "expected"), [c[1:] for c in CLI_CASES],
+                         ids=[c[0] for c in CLI_CASES])
+def test_the_command_line_answers_bad_input_with_one_line(tmp_path: Path, make, kwargs: dict,
+                                                          expected: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    flags, env = _cli_args(kwargs)
+    cli = Path(sys.executable).parent / "callscope"
+    proc = subprocess.run([str(cli), "analyze", str(make(tmp_path)), *flags], capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=300)
+    assert proc.returncode != 0 and proc.stdout == ""
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("callscope: error:")]
+    assert len(errors) == 1 and expected in errors[0], proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -68,6 +68,8 @@ def test_question_kind(text: str, kind: str | None) -> None:
     ("那就十五号签合同", "十五号"),
     ("明天上午十点我们再过一遍", "明天上午十点"),
     ("月底前把款打过来", "月底前"),
+    ("十五号之前把合同发给您", "十五号之前"),
+    ("月底之前给您答复", "月底之前"),
     ("I'll send the proposal next Tuesday", "next tuesday"),
     ("Let's meet tomorrow at 3 pm", "tomorrow at 3 pm"),
     ("We can sign on the 5th", "on the 5th"),
@@ -75,6 +77,11 @@ def test_question_kind(text: str, kind: str | None) -> None:
 def test_time_expressions(text: str, when: str) -> None:
     span = find_time(text)
     assert span is not None and normalize(text[span[0]:span[1]]).strip() == when
+
+
+@pytest.mark.parametrize("text", ["上周五我们聊过", "我们之前说过这个", "昨天下午打过电话"])
+def test_past_times_are_not_plans(text: str) -> None:
+    assert find_time(text) is None
 
 
 def test_time_mentions_that_are_not_next_steps() -> None:
