@@ -176,14 +176,21 @@ def _rep_says(conv: Conversation, p: dict[str, Any], lang: str) -> Outcome:
     return Outcome(False, 0.0, [_evidence(turns, i) for i in moment], values)
 
 
+def _nothing_flagged(conv: Conversation, checked: int, lang: str) -> list[Evidence]:
+    """A passing "never says X" item still shows what it rests on: the whole call, read turn by turn."""
+    text = label("evidence", "nothing_flagged", lang).format(count=checked)
+    return [Evidence(0.0, conv.transcript.duration, text)]
+
+
 def _rep_avoids(conv: Conversation, p: dict[str, Any], lang: str) -> Outcome:
     turns = conv.transcript.turns
     if not _rep_indices(conv):  # silence is not good conduct: nothing to judge
         return NOT_APPLICABLE
     said = [(i, cue) for i in _rep_indices(conv) if (cue := find_cue(turns[i].text, p["cues"]))]
     values = {"count": len(said), "term": said[0][1] if said else ""}
-    return Outcome(not said, 0.0 if said else 1.0,
-                   [_evidence(turns, i) for i, _ in said[:MAX_EVIDENCE]], values)
+    evidence = [_evidence(turns, i) for i, _ in said[:MAX_EVIDENCE]] or \
+        _nothing_flagged(conv, len(_rep_indices(conv)), lang)
+    return Outcome(not said, 0.0 if said else 1.0, evidence, values)
 
 
 def _talk_ratio_band(conv: Conversation, p: dict[str, Any], lang: str) -> Outcome:
@@ -276,12 +283,14 @@ def _next_step_with_time(conv: Conversation, p: dict[str, Any], lang: str) -> Ou
 
 
 def _no_compliance_hits(conv: Conversation, p: dict[str, Any], lang: str) -> Outcome:
-    if not any(t.role in p["roles"] and t.text.strip() for t in conv.transcript.turns):
+    checked = sum(1 for t in conv.transcript.turns if t.role in p["roles"] and t.text.strip())
+    if not checked:
         return NOT_APPLICABLE  # nobody whose speech is checked said anything
     hits = [h for h in conv.compliance
             if h.role in p["roles"] and (not p["rules"] or h.name in p["rules"])]
     values = {"count": len(hits), "term": hits[0].term if hits else "", "rule": hits[0].name if hits else ""}
-    evidence = [Evidence(h.start, h.end, h.text, h.turn) for h in hits[:MAX_EVIDENCE]]
+    evidence = [Evidence(h.start, h.end, h.text, h.turn) for h in hits[:MAX_EVIDENCE]] or \
+        _nothing_flagged(conv, checked, lang)
     return Outcome(not hits, 0.0 if hits else 1.0, evidence, values)
 
 
@@ -303,8 +312,9 @@ def _no_interruptions(conv: Conversation, p: dict[str, Any], lang: str) -> Outco
         return NOT_APPLICABLE
     found = _interruptions(conv, p["min_overlap_seconds"])
     extra = max(0, len(found) - p["max_count"])
-    return Outcome(extra == 0, max(0.0, 1.0 - p["penalty"] * extra),
-                   [_evidence(conv.transcript.turns, i) for i in found[:MAX_EVIDENCE]],
+    evidence = [_evidence(conv.transcript.turns, i) for i in found[:MAX_EVIDENCE]] or \
+        _nothing_flagged(conv, len(_rep_indices(conv)), lang)
+    return Outcome(extra == 0, max(0.0, 1.0 - p["penalty"] * extra), evidence,
                    {"count": len(found), "max_count": p["max_count"]})
 
 

@@ -23,9 +23,9 @@ def test_a_good_zh_call_passes_every_item_with_evidence_and_zh_feedback() -> Non
     assert card.score == 100.0 and card.grade == "excellent" and card.grade_label == "优秀"
     assert card.language == "zh" and card.rubric == "default" and card.rubric_version
     assert all(item.passed for item in card.items)
-    for item_id in ("opening", "needs_discovery", "qualification_budget", "qualification_authority",
-                    "talk_ratio", "monologue", "objection_handling", "next_step"):
-        assert items[item_id].evidence, item_id
+    for item in card.items:  # every verdict, passing ones too, shows what it rests on
+        assert item.evidence, item.id
+    assert items["compliance"].evidence[0].text.startswith("检查了")
     assert items["opening"].evidence[0].start == 0.5
     assert items["qualification_budget"].evidence[0].text == "这个项目今年大概有多少预算？"
     assert "下周二下午三点" in items["next_step"].feedback
