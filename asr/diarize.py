@@ -29,6 +29,7 @@ PITCH_WEIGHT = 3  # pitch counts as this many of the 19 cepstral dimensions
 SMOOTH_FRAMES = 15  # frame log-likelihoods are averaged over this many frames (150 ms)
 GMM_COMPONENTS = 8
 RESEGMENT_ROUNDS = 2
+MAX_CLUSTERED = 2000  # windows clustered directly (memory grows with the square)
 
 
 @dataclass
@@ -108,6 +109,19 @@ def _embed(feats: np.ndarray, windows: list[tuple[int, int]]) -> np.ndarray:
 
 
 def _cluster(emb: np.ndarray, min_speakers: int, max_speakers: int) -> np.ndarray:
+    """Cluster labels of the windows. Past MAX_CLUSTERED windows (about 17 minutes of speech) an evenly
+    spread subset is clustered and every window joins its nearest centroid: the pairwise distances
+    of a two-hour meeting's windows alone would take gigabytes."""
+    if len(emb) <= MAX_CLUSTERED:
+        return _cluster_all(emb, min_speakers, max_speakers)
+    subset = np.linspace(0, len(emb) - 1, MAX_CLUSTERED).astype(int)
+    labels = _cluster_all(emb[subset], min_speakers, max_speakers)
+    centroids = np.stack([emb[subset][labels == k].mean(axis=0) for k in range(int(labels.max()) + 1)])
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True) + 1e-9
+    return (emb @ centroids.T).argmax(axis=1)  # unit vectors: the largest cosine similarity
+
+
+def _cluster_all(emb: np.ndarray, min_speakers: int, max_speakers: int) -> np.ndarray:
     from sklearn.cluster import AgglomerativeClustering
     from sklearn.metrics import silhouette_score
 

@@ -22,3 +22,20 @@ def test_zh_mono_speakers_roles_and_words() -> None:
     assert not TRADITIONAL & set(text)
     assert cer("".join(t["text"] for t in truth), text) < 0.2
     assert all(t.channel is None or t.channel == 0 for t in tr.turns)
+
+
+def test_clustering_a_long_meeting_subsamples_and_still_separates_voices() -> None:
+    """Past MAX_CLUSTERED windows the clustering works on a subset; every window still gets its voice."""
+    import numpy as np
+
+    from asr import diarize
+
+    rng = np.random.default_rng(0)
+    n = diarize.MAX_CLUSTERED * 3
+    truth = (np.arange(n) // 40) % 2  # two voices taking turns of 40 windows
+    centres = rng.normal(size=(2, 22))
+    emb = centres[truth] + 0.3 * rng.normal(size=(n, 22))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    labels = diarize._cluster(emb, 2, 4)
+    agreement = max(np.mean(labels == truth), np.mean(labels == 1 - truth))
+    assert len(labels) == n and set(labels) == {0, 1} and agreement > 0.99
