@@ -41,6 +41,9 @@ WORD_REACH = 0.4
 # re-decoded text this unlikely is treated as a hallucination on noise and dropped
 MIN_REDECODE_LOGPROB = -1.0
 MAX_REDECODE_NO_SPEECH = 0.6
+# tokens a re-decoded stretch may produce per second of audio (fast Mandarin is ~6 characters/s)
+REDECODE_TOKENS_PER_SECOND = 15
+MAX_REDECODE_TOKENS = 200
 # a region whose words average below this probability gets its language checked alone
 SWITCH_CHECK_PROBABILITY = 0.6
 # ... and is decoded again when the other language wins with at least this probability
@@ -64,9 +67,18 @@ def speech_regions(audio: np.ndarray) -> list[tuple[float, float]]:
     return [(r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE) for r in regions]
 
 
-def detect_language(model: LoadedModel, audio: np.ndarray) -> tuple[str, float]:
-    """The channel's language among LANGUAGES, with its probability."""
-    _, _, probs = model.whisper.detect_language(audio, vad_filter=True, vad_parameters=VadOptions(**VAD),
+def detect_language(model: LoadedModel, audio: np.ndarray,
+                    speech: list[tuple[float, float]]) -> tuple[str, float]:
+    """The channel's language among LANGUAGES, with its probability, from its first 30 s of speech
+    (the VAD regions already found: running VAD over the whole channel again cost a second per channel)."""
+    pieces, total = [], 0
+    for start, end in speech:
+        piece = audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]
+        pieces.append(piece[: 30 * SAMPLE_RATE - total])
+        total += len(pieces[-1])
+        if total >= 30 * SAMPLE_RATE:
+            break
+    _, _, probs = model.whisper.detect_language(np.concatenate(pieces), vad_filter=False,
                                                 language_detection_segments=1)
     ranked = {lang: p for lang, p in probs if lang in LANGUAGES}
     # Whisper often hears Mandarin as Cantonese or Japanese: those votes count for zh
@@ -85,7 +97,7 @@ def decode_channel(model: LoadedModel, audio: np.ndarray, settings: Settings, *,
     forced = language is not None
     probability = 1.0
     if language is None:
-        language, probability = detect_language(model, audio)
+        language, probability = detect_language(model, audio, speech)
     options = _options(settings, language, multilingual=not forced)
     if batched:
         segments, _ = model.batched.transcribe(audio, batch_size=settings.batch_size,
@@ -180,10 +192,18 @@ def _words(segment: Any, offset: float = 0.0) -> list[Word]:
 
 def _redecode(model: LoadedModel, audio: np.ndarray, start: float, end: float, settings: Settings,
               language: str, **extra: Any) -> list[Word]:
-    """Decode [start, end] alone (no VAD: it is known speech); drop output that looks like noise."""
+    """Decode [start, end] alone (no VAD: it is known speech); drop output that looks like noise.
+
+    One pass at temperature 0 with a token budget fitting the stretch's length: a loop on hard audio
+    would otherwise run through every fallback temperature to the model's token limit (measured: 20 s
+    spent on one 2 s stretch, for output then dropped as noise). Packing several stretches into one
+    window to share an encoder pass was tried and lost: the decoder skipped most of them again.
+    """
     a, b = max(0, int((start - 0.2) * SAMPLE_RATE)), min(len(audio), int((end + 0.2) * SAMPLE_RATE))
     offset = a / SAMPLE_RATE
-    options = {**_options(settings, language, multilingual=False), **extra}
+    budget = min(MAX_REDECODE_TOKENS, int(REDECODE_TOKENS_PER_SECOND * (b - a) / SAMPLE_RATE) + 8)
+    options = {**_options(settings, language, multilingual=False), "temperature": 0.0,
+               "max_new_tokens": budget, **extra}
     segments, _ = model.whisper.transcribe(audio[a:b], vad_filter=False, **options)
     words: list[Word] = []
     for segment in segments:
