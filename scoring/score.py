@@ -42,8 +42,9 @@ def score_item(item: Item, conv: Conversation, lang: str) -> ItemResult:
     return ItemResult(
         id=item.id,
         name=item.name[lang],
-        passed=outcome.passed,
-        score=points,
+        # checks compare numpy numbers (times, ratios): a numpy bool is not JSON
+        passed=None if outcome.passed is None else bool(outcome.passed),
+        score=float(points),
         max=item.weight,
         evidence=outcome.evidence,
         feedback=_feedback(item, outcome, points, lang),
