@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from asr.decoding import ChannelResult, decode_channel
 from asr.model import load_model
-from asr.turns import Span, SpeakerWord, assign_speakers, build_turns, smooth_within_regions
+from asr.turns import Span, SpeakerWord, assign_speakers, build_turns, smooth_within_regions, snap_to_speech
 from callscope.config import Settings
 from callscope.errors import InputError
 from models.document import Recording, Role, Transcript, Turn
@@ -84,7 +84,9 @@ def _stereo(recording: Recording, settings: Settings, model, language: str | Non
                                      progress=progress, label=label)
         words.extend(SpeakerWord(w, speaker_of[ch], ch) for w in results[ch].words)
     default = _majority(r.language for r in results.values())
-    return build_turns(words, roles, default_language=default), roles, results
+    turns = build_turns(words, roles, default_language=default)
+    snap_to_speech(turns, {ch: r.speech for ch, r in results.items()})
+    return turns, roles, results
 
 
 def _mono(recording: Recording, settings: Settings, model, language: str | None, batched: bool,

@@ -123,3 +123,26 @@ def build_turns(words: list[SpeakerWord], roles: dict[str, Role], *, default_lan
             words=[sw.word for sw in group],
         ))
     return turns
+
+
+def snap_to_speech(turns: list[Turn], speech: dict[int, list[tuple[float, float]]]) -> None:
+    """Stereo: move each turn's edges out to the edges of its channel's speech region around them.
+
+    Word timestamps clip utterances (a last word often ends 0.5-2 s before the voice does), while each
+    channel's VAD regions say when its one speaker is actually talking. A turn never grows over the
+    same speaker's neighbouring turns. Talk ratio, patience and the timeline all read these times.
+    """
+    by_channel: dict[int, list[Turn]] = {}
+    for turn in sorted(turns, key=lambda t: t.start):
+        if turn.channel is not None:
+            by_channel.setdefault(turn.channel, []).append(turn)
+    for channel, own in by_channel.items():
+        regions = speech.get(channel, [])
+        for k, turn in enumerate(own):
+            floor = own[k - 1].end if k else 0.0
+            ceiling = own[k + 1].start if k + 1 < len(own) else float("inf")
+            for a, b in regions:
+                if a <= turn.start <= b:
+                    turn.start = min(turn.start, max(a, floor))
+                if a <= turn.end <= b:
+                    turn.end = max(turn.end, min(b, ceiling))
