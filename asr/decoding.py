@@ -6,12 +6,14 @@
   whatever traditional characters still leak through are converted offline.
 - Repetition loops (one unit said five or more times, or a high compression ratio): the segment
   is decoded again alone with a repetition penalty; a loop that survives is collapsed.
-- Dropped speech (a stretch of VAD speech that got no words, typically a sentence skipped inside
-  a long turn): that stretch is decoded again on its own.
+- Second look, one batched pass: dropped speech (VAD speech that got no words, typically a sentence
+  skipped inside a long turn) and doubtful regions (words of low probability: perhaps the other
+  language) are decoded again, each as its own clip with its language detected per clip.
 """
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -22,7 +24,7 @@ import numpy as np
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from asr.model import LoadedModel
-from asr.text import collapse_loops, has_loop, to_simplified
+from asr.text import collapse_loops, has_loop, join_words, text_language, to_simplified
 from callscope.config import Settings
 from models.document import Word
 
@@ -41,13 +43,16 @@ WORD_REACH = 0.4
 # re-decoded text this unlikely is treated as a hallucination on noise and dropped
 MIN_REDECODE_LOGPROB = -1.0
 MAX_REDECODE_NO_SPEECH = 0.6
-# tokens a re-decoded stretch may produce per second of audio (fast Mandarin is ~6 characters/s)
+# tokens a re-decoded stretch may produce per second of audio (fast Mandarin is ~6 characters/s);
+# from MAX_REDECODE_TOKENS on, the model's own limit applies
 REDECODE_TOKENS_PER_SECOND = 15
 MAX_REDECODE_TOKENS = 200
-# a region whose words average below this probability gets its language checked alone
+CLIP_SECONDS = 28.0  # longest clip of the second-look pass
+# a unit of up to this many words said LOOP_REPEATS times in a row is a decoder loop
+LOOP_UNIT_WORDS = 4
+LOOP_REPEATS = 5
+# a region whose words average below this probability is decoded again (perhaps the other language)
 SWITCH_CHECK_PROBABILITY = 0.6
-# ... and is decoded again when the other language wins with at least this probability
-SWITCH_MIN_PROBABILITY = 0.6
 PROGRESS_EVERY = 20
 _SENTENCE_END = ("。", "？", "！", "，", ".", "?", "!", ",")  # segments between progress messages
 
@@ -118,13 +123,7 @@ def decode_channel(model: LoadedModel, audio: np.ndarray, settings: Settings, *,
         if i % PROGRESS_EVERY == 0:
             progress(f"{label}: transcribed {segment.end:.0f}s of {duration:.0f}s")
 
-    if not forced:
-        words = _recheck_language(model, audio, speech, words, settings, language, guards)
-    for start, end in uncovered_speech(speech, words):
-        extra = _redecode(model, audio, start, end, settings, language)
-        if extra:
-            guards["dropped_speech_redecoded"] += 1
-            words.extend(extra)
+    words = _second_look(model, audio, speech, words, settings, language, forced, guards)
     words.sort(key=lambda w: w.start)
     moved = realign_boundary_words(words, speech)
     if moved:
@@ -135,35 +134,88 @@ def decode_channel(model: LoadedModel, audio: np.ndarray, settings: Settings, *,
     return ChannelResult(words, language, probability, speech, time.perf_counter() - t0, guards)
 
 
-def _recheck_language(model: LoadedModel, audio: np.ndarray, speech: list[tuple[float, float]],
-                      words: list[Word], settings: Settings, language: str,
-                      guards: Counter[str]) -> list[Word]:
-    """Code-switching: a region decoded with low confidence may be in the other language.
+def _second_look(model: LoadedModel, audio: np.ndarray, speech: list[tuple[float, float]],
+                 words: list[Word], settings: Settings, language: str, forced: bool,
+                 guards: Counter[str]) -> list[Word]:
+    """Dropped speech and doubtful regions, decoded again together in one batched pass.
 
-    The batched decoder detects language per 30 s chunk, so one English sentence among Mandarin
-    ones comes out as Chinese nonsense with low word probabilities. Such a region's language is
-    detected alone; when it differs, the region is decoded again in that language.
+    - Dropped: VAD speech of MIN_GAP seconds or more that no word reaches, typically a sentence the
+      decoder skipped inside a long turn.
+    - Doubtful (code-switching): a region whose words average below SWITCH_CHECK_PROBABILITY. The
+      main pass picks one language per 30 s chunk, so an English sentence among Mandarin ones comes
+      out as Chinese nonsense (or not at all).
+    Every stretch is its own clip. Decoding multilingual, the language is detected per clip from that
+    clip's own encoder output, so checking the language costs no extra pass (a separate detection
+    and then a re-decode per stretch cost twice as many encoder passes). A doubtful region's words
+    are replaced only when its clip comes back in the other language; otherwise the clip only fills
+    what the region's words do not reach.
     """
-    for start, end in speech:
+    doubtful: list[tuple[float, float, list[Word]]] = []
+    for start, end in speech if not forced else []:
         inside = [w for w in words if start <= (w.start + w.end) / 2 < end]
-        if inside and float(np.mean([w.probability for w in inside])) >= SWITCH_CHECK_PROBABILITY:
+        if inside and float(np.mean([w.probability for w in inside])) < SWITCH_CHECK_PROBABILITY:
+            doubtful.append((start, end, inside))
+    gaps = [(a, b) for a, b in uncovered_speech(speech, words)
+            if not any(s <= a and b <= e for s, e, _ in doubtful)]
+    if not gaps and not doubtful:
+        return words
+    found = _redecode_clips(model, audio, gaps + [(s, e) for s, e, _ in doubtful], settings, language,
+                            multilingual=not forced)
+    for extra in found[: len(gaps)]:
+        if extra:
+            guards["dropped_speech_redecoded"] += 1
+            words = words + extra
+    for (_, _, inside), redone in zip(doubtful, found[len(gaps):], strict=True):
+        if not redone:
             continue
-        a, b = int(start * SAMPLE_RATE), int(end * SAMPLE_RATE)
-        other, probability = _region_language(model, audio[a:b])
-        if other == language or probability < SWITCH_MIN_PROBABILITY:
-            continue
-        redone = _redecode(model, audio, start, end, settings, other)
-        if redone:
+        if text_language(join_words([w.text for w in redone]), language) != language:
             guards["language_switch_redecoded"] += 1
             words = [w for w in words if w not in inside] + redone
+        elif extra := [w for w in redone if not _reached(w, inside)]:
+            guards["dropped_speech_redecoded"] += 1
+            words = words + extra
     return words
 
 
-def _region_language(model: LoadedModel, audio: np.ndarray) -> tuple[str, float]:
-    _, _, probs = model.whisper.detect_language(audio)
-    ranked = dict(probs)
-    best = max(LANGUAGES, key=lambda lang: ranked.get(lang, 0.0))
-    return best, float(ranked.get(best, 0.0))
+def _reached(word: Word, words: list[Word]) -> bool:
+    middle = (word.start + word.end) / 2
+    return any(w.start - WORD_REACH <= middle <= w.end + WORD_REACH for w in words)
+
+
+def _redecode_clips(model: LoadedModel, audio: np.ndarray, stretches: list[tuple[float, float]],
+                    settings: Settings, language: str, *, multilingual: bool) -> list[list[Word]]:
+    """The words of each stretch (seconds), from one batched pass with each stretch its own clip
+    (clips over CLIP_SECONDS are split: the decoder reads 30 s at most). Noise-like output is dropped."""
+    duration = len(audio) / SAMPLE_RATE
+    clips: list[dict[str, float]] = []
+    owners: list[int] = []
+    for index, (start, end) in enumerate(stretches):
+        a, b = max(0.0, start - 0.2), min(duration, end + 0.2)
+        while b - a > 0.1:
+            clips.append({"start": a, "end": min(b, a + CLIP_SECONDS)})
+            owners.append(index)
+            a += CLIP_SECONDS
+    results: list[list[Word]] = [[] for _ in stretches]
+    if not clips:
+        return results
+    longest = max(c["end"] - c["start"] for c in clips)
+    options = {**_options(settings, language, multilingual=multilingual), "max_new_tokens": _budget(longest)}
+    segments, _ = model.batched.transcribe(audio, clip_timestamps=clips, batch_size=settings.batch_size,
+                                           **options)
+    starts = [c["start"] for c in clips]
+    looped: set[int] = set()
+    for segment in segments:
+        clip = max(0, bisect.bisect_right(starts, segment.start + 0.01) - 1)
+        if has_loop(segment.text) or segment.compression_ratio > LOOP_COMPRESSION_RATIO:
+            looped.add(clip)
+        elif segment.avg_logprob >= MIN_REDECODE_LOGPROB and segment.no_speech_prob <= MAX_REDECODE_NO_SPEECH:
+            results[owners[clip]].extend(_words(segment))
+    for clip in sorted(looped):  # the repetition guard's remedy, only where a clip looped
+        a, b = clips[clip]["start"], clips[clip]["end"]
+        kept = [w for w in results[owners[clip]] if not a <= (w.start + w.end) / 2 < b]
+        results[owners[clip]] = kept + _redecode(model, audio, a + 0.2, b - 0.2, settings, language,
+                                                 repetition_penalty=1.3, no_repeat_ngram_size=3)
+    return results
 
 
 def _options(settings: Settings, language: str, *, multilingual: bool) -> dict[str, Any]:
@@ -190,20 +242,26 @@ def _words(segment: Any, offset: float = 0.0) -> list[Word]:
     ]
 
 
+def _budget(seconds: float) -> int | None:
+    """Tokens a re-decode of this much audio may produce: enough for fast speech, so a short stretch
+    cannot loop to the model's limit; a long one gets the model's own limit (None), since a cap there
+    would cut real speech (and the prompt shares the model's 448 positions)."""
+    budget = int(REDECODE_TOKENS_PER_SECOND * seconds) + 8
+    return budget if budget < MAX_REDECODE_TOKENS else None
+
+
 def _redecode(model: LoadedModel, audio: np.ndarray, start: float, end: float, settings: Settings,
               language: str, **extra: Any) -> list[Word]:
     """Decode [start, end] alone (no VAD: it is known speech); drop output that looks like noise.
 
-    One pass at temperature 0 with a token budget fitting the stretch's length: a loop on hard audio
-    would otherwise run through every fallback temperature to the model's token limit (measured: 20 s
-    spent on one 2 s stretch, for output then dropped as noise). Packing several stretches into one
-    window to share an encoder pass was tried and lost: the decoder skipped most of them again.
+    The token budget fits the stretch's length: a loop on a short stretch would otherwise run through
+    every fallback temperature to the model's token limit (measured: 20 s spent on one 2 s stretch,
+    for output then dropped as noise). The fallback itself stays: a long looping segment needs it.
     """
     a, b = max(0, int((start - 0.2) * SAMPLE_RATE)), min(len(audio), int((end + 0.2) * SAMPLE_RATE))
     offset = a / SAMPLE_RATE
-    budget = min(MAX_REDECODE_TOKENS, int(REDECODE_TOKENS_PER_SECOND * (b - a) / SAMPLE_RATE) + 8)
-    options = {**_options(settings, language, multilingual=False), "temperature": 0.0,
-               "max_new_tokens": budget, **extra}
+    options = {**_options(settings, language, multilingual=False),
+               "max_new_tokens": _budget((b - a) / SAMPLE_RATE), **extra}
     segments, _ = model.whisper.transcribe(audio[a:b], vad_filter=False, **options)
     words: list[Word] = []
     for segment in segments:
@@ -256,17 +314,23 @@ def uncovered_speech(speech: list[tuple[float, float]], words: list[Word]) -> li
 
 
 def _collapse(words: list[Word]) -> tuple[list[Word], int]:
-    """Last line of defence against loops: collapse repeats inside words and runs of repeated words."""
+    """Last line of defence against loops: collapse repeats inside words, and runs of a repeated unit of
+    one to LOOP_UNIT_WORDS words ("女傅子" x 40 is three words looping) to the unit's first copies."""
     count = 0
     for w in words:
         w.text, n = collapse_loops(w.text)
         count += n
     kept: list[Word] = []
     for w in words:
-        # a word that is the fifth copy in a row of the same text is a loop
-        run = kept[-4:]
-        if len(run) == 4 and all(k.text.strip() == w.text.strip() for k in run):
-            count += 1
-            continue
         kept.append(w)
+        for size in range(1, LOOP_UNIT_WORDS + 1):
+            # the newest word completes the LOOP_REPEATS-th copy of the last `size` words: drop that copy
+            span = size * LOOP_REPEATS
+            if len(kept) < span:
+                continue
+            tail = [k.text.strip() for k in kept[-span:]]
+            if all(tail[i] == tail[i % size] for i in range(span)):
+                del kept[-size:]
+                count += 1
+                break
     return kept, count

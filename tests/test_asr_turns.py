@@ -68,3 +68,16 @@ def test_short_speaker_flips_inside_one_stretch_of_speech_are_smoothed() -> None
              _w(3.0, 5.0, "听起来不错", "S1")]  # 2 s of the other speaker without a pause: real
     smooth_within_regions(words, [(0.0, 5.0)])
     assert [sw.speaker for sw in words] == ["S0", "S0", "S0", "S1"]
+
+
+def test_a_loop_of_a_three_word_unit_is_collapsed() -> None:
+    """Whisper looping on "女傅子" forty times: the words are single characters, the unit is three."""
+    from asr.decoding import LOOP_REPEATS, _collapse
+
+    texts = list("我们的老师") + list("女傅子") * 40 + list("好的")
+    words = [Word(start=i * 0.3, end=i * 0.3 + 0.25, text=t, probability=0.5) for i, t in enumerate(texts)]
+    kept, collapsed = _collapse(words)
+    text = "".join(w.text for w in kept)
+    assert text == "我们的老师" + "女傅子" * (LOOP_REPEATS - 1) + "好的" and collapsed > 0
+    ordinary = [Word(start=i, end=i + 0.5, text=t, probability=0.9) for i, t in enumerate("对对对，好的好的")]
+    assert _collapse(ordinary)[0] == ordinary
