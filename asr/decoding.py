@@ -48,6 +48,7 @@ MAX_REDECODE_NO_SPEECH = 0.6
 REDECODE_TOKENS_PER_SECOND = 15
 MAX_REDECODE_TOKENS = 200
 CLIP_SECONDS = 28.0  # longest clip of the second-look pass
+PACK_GAP = 0.3  # silence between stretches packed into one clip
 # a unit of up to this many words said LOOP_REPEATS times in a row is a decoder loop
 LOOP_UNIT_WORDS = 4
 LOOP_REPEATS = 5
@@ -184,38 +185,64 @@ def _reached(word: Word, words: list[Word]) -> bool:
 
 def _redecode_clips(model: LoadedModel, audio: np.ndarray, stretches: list[tuple[float, float]],
                     settings: Settings, language: str, *, multilingual: bool) -> list[list[Word]]:
-    """The words of each stretch (seconds), from one batched pass with each stretch its own clip
-    (clips over CLIP_SECONDS are split: the decoder reads 30 s at most). Noise-like output is dropped."""
-    duration = len(audio) / SAMPLE_RATE
+    """The words of each stretch (seconds), from one batched pass. Noise-like output is dropped.
+
+    Whisper encodes 30 s whatever it is given, so the stretches are packed, a short silence apart,
+    into clips of up to CLIP_SECONDS (one encoder pass a clip, not one a stretch), the way the batched
+    pipeline packs VAD speech. Each clip is decoded once (no seeking); a clip that loops is decoded
+    again piece by piece with the repetition guard's remedy.
+    """
+    results: list[list[Word]] = [[] for _ in stretches]
+    pieces = _pieces(stretches, len(audio) / SAMPLE_RATE)
+    if not pieces:
+        return results
+    silence = np.zeros(int(PACK_GAP * SAMPLE_RATE), dtype=audio.dtype)
+    packed: list[np.ndarray] = []
     clips: list[dict[str, float]] = []
-    owners: list[int] = []
+    places: list[tuple[float, int, float, float]] = []  # packed start, stretch, audio start, audio end
+    cursor = 0.0
+    for index, a, b in pieces:
+        if not clips or cursor + (b - a) - clips[-1]["start"] > CLIP_SECONDS:
+            clips.append({"start": cursor, "end": cursor})
+        places.append((cursor, index, a, b))
+        packed += [audio[int(a * SAMPLE_RATE):int(b * SAMPLE_RATE)], silence]
+        cursor += (int(b * SAMPLE_RATE) - int(a * SAMPLE_RATE) + len(silence)) / SAMPLE_RATE
+        clips[-1]["end"] = cursor
+    longest = max(c["end"] - c["start"] for c in clips)
+    options = {**_options(settings, language, multilingual=multilingual), "max_new_tokens": _budget(longest)}
+    segments, _ = model.batched.transcribe(np.concatenate(packed), clip_timestamps=clips,
+                                           batch_size=settings.batch_size, **options)
+    starts = [p[0] for p in places]
+    looped: set[int] = set()
+    for segment in segments:
+        loops = has_loop(segment.text) or segment.compression_ratio > LOOP_COMPRESSION_RATIO
+        noise = segment.avg_logprob < MIN_REDECODE_LOGPROB or segment.no_speech_prob > MAX_REDECODE_NO_SPEECH
+        for word in _words(segment):
+            # back to the piece the word's middle lies in, and to that piece's time in the call
+            k = max(0, bisect.bisect_right(starts, (word.start + word.end) / 2) - 1)
+            packed_at, index, a, b = places[k]
+            if loops:
+                looped.add(k)
+            elif not noise:
+                word.start, word.end = max(a, word.start - packed_at + a), min(b, word.end - packed_at + a)
+                results[index].append(word)
+    for k in sorted(looped):  # the repetition guard's remedy, only where a piece looped
+        _, index, a, b = places[k]
+        kept = [w for w in results[index] if not a <= (w.start + w.end) / 2 < b]
+        results[index] = kept + _redecode(model, audio, a, b, settings, language,
+                                          repetition_penalty=1.3, no_repeat_ngram_size=3)
+    return results
+
+
+def _pieces(stretches: list[tuple[float, float]], duration: float) -> list[tuple[int, float, float]]:
+    """(stretch index, start, end) with 0.2 s of context each side, cut to at most CLIP_SECONDS."""
+    out = []
     for index, (start, end) in enumerate(stretches):
         a, b = max(0.0, start - 0.2), min(duration, end + 0.2)
         while b - a > 0.1:
-            clips.append({"start": a, "end": min(b, a + CLIP_SECONDS)})
-            owners.append(index)
-            a += CLIP_SECONDS
-    results: list[list[Word]] = [[] for _ in stretches]
-    if not clips:
-        return results
-    longest = max(c["end"] - c["start"] for c in clips)
-    options = {**_options(settings, language, multilingual=multilingual), "max_new_tokens": _budget(longest)}
-    segments, _ = model.batched.transcribe(audio, clip_timestamps=clips, batch_size=settings.batch_size,
-                                           **options)
-    starts = [c["start"] for c in clips]
-    looped: set[int] = set()
-    for segment in segments:
-        clip = max(0, bisect.bisect_right(starts, segment.start + 0.01) - 1)
-        if has_loop(segment.text) or segment.compression_ratio > LOOP_COMPRESSION_RATIO:
-            looped.add(clip)
-        elif segment.avg_logprob >= MIN_REDECODE_LOGPROB and segment.no_speech_prob <= MAX_REDECODE_NO_SPEECH:
-            results[owners[clip]].extend(_words(segment))
-    for clip in sorted(looped):  # the repetition guard's remedy, only where a clip looped
-        a, b = clips[clip]["start"], clips[clip]["end"]
-        kept = [w for w in results[owners[clip]] if not a <= (w.start + w.end) / 2 < b]
-        results[owners[clip]] = kept + _redecode(model, audio, a + 0.2, b - 0.2, settings, language,
-                                                 repetition_penalty=1.3, no_repeat_ngram_size=3)
-    return results
+            out.append((index, a, min(b, a + CLIP_SECONDS - PACK_GAP)))
+            a += CLIP_SECONDS - PACK_GAP
+    return out
 
 
 def _options(settings: Settings, language: str, *, multilingual: bool) -> dict[str, Any]:
