@@ -185,15 +185,30 @@ def _reached(word: Word, words: list[Word]) -> bool:
 
 def _redecode_clips(model: LoadedModel, audio: np.ndarray, stretches: list[tuple[float, float]],
                     settings: Settings, language: str, *, multilingual: bool) -> list[list[Word]]:
-    """The words of each stretch (seconds), from one batched pass. Noise-like output is dropped.
+    """The words of each stretch (seconds), from batched passes. Noise-like output is dropped.
 
-    Whisper encodes 30 s whatever it is given, so the stretches are packed, a short silence apart,
-    into clips of up to CLIP_SECONDS (one encoder pass a clip, not one a stretch), the way the batched
-    pipeline packs VAD speech. Each clip is decoded once (no seeking); a clip that loops is decoded
-    again piece by piece with the repetition guard's remedy.
+    Whisper encodes 30 s whatever it is given, so the stretches are first packed, a short silence
+    apart, into clips of up to CLIP_SECONDS (one encoder pass a clip, not one a stretch), the way the
+    batched pipeline packs VAD speech. The decoder may skip a stretch inside a packed clip, as it did
+    in the first pass: a stretch that got no words is then decoded once more in a clip of its own.
     """
-    results: list[list[Word]] = [[] for _ in stretches]
-    pieces = _pieces(stretches, len(audio) / SAMPLE_RATE)
+    duration = len(audio) / SAMPLE_RATE
+    results = _decode_packed(model, audio, _pieces(stretches, duration), len(stretches), settings, language,
+                             multilingual=multilingual, pack=True)
+    skipped = [i for i, found in enumerate(results) if not found]
+    if skipped:
+        alone = _decode_packed(model, audio, _pieces([stretches[i] for i in skipped], duration), len(skipped),
+                               settings, language, multilingual=multilingual, pack=False)
+        for i, found in zip(skipped, alone, strict=True):
+            results[i] = found
+    return results
+
+
+def _decode_packed(model: LoadedModel, audio: np.ndarray, pieces: list[tuple[int, float, float]], count: int,
+                   settings: Settings, language: str, *, multilingual: bool, pack: bool) -> list[list[Word]]:
+    """Words per stretch (0..count-1) of the pieces, packed into shared clips (pack) or one clip each;
+    a piece that loops is decoded again with the repetition guard's remedy."""
+    results: list[list[Word]] = [[] for _ in range(count)]
     if not pieces:
         return results
     silence = np.zeros(int(PACK_GAP * SAMPLE_RATE), dtype=audio.dtype)
@@ -202,7 +217,7 @@ def _redecode_clips(model: LoadedModel, audio: np.ndarray, stretches: list[tuple
     places: list[tuple[float, int, float, float]] = []  # packed start, stretch, audio start, audio end
     cursor = 0.0
     for index, a, b in pieces:
-        if not clips or cursor + (b - a) - clips[-1]["start"] > CLIP_SECONDS:
+        if not clips or not pack or cursor + (b - a) - clips[-1]["start"] > CLIP_SECONDS:
             clips.append({"start": cursor, "end": cursor})
         places.append((cursor, index, a, b))
         packed += [audio[int(a * SAMPLE_RATE):int(b * SAMPLE_RATE)], silence]
