@@ -19,6 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import queue
+from api.schemas import DealIn
 from api.services.people import upsert_deal, upsert_rep
 from api.tokens import create_token, find_team
 from api.uploads import Upload, probe_audio, store_audio
@@ -73,7 +74,7 @@ def _add_calls(session: Session, settings: Settings, cfg: dict, reps: list) -> i
             continue
         rep = reps[spec.get("rep", 0) % len(reps)]
         deal_id = spec.get("deal")
-        deal = upsert_deal(session, deal_id, {}) if deal_id else None
+        deal = upsert_deal(session, deal_id, DealIn()) if deal_id else None
         call = Call(
             title=_title(path),
             rep_id=rep.id,
@@ -104,7 +105,7 @@ def seed_demo(sessions: sessionmaker[Session], settings: Settings) -> None:
         )
         reps = [upsert_rep(session, r["email"], r["name"], cfg["team"]) for r in cfg["reps"]]
         for deal in cfg["deals"]:
-            upsert_deal(session, deal["external_id"], {**deal, "owner": reps[0].email})
+            upsert_deal(session, deal["external_id"], DealIn.model_validate({**deal, "owner": reps[0].email}))
         added = 0
         if not session.scalar(select(func.count(Call.id))):
             added = _add_calls(session, settings, cfg, reps)

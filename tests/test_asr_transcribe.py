@@ -85,7 +85,9 @@ def test_zh_stereo_roles_speakers_and_turns() -> None:
     assert not wrong
     for turn in tr.turns:
         assert turn.start < turn.end and turn.words
-        assert turn.words[0].start == pytest.approx(turn.start) and turn.text
+        # the edges reach out to the channel's speech (VAD), never inside the words
+        assert turn.start <= turn.words[0].start and turn.words[-1].end <= turn.end and turn.text
+        assert turn.words[0].start - turn.start < 1.5 and turn.end - turn.words[-1].end < 3.0
     starts = [t.start for t in tr.turns]
     assert starts == sorted(starts)
     # consecutive turns of one speaker only after a long pause
