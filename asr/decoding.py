@@ -145,11 +145,11 @@ def _second_look(model: LoadedModel, audio: np.ndarray, speech: list[tuple[float
     - Doubtful (code-switching): a region whose words average below SWITCH_CHECK_PROBABILITY. The
       main pass picks one language per 30 s chunk, so an English sentence among Mandarin ones comes
       out as Chinese nonsense (or not at all).
-    Every stretch is its own clip. Decoding multilingual, the language is detected per clip from that
-    clip's own encoder output, so checking the language costs no extra pass (a separate detection
-    and then a re-decode per stretch cost twice as many encoder passes). A doubtful region's words
-    are replaced only when its clip comes back in the other language; otherwise the clip only fills
-    what the region's words do not reach.
+    The stretches go through _redecode_clips. Decoding multilingual, the language is detected per clip
+    from that clip's own encoder output, so checking the language costs no extra pass (a separate
+    detection and then a re-decode per stretch cost twice the encoder passes). A doubtful region's
+    words are replaced only when its clip comes back in the other language; otherwise the clip only
+    fills what the region's words do not reach.
     """
     doubtful: list[tuple[float, float, list[Word]]] = []
     for start, end in speech if not forced else []:

@@ -1,8 +1,8 @@
 """Which speaker is our sales rep: weighted text cues (asr/data/role_cues.yaml), talk time, who opens.
 
 Used for mono calls, where no channel says who is who. Exactly one speaker is the rep; everyone
-else is a customer. An optional voiceprint (similarity of each speaker to a reference recording
-of the rep, see asr.voiceprint) adds its own evidence.
+else is a customer. A caller that knows each speaker's similarity to a reference recording of the
+rep can pass it as `rep_voiceprint`, as evidence beside the cues (no voiceprint source ships yet).
 """
 
 from __future__ import annotations
