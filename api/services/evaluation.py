@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.services.config import service_config
-from api.services.results import current_analysis, effective_document
+from api.services.results import effective_documents
 from models.orm import Call, User
 
 METRICS = ("talk_ratio", "longest_monologue", "interactivity", "patience", "question_rate", "questions")
@@ -31,12 +31,8 @@ def _period_calls(session: Session, rep: User, start: datetime | None, end: date
 
 
 def _documents(session: Session, calls: list[Call]) -> list[tuple[Call, dict[str, Any]]]:
-    out = []
-    for call in calls:
-        record = current_analysis(session, call.id)
-        if record is not None:
-            out.append((call, effective_document(session, call, record.document)))
-    return out
+    documents = effective_documents(session, [call.id for call in calls])
+    return [(call, documents[call.id]) for call in calls if call.id in documents]
 
 
 def _trend(pairs: list[tuple[Call, dict[str, Any]]]) -> dict[str, Any]:

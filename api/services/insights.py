@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import Principal
 from api.services.config import service_config
-from api.services.results import current_analysis, effective_document
+from api.services.results import effective_documents
 from models.orm import Call, Deal, utcnow
 
 _WEEKDAY = re.compile(
@@ -52,6 +52,7 @@ def deal_insights(
             )
         )
     )
+    documents = effective_documents(session, [call.id for call in calls])
     progression, objections, next_steps, listed = [], [], [], []
     last_by_type: dict[str, dict[str, Any]] = {}
     for call in calls:
@@ -66,10 +67,9 @@ def deal_insights(
                 "score": call.score,
             }
         )
-        record = current_analysis(session, call.id) if call.status == "done" else None
-        if record is None:
+        doc = documents.get(call.id) if call.status == "done" else None
+        if doc is None:
             continue
-        doc = effective_document(session, call, record.document)
         progression.append(
             {"call_id": call.id, "started_at": call.started_at.isoformat(), "stage": doc["stage"]}
         )

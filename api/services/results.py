@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import copy
 import json
+from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from api.search import index_tokens
 from models.orm import AnalysisRecord, Call, Override, ScorecardItemRecord, ScorecardRecord, Turn, utcnow
+
+_BATCH = 500  # call ids per IN (...) list
 
 
 def _plain(value: Any) -> Any:
@@ -70,11 +73,12 @@ def current_analysis(session: Session, call_id: int) -> AnalysisRecord | None:
 
 
 def apply_overrides(document: dict[str, Any], overrides: list[Override]) -> dict[str, Any]:
-    """A copy of document with the newest override of each item applied and marked, score recomputed."""
-    doc = copy.deepcopy(document)
-    card = doc.get("scorecard")
-    if not card or not overrides:
-        return doc
+    """The document with the newest override of each item applied and marked, score recomputed: a copy
+    (of the scorecard; the rest is shared) when anything is overridden, else the document itself."""
+    if not document.get("scorecard") or not overrides:
+        return document
+    doc = {**document, "scorecard": copy.deepcopy(document["scorecard"])}
+    card = doc["scorecard"]
     latest: dict[str, Override] = {}
     for ov in sorted(overrides, key=lambda o: o.id):
         latest[ov.item_id] = ov
@@ -100,3 +104,21 @@ def apply_overrides(document: dict[str, Any], overrides: list[Override]) -> dict
 def effective_document(session: Session, call: Call, document: dict[str, Any]) -> dict[str, Any]:
     overrides = list(session.scalars(select(Override).where(Override.call_id == call.id)))
     return apply_overrides(document, overrides)
+
+
+def effective_documents(session: Session, call_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Each call's current analysis document with its overrides applied, for many calls at once: two
+    queries a batch, and only the document column (the transcripts, with every word's timing, are the
+    bulk of an analysis row and are not needed here). Calls without an analysis are absent."""
+    documents: dict[int, dict[str, Any]] = {}
+    overrides: dict[int, list[Override]] = defaultdict(list)
+    for first in range(0, len(call_ids), _BATCH):
+        batch = call_ids[first:first + _BATCH]
+        latest = select(func.max(AnalysisRecord.id)).where(AnalysisRecord.call_id.in_(batch)) \
+            .group_by(AnalysisRecord.call_id)
+        for call_id, document in session.execute(
+                select(AnalysisRecord.call_id, AnalysisRecord.document).where(AnalysisRecord.id.in_(latest))):
+            documents[call_id] = document
+        for override in session.scalars(select(Override).where(Override.call_id.in_(batch))):
+            overrides[override.call_id].append(override)
+    return {call_id: apply_overrides(doc, overrides.get(call_id, [])) for call_id, doc in documents.items()}
