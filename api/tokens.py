@@ -41,13 +41,18 @@ def find_team(session: Session, ref: str, create: bool = False) -> Team:
     return team
 
 
+def user_by_ref(session: Session, ref: str) -> User | None:
+    """A user by id or email (None when there is none)."""
+    ref = ref.strip()
+    if (user_id := parse_id(ref)) is not None:
+        return session.get(User, user_id)
+    return session.scalar(select(User).where(User.email == ref.lower()))
+
+
 def find_user(session: Session, ref: str, create_role: str | None = None, team: Team | None = None) -> User:
     """A user by id or email; created by email (with create_role) when asked."""
     ref = ref.strip()
-    if (user_id := parse_id(ref)) is not None:
-        user = session.get(User, user_id)
-    else:
-        user = session.scalar(select(User).where(User.email == ref.lower()))
+    user = user_by_ref(session, ref)
     if user is None:
         if create_role is None or "@" not in ref:
             raise InputError(f"unknown rep: {ref}")

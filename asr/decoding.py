@@ -116,7 +116,7 @@ def decode_channel(model: LoadedModel, audio: np.ndarray, settings: Settings, *,
     duration = len(audio) / SAMPLE_RATE
     for i, segment in enumerate(segments, 1):
         seg_words = _words(segment)
-        if has_loop(segment.text) or segment.compression_ratio > LOOP_COMPRESSION_RATIO:
+        if _loops(segment):
             guards["repetition_redecoded"] += 1
             seg_words = _redecode(model, audio, segment.start, segment.end, settings, language,
                                   repetition_penalty=1.3, no_repeat_ngram_size=3) or seg_words
@@ -230,8 +230,7 @@ def _decode_packed(model: LoadedModel, audio: np.ndarray, pieces: list[tuple[int
     starts = [p[0] for p in places]
     looped: set[int] = set()
     for segment in segments:
-        loops = has_loop(segment.text) or segment.compression_ratio > LOOP_COMPRESSION_RATIO
-        noise = segment.avg_logprob < MIN_REDECODE_LOGPROB or segment.no_speech_prob > MAX_REDECODE_NO_SPEECH
+        loops, noise = _loops(segment), _noise(segment)
         for word in _words(segment):
             # back to the piece the word's middle lies in, and to that piece's time in the call
             k = max(0, bisect.bisect_right(starts, (word.start + word.end) / 2) - 1)
@@ -284,6 +283,16 @@ def _words(segment: Any, offset: float = 0.0) -> list[Word]:
     ]
 
 
+def _loops(segment: Any) -> bool:
+    """A decoder loop: a unit said five or more times, or text as compressible as a loop's."""
+    return has_loop(segment.text) or segment.compression_ratio > LOOP_COMPRESSION_RATIO
+
+
+def _noise(segment: Any) -> bool:
+    """Re-decoded output this unlikely is a hallucination on noise."""
+    return segment.avg_logprob < MIN_REDECODE_LOGPROB or segment.no_speech_prob > MAX_REDECODE_NO_SPEECH
+
+
 def _budget(seconds: float) -> int | None:
     """Tokens a re-decode of this much audio may produce: enough for fast speech, so a short stretch
     cannot loop to the model's limit; a long one gets the model's own limit (None), since a cap there
@@ -307,9 +316,8 @@ def _redecode(model: LoadedModel, audio: np.ndarray, start: float, end: float, s
     segments, _ = model.whisper.transcribe(audio[a:b], vad_filter=False, **options)
     words: list[Word] = []
     for segment in segments:
-        if segment.avg_logprob < MIN_REDECODE_LOGPROB or segment.no_speech_prob > MAX_REDECODE_NO_SPEECH:
-            continue
-        words.extend(_words(segment, offset))
+        if not _noise(segment):
+            words.extend(_words(segment, offset))
     return words
 
 

@@ -22,10 +22,9 @@ def _cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
     from callscope.pipeline import AnalyzeOptions, analyze
     from callscope.report import render_text
 
-    for flag, setting in (("model", "model"), ("device", "device"), ("compute_type", "compute_type"),
-                          ("beam_size", "beam_size"), ("hotwords", "hotwords")):
-        if getattr(args, flag) is not None:  # a flag wins over its CALLSCOPE_ variable
-            setattr(settings, setting, getattr(args, flag))
+    for name in ("model", "device", "compute_type", "beam_size", "hotwords"):
+        if getattr(args, name) is not None:  # a flag wins over its CALLSCOPE_ variable
+            setattr(settings, name, getattr(args, name))
     options = AnalyzeOptions(channels=args.channels, rep_channel=args.rep_channel,
                              language=args.language, rubric=args.rubric)
     analysis = analyze(args.file, options, settings, progress=_progress if not args.quiet else lambda _: None)

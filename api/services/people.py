@@ -10,15 +10,8 @@ from sqlalchemy.orm import Session
 from api.deps import Principal
 from api.errors import FieldError, Forbidden, NotFound
 from api.schemas import DealIn
-from api.tokens import find_team
+from api.tokens import find_team, user_by_ref
 from models.orm import Deal, User, parse_id
-
-
-def _find_user(session: Session, ref: str) -> User | None:
-    ref = ref.strip()
-    if (user_id := parse_id(ref)) is not None:
-        return session.get(User, user_id)
-    return session.scalar(select(User).where(User.email == ref.lower()))
 
 
 def resolve_rep_for_upload(session: Session, principal: Principal, ref: str) -> User:
@@ -28,7 +21,7 @@ def resolve_rep_for_upload(session: Session, principal: Principal, ref: str) -> 
         if principal.role == "rep" and principal.user_id:
             return session.get(User, principal.user_id)
         raise FieldError("rep: required (rep id or email)")
-    rep = _find_user(session, ref)
+    rep = user_by_ref(session, ref)
     if rep is None:
         if principal.role in ("integration", "admin") and "@" in ref and "." in ref.split("@")[-1]:
             rep = User(email=ref.strip().lower(), name=ref.split("@")[0], role="rep")
@@ -64,7 +57,7 @@ def upsert_rep(session: Session, email: str, name: str | None, team: str | None,
     if role not in ("rep", "manager"):
         raise FieldError("role: must be rep or manager")
     team_row = find_team(session, team, create=True) if team else None
-    user = _find_user(session, email)
+    user = user_by_ref(session, email)
     if user is None:
         user = User(email=email.strip().lower(), name=name or email.split("@")[0], role=role)
         session.add(user)
@@ -86,7 +79,7 @@ def upsert_deal(session: Session, external_id: str, values: DealIn) -> Deal:
         if (value := getattr(values, key)) is not None:
             setattr(deal, key, value)
     if values.owner:
-        owner = _find_user(session, values.owner)
+        owner = user_by_ref(session, values.owner)
         if owner is None:
             raise FieldError(f"owner: unknown rep {values.owner[:100]!r}")
         deal.owner_id = owner.id
@@ -95,7 +88,7 @@ def upsert_deal(session: Session, external_id: str, values: DealIn) -> Deal:
 
 
 def visible_rep(session: Session, principal: Principal, ref: str) -> User:
-    rep = _find_user(session, ref)
+    rep = user_by_ref(session, ref)
     if rep is None or not principal.can_see_rep(rep):
         raise NotFound(f"no rep {ref}")
     return rep
