@@ -11,7 +11,9 @@ from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
 
+import orjson
 from fastapi import Depends, HTTPException, Path, Request
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -26,6 +28,14 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 CallId = RowId
 _LAST_USED_RESOLUTION = timedelta(minutes=1)  # avoid a write on every request
+
+
+class FastJSONResponse(JSONResponse):
+    """A large plain-JSON body (a rep evaluation over hundreds of calls) rendered by orjson, past
+    FastAPI's per-value encoder: a tenth of the time. The content must already be plain JSON."""
+
+    def render(self, content: object) -> bytes:
+        return orjson.dumps(content)
 
 
 @dataclass(frozen=True)

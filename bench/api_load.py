@@ -177,7 +177,8 @@ def _bulk_copies(session, stored: list[int], templates: list[Template], n_calls:
     """Calls len(stored)..n_calls-1 as bulk INSERTs copying the turn rows store_analysis wrote."""
     from sqlalchemy import insert, select
 
-    from models.orm import AnalysisRecord, Call, ScorecardItemRecord, ScorecardRecord, Turn
+    from models.document import digest, facts
+    from models.orm import AnalysisRecord, Call, CallDigest, ScorecardItemRecord, ScorecardRecord, Turn
 
     columns = ("idx", "start", "end", "speaker", "role", "text", "tokens")
     turns_of: dict[int, list[dict[str, Any]]] = {cid: [] for cid in stored}
@@ -198,6 +199,9 @@ def _bulk_copies(session, stored: list[int], templates: list[Template], n_calls:
             [{"call_id": cid, "document": doc, "transcript": tr, "stage": doc.get("stage", ""),
               "score": doc["scorecard"].get("score"), "model": dict(doc.get("asr") or {})}
              for cid, (doc, tr) in zip(ids, varied, strict=True)]).all()
+        session.execute(insert(CallDigest), [
+            {"call_id": cid, "analysis_id": aid, "digest": digest(doc), "facts": facts(digest(doc))}
+            for cid, aid, (doc, _) in zip(ids, analysis_ids, varied, strict=True)])
         session.execute(insert(Turn), [{**row, "call_id": cid} for cid, src in zip(ids, sources, strict=True)
                                        for row in turns_of[stored[src]]])
         card_ids = session.scalars(

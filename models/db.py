@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
+from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,10 +25,25 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def _to_json(value: Any) -> str:
+    # UTF-8 rather than ASCII escapes: Chinese text stores in half the bytes and decodes faster
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _from_json(text: str | bytes) -> Any:
+    """orjson reads a JSON column several times faster than json (rep evaluations decode hundreds of
+    digests a request); json takes what orjson refuses (NaN, integers beyond 64 bits)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def make_engine(url: str) -> Engine:
     url = normalize_url(url)
+    codec = {"json_serializer": _to_json, "json_deserializer": _from_json}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **codec)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
@@ -37,7 +55,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **codec)
 
 
 def engine_for(settings: Settings) -> Engine:

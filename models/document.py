@@ -326,3 +326,35 @@ class Analysis:
             "asr": tr.asr,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
+
+
+# --- digest and facts: what roll-ups read -------------------------------------------------------
+
+DIGEST_KEYS = ("duration", "language", "stage", "metrics", "objections", "next_steps")
+
+
+def digest(document: dict[str, Any]) -> dict[str, Any]:
+    """The parts of an analysis document that rep evaluations and deal insights read: everything but
+    the transcript (segments, questions, hits), each scorecard item with its first evidence only.
+    A tenth of a document's size, so a roll-up over hundreds of calls decodes little."""
+    card = document.get("scorecard") or {}
+    items = [{**item, "evidence": (item.get("evidence") or [])[:1]} for item in card.get("items", [])]
+    return {
+        **{key: document[key] for key in DIGEST_KEYS if key in document},
+        "scorecard": {**card, "items": items},
+    }
+
+
+def facts(digest_: dict[str, Any]) -> dict[str, Any]:
+    """The numbers of a digest, without any text: what a rep evaluation counts over every call of a
+    period (the text of its few examples comes from those calls' digests). Items as
+    [id, name, passed, score, max], objections as [type, handled]."""
+    card = digest_.get("scorecard") or {}
+    return {
+        "stage": digest_.get("stage"),
+        "score": card.get("score"),
+        "metrics": digest_.get("metrics") or {},
+        "items": [[i["id"], i.get("name", i["id"]), i.get("passed"), i.get("score", 0.0), i.get("max", 0.0)]
+                  for i in card.get("items", [])],
+        "objections": [[o["type"], bool(o.get("handled"))] for o in digest_.get("objections", [])],
+    }

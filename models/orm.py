@@ -224,6 +224,18 @@ class AnalysisRecord(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class CallDigest(Base):
+    """The digest and facts (models.document) of a call's current analysis: what rep evaluations and
+    deal insights read. A narrow table of its own, so reading hundreds never pages through transcripts."""
+
+    __tablename__ = "call_digests"
+
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True)
+    analysis_id: Mapped[int] = mapped_column(ForeignKey("analyses.id", ondelete="CASCADE"))
+    digest: Mapped[dict[str, Any]]
+    facts: Mapped[dict[str, Any]]
+
+
 class ScorecardRecord(Base):
     __tablename__ = "scorecards"
 

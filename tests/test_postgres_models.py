@@ -3,17 +3,20 @@ and up again, enforce what they promise, and the transcript index finds Chinese 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from api.search import index_tokens, matching_call_ids
 from models.db import MIGRATIONS_DIR, include_object, make_engine, migrate, session_factory
-from models.orm import Base, Call, Team, Turn, User
+from models.document import digest
+from models.orm import Base, Call, CallDigest, Team, Turn, User
 from tests.service_support import database_url
 
 
@@ -94,3 +97,39 @@ def test_constraints_and_chinese_search(engine):
         s.add(Call(rep_id=rep.id, audio_path="audio/aa/a.flac", sha256="a" * 64, size=10))
         with pytest.raises(IntegrityError):
             s.commit()
+
+
+def test_upgrade_fills_in_the_digest_of_existing_calls(engine):
+    """A call analysed before revision 0002 gets the digest of its current analysis on upgrade."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")
+    document = {
+        "duration": 61.0, "language": "zh", "stage": "negotiation", "segments": [{"text": "很长的转写"}],
+        "metrics": {"talk_ratio": 0.52}, "objections": [{"type": "price", "handled": True}], "next_steps": [],
+        "scorecard": {"score": 75.0, "items": [{"id": "next_step", "passed": True, "score": 10, "max": 10,
+                                                "evidence": [{"text": "一"}, {"text": "二"}]}]},
+    }
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO teams (name, created_at) VALUES ('华北', CURRENT_TIMESTAMP)"))
+        conn.execute(text("INSERT INTO users (email, name, team_id, role, created_at) "
+                          "VALUES ('li@example.com', '李', 1, 'rep', CURRENT_TIMESTAMP)"))
+        conn.execute(text(
+            "INSERT INTO calls (title, rep_id, started_at, channels, rep_channel, audio_path, sha256, size, "
+            "original_filename, content_type, status, attempts, objection_types, created_at, updated_at) "
+            "VALUES ('', 1, CURRENT_TIMESTAMP, 'auto', 0, 'a.flac', :sha, 1, '', '', 'done', 0, '', "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"sha": "c" * 64})
+        for doc in ({**document, "stage": "discovery"}, document):  # the second is current
+            conn.execute(text("INSERT INTO analyses (call_id, document, transcript, stage, model, "
+                              "created_at) VALUES (1, :doc, '{}', 'negotiation', '{}', CURRENT_TIMESTAMP)"),
+                         {"doc": json.dumps(doc, ensure_ascii=False)})
+    migrate(engine)
+    with session_factory(engine)() as s:
+        stored = s.scalars(select(CallDigest)).one()
+    assert (stored.call_id, stored.analysis_id) == (1, 2)
+    assert stored.digest == digest(document)
+    assert "segments" not in stored.digest
+    assert stored.digest["scorecard"]["items"][0]["evidence"] == [{"text": "一"}]
+    assert stored.digest["objections"] == document["objections"]

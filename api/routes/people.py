@@ -6,7 +6,7 @@ from fastapi import APIRouter, Body, Query
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import select
 
-from api.deps import PrincipalDep, SessionDep
+from api.deps import FastJSONResponse, PrincipalDep, SessionDep
 from api.errors import FieldError, Forbidden, NotFound
 from api.schemas import DealIn, RepIn
 from api.services import people
@@ -66,7 +66,7 @@ def get_evaluation(
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
-    return rep_evaluation(session, rep, start, end)
+    return FastJSONResponse(rep_evaluation(session, rep, start, end))
 
 
 @router.get("/deals")

@@ -1,6 +1,9 @@
 """A rep's process evaluation over a period, measured from their calls (with managers' overrides):
 score and trend, rubric items' pass rates with evidence, conversation metrics against targets,
-objections and how they were handled, strengths and improvements. Exportable as CSV."""
+objections and how they were handled, strengths and improvements. Exportable as CSV.
+
+Counting reads each call's facts (numbers only, models.document.facts); only the handful of calls
+quoted as examples have their digests (with text) read: hundreds of calls a request stay cheap."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.services.config import service_config
-from api.services.results import effective_documents
+from api.services.results import effective_digests, effective_facts
 from models.orm import Call, User
 
 METRICS = ("talk_ratio", "longest_monologue", "interactivity", "patience", "question_rate", "questions")
@@ -30,16 +33,21 @@ def _period_calls(session: Session, rep: User, start: datetime | None, end: date
     return list(session.scalars(stmt.order_by(Call.started_at, Call.id)))
 
 
-def _documents(session: Session, calls: list[Call]) -> list[tuple[Call, dict[str, Any]]]:
-    documents = effective_documents(session, [call.id for call in calls])
-    return [(call, documents[call.id]) for call in calls if call.id in documents]
+def _facts(session: Session, calls: list[Call]) -> list[tuple[Call, dict[str, Any]]]:
+    found = effective_facts(session, [call.id for call in calls])
+    return [(call, found[call.id]) for call in calls if call.id in found]
+
+
+def _digests(session: Session, calls: list[Call]) -> list[tuple[Call, dict[str, Any]]]:
+    found = effective_digests(session, [call.id for call in calls])
+    return [(call, found[call.id]) for call in calls if call.id in found]
 
 
 def _trend(pairs: list[tuple[Call, dict[str, Any]]]) -> dict[str, Any]:
     weeks: dict[str, list[float]] = defaultdict(list)
     scores = []
-    for call, doc in pairs:
-        score = doc["scorecard"].get("score")
+    for call, fact in pairs:
+        score = fact["score"]
         if score is None:
             continue
         year, week, _ = call.started_at.isocalendar()
@@ -73,35 +81,23 @@ def _evidence_link(call: Call, ev: dict[str, Any]) -> dict[str, Any]:
 
 
 def _items(pairs: list[tuple[Call, dict[str, Any]]], examples: int) -> list[dict[str, Any]]:
+    """Each item's pass rate and average over the calls it applies to; its first passing and failing
+    calls (up to `examples` each) as the calls to quote, filled in by _quote_items."""
     items: dict[str, dict[str, Any]] = {}
-    for call, doc in pairs:
-        for item in doc["scorecard"].get("items", []):
-            entry = items.setdefault(
-                item["id"],
-                {
-                    "id": item["id"],
-                    "name": item.get("name", item["id"]),
-                    "applicable": 0,
-                    "passed": 0,
-                    "score": 0.0,
-                    "max": 0.0,
-                    "passing_examples": [],
-                    "failing_examples": [],
-                    "feedback": [],
-                },
-            )
-            if item.get("passed") is None:
+    for call, fact in pairs:
+        for item_id, name, passed, score, max_score in fact["items"]:
+            entry = items.setdefault(item_id, {"id": item_id, "name": name, "applicable": 0, "passed": 0,
+                                               "score": 0.0, "max": 0.0, "passing_examples": [],
+                                               "failing_examples": [], "feedback": []})
+            if passed is None:
                 continue
             entry["applicable"] += 1
-            entry["passed"] += 1 if item["passed"] else 0
-            entry["score"] += float(item.get("score", 0))
-            entry["max"] += float(item.get("max", 0))
-            bucket = entry["passing_examples"] if item["passed"] else entry["failing_examples"]
-            evidence = item.get("evidence") or [{"start": 0.0, "end": 0.0, "text": ""}]
+            entry["passed"] += 1 if passed else 0
+            entry["score"] += float(score)
+            entry["max"] += float(max_score)
+            bucket = entry["passing_examples"] if passed else entry["failing_examples"]
             if len(bucket) < examples:
-                bucket.append({**_evidence_link(call, evidence[0]), "feedback": item.get("feedback", "")})
-            if not item["passed"] and item.get("feedback") and len(entry["feedback"]) < examples:
-                entry["feedback"].append(item["feedback"])
+                bucket.append(call)
     out = []
     for entry in items.values():
         n = entry["applicable"]
@@ -112,13 +108,25 @@ def _items(pairs: list[tuple[Call, dict[str, Any]]], examples: int) -> list[dict
     return out
 
 
+def _quote_items(items: list[dict[str, Any]], digests: dict[int, dict[str, Any]]) -> None:
+    """The example calls of each item replaced by their evidence link and feedback (from the digests);
+    a failing example's feedback is also listed as the item's feedback."""
+    for entry in items:
+        for key in ("passing_examples", "failing_examples"):
+            quoted = []
+            for call in entry[key]:
+                item = next(i for i in digests[call.id]["scorecard"]["items"] if i["id"] == entry["id"])
+                evidence = item.get("evidence") or [{"start": 0.0, "end": 0.0, "text": ""}]
+                quoted.append({**_evidence_link(call, evidence[0]), "feedback": item.get("feedback", "")})
+            entry[key] = quoted
+        entry["feedback"] = [e["feedback"] for e in entry["failing_examples"] if e["feedback"]]
+
+
 def _metrics(pairs: list[tuple[Call, dict[str, Any]]]) -> dict[str, Any]:
     targets = service_config()["targets"]
     out = {}
     for name in METRICS:
-        values = [
-            float(doc["metrics"][name]) for _, doc in pairs if doc.get("metrics", {}).get(name) is not None
-        ]
+        values = [float(fact["metrics"][name]) for _, fact in pairs if fact["metrics"].get(name) is not None]
         avg = round(mean(values), 2) if values else None
         target = targets.get(name)
         status = None
@@ -135,16 +143,17 @@ def _metrics(pairs: list[tuple[Call, dict[str, Any]]]) -> dict[str, Any]:
 
 
 def _objections(pairs: list[tuple[Call, dict[str, Any]]], examples: int) -> dict[str, Any]:
+    """Objections raised and handled, by type; each type's first unhandled ones as (call, index in
+    the call's objections), quoted by _quote_objections."""
     by_type: dict[str, dict[str, Any]] = {}
-    for call, doc in pairs:
-        for obj in doc.get("objections", []):
-            entry = by_type.setdefault(
-                obj["type"], {"type": obj["type"], "raised": 0, "handled": 0, "unhandled_examples": []}
-            )
+    for call, fact in pairs:
+        for index, (kind, handled) in enumerate(fact["objections"]):
+            entry = by_type.setdefault(kind, {"type": kind, "raised": 0, "handled": 0,
+                                              "unhandled_examples": []})
             entry["raised"] += 1
-            entry["handled"] += 1 if obj.get("handled") else 0
-            if not obj.get("handled") and len(entry["unhandled_examples"]) < examples:
-                entry["unhandled_examples"].append(_evidence_link(call, obj))
+            entry["handled"] += 1 if handled else 0
+            if not handled and len(entry["unhandled_examples"]) < examples:
+                entry["unhandled_examples"].append((call, index))
     raised = sum(e["raised"] for e in by_type.values())
     handled = sum(e["handled"] for e in by_type.values())
     for entry in by_type.values():
@@ -157,13 +166,26 @@ def _objections(pairs: list[tuple[Call, dict[str, Any]]], examples: int) -> dict
     }
 
 
+def _quote_objections(objections: dict[str, Any], digests: dict[int, dict[str, Any]]) -> None:
+    for entry in objections["by_type"]:
+        entry["unhandled_examples"] = [_evidence_link(call, digests[call.id]["objections"][index])
+                                       for call, index in entry["unhandled_examples"]]
+
+
 def rep_evaluation(
     session: Session, rep: User, start: datetime | None, end: datetime | None
 ) -> dict[str, Any]:
+    """Counted over every call's facts; only the few calls quoted as examples have their digests read."""
     cfg = service_config()["evaluation"]
-    pairs = _documents(session, _period_calls(session, rep, start, end))
-    scores = [doc["scorecard"]["score"] for _, doc in pairs if doc["scorecard"].get("score") is not None]
+    pairs = _facts(session, _period_calls(session, rep, start, end))
     items = _items(pairs, cfg["examples"])
+    objections = _objections(pairs, cfg["examples"])
+    quoted = {call.id for entry in items for call in entry["passing_examples"] + entry["failing_examples"]}
+    quoted.update(call.id for entry in objections["by_type"] for call, _ in entry["unhandled_examples"])
+    digests = effective_digests(session, sorted(quoted))
+    _quote_items(items, digests)
+    _quote_objections(objections, digests)
+    scores = [fact["score"] for _, fact in pairs if fact["score"] is not None]
     judged = [i for i in items if i["applicable"] >= cfg["min_calls"] and i["pass_rate"] is not None]
     strengths = [
         {"id": i["id"], "name": i["name"], "pass_rate": i["pass_rate"], "examples": i["passing_examples"]}
@@ -182,8 +204,8 @@ def rep_evaluation(
         if i["pass_rate"] < cfg["improvement_pass_rate"]
     ]
     stages: dict[str, int] = defaultdict(int)
-    for _, doc in pairs:
-        stages[doc.get("stage", "")] += 1
+    for _, fact in pairs:
+        stages[fact["stage"] or ""] += 1
     return {
         "rep": {
             "id": rep.id,
@@ -194,21 +216,16 @@ def rep_evaluation(
         "period": {"from": start.isoformat() if start else None, "to": end.isoformat() if end else None},
         "calls": len(pairs),
         "call_list": [
-            {
-                "id": c.id,
-                "title": c.title,
-                "started_at": c.started_at.isoformat(),
-                "score": d["scorecard"].get("score"),
-                "stage": d.get("stage"),
-            }
-            for c, d in pairs
+            {"id": c.id, "title": c.title, "started_at": c.started_at.isoformat(), "score": f["score"],
+             "stage": f["stage"]}
+            for c, f in pairs
         ],
         "average_score": round(mean(scores), 1) if scores else None,
         "trend": _trend(pairs),
         "stages": dict(stages),
         "items": items,
         "metrics": _metrics(pairs),
-        "objections": _objections(pairs, cfg["examples"]),
+        "objections": objections,
         "strengths": strengths,
         "improvements": improvements,
     }
@@ -216,7 +233,7 @@ def rep_evaluation(
 
 def evaluation_csv(session: Session, rep: User, start: datetime | None, end: datetime | None) -> str:
     """One row per call (score, items, metrics, objections) and a final row of averages."""
-    pairs = _documents(session, _period_calls(session, rep, start, end))
+    pairs = _digests(session, _period_calls(session, rep, start, end))
     item_ids: list[str] = []
     for _, doc in pairs:
         for item in doc["scorecard"].get("items", []):

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import Principal
 from api.services.config import service_config
-from api.services.results import effective_documents
+from api.services.results import effective_digests
 from models.orm import Call, Deal, utcnow
 
 _WEEKDAY = re.compile(
@@ -52,7 +52,7 @@ def deal_insights(
             )
         )
     )
-    documents = effective_documents(session, [call.id for call in calls])
+    digests = effective_digests(session, [call.id for call in calls])
     progression, objections, next_steps, listed = [], [], [], []
     last_by_type: dict[str, dict[str, Any]] = {}
     for call in calls:
@@ -67,7 +67,7 @@ def deal_insights(
                 "score": call.score,
             }
         )
-        doc = documents.get(call.id) if call.status == "done" else None
+        doc = digests.get(call.id) if call.status == "done" else None
         if doc is None:
             continue
         progression.append(

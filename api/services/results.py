@@ -8,11 +8,21 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from api.search import index_tokens
-from models.orm import AnalysisRecord, Call, Override, ScorecardItemRecord, ScorecardRecord, Turn, utcnow
+from models.document import digest, facts
+from models.orm import (
+    AnalysisRecord,
+    Call,
+    CallDigest,
+    Override,
+    ScorecardItemRecord,
+    ScorecardRecord,
+    Turn,
+    utcnow,
+)
 
 _BATCH = 500  # call ids per IN (...) list
 
@@ -40,6 +50,9 @@ def store_analysis(session: Session, call: Call, document: dict[str, Any], trans
                             model=dict(document.get("asr") or {}))
     session.add(record)
     session.flush()
+    call_digest = digest(document)
+    session.merge(CallDigest(call_id=call.id, analysis_id=record.id, digest=call_digest,
+                             facts=facts(call_digest)))
     session.execute(delete(Turn).where(Turn.call_id == call.id))
     session.add_all([
         Turn(call_id=call.id, idx=i, start=seg["start"], end=seg["end"], speaker=seg.get("speaker", ""),
@@ -106,19 +119,33 @@ def effective_document(session: Session, call: Call, document: dict[str, Any]) -
     return apply_overrides(document, overrides)
 
 
-def effective_documents(session: Session, call_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Each call's current analysis document with its overrides applied, for many calls at once: two
-    queries a batch, and only the document column (the transcripts, with every word's timing, are the
-    bulk of an analysis row and are not needed here). Calls without an analysis are absent."""
-    documents: dict[int, dict[str, Any]] = {}
+def effective_digests(session: Session, call_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Each call's current analysis digest (models.document.digest) with its overrides applied, for
+    many calls at once: two queries a batch on narrow tables. Calls without an analysis are absent."""
+    digests: dict[int, dict[str, Any]] = {}
     overrides: dict[int, list[Override]] = defaultdict(list)
     for first in range(0, len(call_ids), _BATCH):
         batch = call_ids[first:first + _BATCH]
-        latest = select(func.max(AnalysisRecord.id)).where(AnalysisRecord.call_id.in_(batch)) \
-            .group_by(AnalysisRecord.call_id)
-        for call_id, document in session.execute(
-                select(AnalysisRecord.call_id, AnalysisRecord.document).where(AnalysisRecord.id.in_(latest))):
-            documents[call_id] = document
+        for call_id, digest_ in session.execute(select(CallDigest.call_id, CallDigest.digest)
+                                                .where(CallDigest.call_id.in_(batch))):
+            digests[call_id] = digest_
         for override in session.scalars(select(Override).where(Override.call_id.in_(batch))):
             overrides[override.call_id].append(override)
-    return {call_id: apply_overrides(doc, overrides.get(call_id, [])) for call_id, doc in documents.items()}
+    return {call_id: apply_overrides(doc, overrides.get(call_id, [])) for call_id, doc in digests.items()}
+
+
+def effective_facts(session: Session, call_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Each call's current facts (models.document.facts) with its overrides applied: one narrow read
+    a batch; the few overridden calls are recomputed from their digests. Calls without an analysis
+    are absent."""
+    found: dict[int, dict[str, Any]] = {}
+    overridden: set[int] = set()
+    for first in range(0, len(call_ids), _BATCH):
+        batch = call_ids[first:first + _BATCH]
+        for call_id, call_facts in session.execute(select(CallDigest.call_id, CallDigest.facts)
+                                                   .where(CallDigest.call_id.in_(batch))):
+            found[call_id] = call_facts
+        overridden.update(session.scalars(select(Override.call_id).where(Override.call_id.in_(batch))))
+    for call_id, effective in effective_digests(session, sorted(overridden & found.keys())).items():
+        found[call_id] = facts(effective)
+    return found
