@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import ctranslate2
 import numpy as np
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
@@ -55,6 +56,9 @@ LOOP_REPEATS = 5
 # a region whose words average below this probability is decoded again (perhaps the other language)
 SWITCH_CHECK_PROBABILITY = 0.6
 PROGRESS_EVERY = 20
+# Whisper's temperature fallback samples at random; a fixed seed per channel makes the same audio
+# transcribe the same way on every run and in every worker (dev CER of one call varied 0.43-0.51)
+RANDOM_SEED = 20261125
 _SENTENCE_END = ("。", "？", "！", "，", ".", "?", "!", ",")  # segments between progress messages
 
 
@@ -95,8 +99,9 @@ def detect_language(model: LoadedModel, audio: np.ndarray,
 
 def decode_channel(model: LoadedModel, audio: np.ndarray, settings: Settings, *, language: str | None,
                    batched: bool, progress: Callable[[str], None], label: str) -> ChannelResult:
-    """All words of one channel, in time order, with absolute times."""
+    """All words of one channel, in time order, with absolute times (deterministic: RANDOM_SEED)."""
     t0 = time.perf_counter()
+    ctranslate2.set_random_seed(RANDOM_SEED)
     speech = speech_regions(audio)
     if not speech:
         return ChannelResult([], language or "zh", 0.0, [], time.perf_counter() - t0)
@@ -160,7 +165,7 @@ def _second_look(model: LoadedModel, audio: np.ndarray, speech: list[tuple[float
             if not any(s <= a and b <= e for s, e, _ in doubtful)]
     if not gaps and not doubtful:
         return words
-    found = _redecode_clips(model, audio, gaps + [(s, e) for s, e, _ in doubtful], settings, language,
+    found = _redecode_clips(model, audio, gaps, [(s, e) for s, e, _ in doubtful], settings, language,
                             multilingual=not forced)
     for extra in found[: len(gaps)]:
         if extra:
@@ -183,34 +188,45 @@ def _reached(word: Word, words: list[Word]) -> bool:
     return any(w.start - WORD_REACH <= middle <= w.end + WORD_REACH for w in words)
 
 
-def _redecode_clips(model: LoadedModel, audio: np.ndarray, stretches: list[tuple[float, float]],
-                    settings: Settings, language: str, *, multilingual: bool) -> list[list[Word]]:
-    """The words of each stretch (seconds), from batched passes. Noise-like output is dropped.
+def _redecode_clips(model: LoadedModel, audio: np.ndarray, gaps: list[tuple[float, float]],
+                    checks: list[tuple[float, float]], settings: Settings, language: str, *,
+                    multilingual: bool) -> list[list[Word]]:
+    """The words of each gap, then of each check (stretches in seconds), from batched passes.
+    Noise-like output is dropped.
 
     Whisper encodes 30 s whatever it is given, so the stretches are first packed, a short silence
     apart, into clips of up to CLIP_SECONDS (one encoder pass a clip, not one a stretch), the way the
-    batched pipeline packs VAD speech. The decoder may skip a stretch inside a packed clip, as it did
-    in the first pass: a stretch that got no words is then decoded once more in a clip of its own.
+    batched pipeline packs VAD speech. Gaps (speech with no words) get the remedies: a gap piece that
+    loops is decoded again alone with the repetition guard's remedy, and a gap the decoder skipped
+    in its packed clip (no words at all, not even rejected ones) gets a clip of its own. A gap whose
+    words were all rejected as noise or loops was heard, and is not tried again. Checks (regions that
+    have words, decoded again to test their language) get no remedy: their words stand. Measured on
+    a 5.8-minute call: three 2 s gaps of noise, retried alone with remedies, cost 20 s for nothing.
     """
     duration = len(audio) / SAMPLE_RATE
-    results = _decode_packed(model, audio, _pieces(stretches, duration), len(stretches), settings, language,
-                             multilingual=multilingual, pack=True)
-    skipped = [i for i, found in enumerate(results) if not found]
+    stretches = gaps + checks
+    results, heard = _decode_packed(model, audio, _pieces(stretches, duration), len(stretches), settings,
+                                    language, multilingual=multilingual, pack=True, remedied=len(gaps))
+    skipped = [i for i in range(len(gaps)) if i not in heard]
     if skipped:
-        alone = _decode_packed(model, audio, _pieces([stretches[i] for i in skipped], duration), len(skipped),
-                               settings, language, multilingual=multilingual, pack=False)
+        alone, _ = _decode_packed(model, audio, _pieces([gaps[i] for i in skipped], duration), len(skipped),
+                                  settings, language, multilingual=multilingual, pack=False,
+                                  remedied=len(skipped))
         for i, found in zip(skipped, alone, strict=True):
             results[i] = found
     return results
 
 
 def _decode_packed(model: LoadedModel, audio: np.ndarray, pieces: list[tuple[int, float, float]], count: int,
-                   settings: Settings, language: str, *, multilingual: bool, pack: bool) -> list[list[Word]]:
-    """Words per stretch (0..count-1) of the pieces, packed into shared clips (pack) or one clip each;
-    a piece that loops is decoded again with the repetition guard's remedy."""
+                   settings: Settings, language: str, *, multilingual: bool, pack: bool,
+                   remedied: int) -> tuple[list[list[Word]], set[int]]:
+    """Words per stretch (0..count-1) of the pieces, packed into shared clips (pack) or one clip each,
+    and the stretches the decoder produced any words for (kept or rejected). A piece of stretches
+    0..remedied-1 that loops is decoded again with the repetition guard's remedy."""
     results: list[list[Word]] = [[] for _ in range(count)]
+    heard: set[int] = set()
     if not pieces:
-        return results
+        return results, heard
     silence = np.zeros(int(PACK_GAP * SAMPLE_RATE), dtype=audio.dtype)
     packed: list[np.ndarray] = []
     clips: list[dict[str, float]] = []
@@ -235,17 +251,20 @@ def _decode_packed(model: LoadedModel, audio: np.ndarray, pieces: list[tuple[int
             # back to the piece the word's middle lies in, and to that piece's time in the call
             k = max(0, bisect.bisect_right(starts, (word.start + word.end) / 2) - 1)
             packed_at, index, a, b = places[k]
+            heard.add(index)
             if loops:
                 looped.add(k)
             elif not noise:
                 word.start, word.end = max(a, word.start - packed_at + a), min(b, word.end - packed_at + a)
                 results[index].append(word)
-    for k in sorted(looped):  # the repetition guard's remedy, only where a piece looped
+    for k in sorted(looped):  # the repetition guard's remedy, only where a gap's piece looped
         _, index, a, b = places[k]
+        if index >= remedied:
+            continue
         kept = [w for w in results[index] if not a <= (w.start + w.end) / 2 < b]
         results[index] = kept + _redecode(model, audio, a, b, settings, language,
                                           repetition_penalty=1.3, no_repeat_ngram_size=3)
-    return results
+    return results, heard
 
 
 def _pieces(stretches: list[tuple[float, float]], duration: float) -> list[tuple[int, float, float]]:
