@@ -113,6 +113,13 @@ def test_overrides_are_applied_marked_and_logged(analysed):
     assert (
         api.get(f"/api/v1/calls/{a}", headers=auth(api, "admin")).json()["score"] == got["scorecard"]["score"]
     )
+    # the rep's evaluation counts the corrected verdict and score, and quotes the corrected item
+    rep = api.get(f"/api/v1/calls/{a}", headers=auth(api, "admin")).json()["rep"]["id"]
+    ev = api.get(f"/api/v1/reps/{rep}/evaluation", headers=auth(api, "admin")).json()
+    counted = next(i for i in ev["items"] if i["id"] == item["id"])
+    assert (counted["applicable"], counted["passed"], counted["pass_rate"]) == (1, 0, 0.0)
+    assert counted["failing_examples"][0]["call_id"] == a and counted["passing_examples"] == []
+    assert ev["average_score"] == round(got["scorecard"]["score"], 1)
     c = api.post(
         f"/api/v1/calls/{a}/comments",
         headers=auth(api, "manager_east"),
