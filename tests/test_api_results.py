@@ -200,6 +200,12 @@ def test_rescore_and_rubric_update_reuse_the_transcript(analysed):
     assert rubric["source"] == "builtin"
     r = api.put("/api/v1/rubrics/default", headers=auth(api, "rep_a"), content=rubric["body"])
     assert r.status_code == 403
+    # a manager's change may not re-score other teams' calls: the default rubric is an admin's
+    r = api.put("/api/v1/rubrics/default", headers=auth(api, "manager_east"), content=rubric["body"])
+    assert r.status_code == 403 and "default rubric" in r.json()["detail"]
+    strict = api.get("/api/v1/rubrics/qa-strict", headers=auth(api, "admin")).json()["body"]
+    r = api.put("/api/v1/rubrics/qa-strict", headers=auth(api, "manager_west"), content=strict)
+    assert r.status_code == 403 and "other teams" in r.json()["detail"]
     broken = yaml.safe_load(rubric["body"])
     broken["items"][0].pop("weight", None)
     broken["items"][0]["weight"] = "lots"

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy import select
 
 from api import queue
-from api.deps import PrincipalDep, SessionDep
+from api.deps import PrincipalDep, SessionDep, SettingsDep
 from api.errors import FieldError, Forbidden, NotFound
 from api.services import rubrics as rubric_service
 from models.orm import RubricRecord
@@ -30,9 +30,11 @@ def get_rubric(name: str, session: SessionDep, principal: PrincipalDep) -> dict:
 
 @router.put("/rubrics/{name}", openapi_extra={"requestBody": {"content": {
     "application/yaml": {"schema": {"type": "string"}}, "application/json": {"schema": {"type": "object"}}}}})
-async def put_rubric(name: str, request: Request, principal: PrincipalDep) -> dict:
+async def put_rubric(name: str, request: Request, principal: PrincipalDep, settings: SettingsDep) -> dict:
     """Store a rubric (YAML or JSON body; validated by the scoring loader, 422 names the bad field) and
-    queue re-scoring of the calls scored with it (stored transcripts, no ASR)."""
+    queue re-scoring of the calls scored with it (stored transcripts, no ASR). A manager may change a
+    rubric only where it scores their own team's calls alone: the service's default rubric, or one
+    that scores other teams' calls, is an admin's to change."""
     if not principal.can_review:
         raise Forbidden("only managers and admins change rubrics")
     raw = await request.body()
@@ -41,8 +43,13 @@ async def put_rubric(name: str, request: Request, principal: PrincipalDep) -> di
     except UnicodeDecodeError as err:
         raise FieldError("body: not UTF-8 text") from err
     with request.app.state.sessions() as session:
-        row = rubric_service.put_rubric(session, name, body, principal.label)
         call_ids = rubric_service.calls_scored_with(session, name)
+        if principal.role != "admin":
+            if name == settings.rubric:
+                raise Forbidden(f"{name} is the service's default rubric: only an admin may change it")
+            if rubric_service.outside_scope(session, principal, call_ids):
+                raise Forbidden(f"rubric {name} scores other teams' calls: only an admin may change it")
+        row = rubric_service.put_rubric(session, name, body, principal.label)
         for call_id in call_ids:
             queue.enqueue(session, call_id, "rescore", rubric=name)
         session.commit()

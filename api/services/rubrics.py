@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from sqlalchemy import func, select
@@ -17,6 +17,9 @@ from sqlalchemy.orm import Session
 from callscope.config import Settings
 from callscope.errors import RubricError
 from models.orm import Call, RubricRecord, ScorecardRecord, utcnow
+
+if TYPE_CHECKING:
+    from api.deps import Principal
 
 _NAME_OK = set("abcdefghijklmnopqrstuvwxyz0123456789_-.")
 
@@ -115,3 +118,12 @@ def calls_scored_with(session: Session, name: str) -> list[int]:
         select(ScorecardRecord.call_id)
         .where(ScorecardRecord.id.in_(latest), ScorecardRecord.rubric == name,
                ScorecardRecord.call_id.in_(select(Call.id).where(Call.status == "done")))))
+
+
+def outside_scope(session: Session, principal: Principal, call_ids: list[int]) -> bool:
+    """Whether any of these calls is one the principal may not see (another team's)."""
+    visible: set[int] = set()
+    for first in range(0, len(call_ids), 500):
+        batch = call_ids[first:first + 500]
+        visible.update(session.scalars(principal.scope_calls(select(Call.id).where(Call.id.in_(batch)))))
+    return len(visible) < len(set(call_ids))
