@@ -3,6 +3,10 @@
 Used for mono calls, where no channel says who is who. Exactly one speaker is the rep; everyone
 else is a customer. A caller that knows each speaker's similarity to a reference recording of the
 rep can pass it as `rep_voiceprint`, as evidence beside the cues (no voiceprint source ships yet).
+
+Where diarization cannot tell the voices apart (`voices_take_turns` says so), `roles_by_turn_taking`
+gives each utterance its role instead: the floor usually changes hands at a pause, and what an
+utterance says moves that prior.
 """
 
 from __future__ import annotations
@@ -10,9 +14,10 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from callscope.errors import InputError
@@ -21,6 +26,12 @@ from models.document import Role, Turn
 CUES_FILE = Path(__file__).parent / "data" / "role_cues.yaml"
 VOICEPRINT_WEIGHT = 20.0  # cue points per unit of (similarity above the speakers' mean)
 SUBSTANTIVE = 6  # characters (or 3 words) before a turn counts as opening the call, not "喂，你好"
+HANDOVER = 0.75  # share of the pauses between two utterances where the other party speaks next
+CUE_NATS = 0.5  # log-odds (rep against customer) that one cue point of an utterance is worth
+VOICE_ERRORS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.4)  # error rates of diarization's voice labels tried
+MIN_TESTED = 6  # pause-separated utterances needed to check diarization against the turn-taking
+# log transition probabilities between the states rep (0) and customer (1) of consecutive utterances
+_MOVE = np.log(np.array([[1 - HANDOVER, HANDOVER], [HANDOVER, 1 - HANDOVER]]))
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,88 @@ def assign_roles_with_confidence(turns: list[Turn], *, rep_voiceprint: dict[str,
     margin = scores[rep] - scores[ranked[1]] if len(ranked) > 1 else 10.0
     confidence = 1 / (1 + math.exp(-margin / 4))  # a margin of ~4 cue points is fairly sure (0.73)
     return {s: ("rep" if s == rep else "customer") for s in scores}, round(confidence, 3)
+
+
+def voices_take_turns(utterances: list[Turn], voices: list[str | None], *,
+                      cues: CueBook | None = None) -> bool:
+    """Whether diarization's voice label of each utterance (time order; None: no label) can be trusted.
+
+    A likelihood-ratio test inside the turn-taking model of `roles_by_turn_taking`: the labels as a noisy
+    copy of the roles (one voice is the rep's, each label wrong at a fitted rate) against labels that say
+    nothing about who speaks, with a BIC penalty for the fitted rate. Two near-identical voices split
+    into clusters of content or loudness that ignore the turn-taking, and fail the test. With fewer than
+    MIN_TESTED utterances the pauses cannot be checked against the voices (nor do they cut the call into
+    turns, as quick hand-overs leave no pause): the diarization is trusted.
+    """
+    labeled = [v for v in voices if v is not None]
+    if len(labeled) < MIN_TESTED:
+        return True
+    if len(set(labeled)) < 2:
+        return False
+    book = cues or load_cues()
+    base = _cue_emission(utterances, book)
+    names = sorted(set(labeled))
+    k = len(names)
+    known = np.array([v is not None for v in voices])
+    null = _forward(base + np.where(known, -math.log(k), 0.0)[:, None])
+    best = max(_forward(base + _voice_emission(voices, rep_voice, error, k))
+               for rep_voice in names for error in VOICE_ERRORS)
+    return best - null > 0.5 * math.log(len(labeled))
+
+
+def roles_by_turn_taking(utterances: list[Turn], *, cues: CueBook | None = None) -> list[Role]:
+    """The role of each pause-separated utterance (time order) when the voices say nothing.
+
+    Two-state Viterbi: a change of role between utterances has prior HANDOVER, and each utterance's
+    cue points (the opener bonus included) are its evidence. A path and its mirror image share every
+    change, so the talk-share term of `rep_scores` then decides which of the two is the right way round.
+    """
+    if not utterances:
+        return []
+    book = cues or load_cues()
+    emission = _cue_emission(utterances, book)
+    score, back = emission[0].copy(), np.zeros((len(utterances), 2), dtype=int)
+    for t in range(1, len(utterances)):
+        cand = score[:, None] + _MOVE  # from state (rows) to state (columns)
+        back[t] = cand.argmax(axis=0)
+        score = cand.max(axis=0) + emission[t]
+    path = [int(score.argmax())]
+    for t in range(len(utterances) - 1, 0, -1):
+        path.append(int(back[t, path[-1]]))
+    path.reverse()
+    labeled = [replace(u, speaker=str(state)) for u, state in zip(utterances, path, strict=True)]
+    scores = rep_scores(labeled, cues=book)
+    rep_state = 0 if scores.get("0", -math.inf) >= scores.get("1", -math.inf) else 1
+    return ["rep" if state == rep_state else "customer" for state in path]
+
+
+def _cue_emission(utterances: list[Turn], book: CueBook) -> np.ndarray:
+    """(utterances, 2) log-evidence for rep / customer from each utterance's cue points."""
+    opener = next((i for i, u in enumerate(utterances) if _substantive(u.text)), None)
+    points = np.array([sum(c.weight for c in book.cues if c.pattern.search(u.text))
+                       + (book.opener_weight if i == opener else 0.0) for i, u in enumerate(utterances)])
+    return CUE_NATS * np.stack([points / 2, -points / 2], axis=1)
+
+
+def _voice_emission(voices: list[str | None], rep_voice: str, error: float, k: int) -> np.ndarray:
+    """(utterances, 2) log-likelihood of each voice label if `rep_voice` is the rep's, wrong at `error`."""
+    out = np.zeros((len(voices), 2))
+    for i, v in enumerate(voices):
+        if v is None:
+            continue
+        if v == rep_voice:
+            out[i] = math.log(1 - error), math.log(error)
+        else:  # one of the k - 1 customer voices
+            out[i] = math.log(error / (k - 1)), math.log((1 - error) / (k - 1))
+    return out
+
+
+def _forward(emission: np.ndarray) -> float:
+    """Log-likelihood of the emissions under the two-state turn-taking chain (either state first)."""
+    alpha = emission[0] + math.log(0.5)
+    for t in range(1, len(emission)):
+        alpha = np.logaddexp.reduce(alpha[:, None] + _MOVE, axis=0) + emission[t]
+    return float(np.logaddexp.reduce(alpha))
 
 
 def _substantive(text: str) -> bool:

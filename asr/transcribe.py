@@ -4,7 +4,9 @@ Stereo calls (one speaker per channel): each channel is decoded alone (VAD skips
 including the time the other party speaks); the channel's words become its speaker's turns
 and the two sides are merged by time. S0 is the rep's channel, S1 the customer's.
 Mono calls: the mix is decoded, diarization says who spoke when, each word goes to the
-speaker it overlaps most, and asr.roles decides which speaker is the rep.
+speaker it overlaps most, and asr.roles decides which speaker is the rep. Where the voices are too
+alike for diarization, each pause-separated utterance gets its role from turn-taking and its words.
+Either way turn edges then move out to the VAD region edges, as word times clip the voice.
 """
 
 from __future__ import annotations
@@ -15,7 +17,15 @@ from collections.abc import Callable
 
 from asr.decoding import ChannelResult, decode_channel
 from asr.model import load_model
-from asr.turns import Span, SpeakerWord, assign_speakers, build_turns, smooth_within_regions, snap_to_speech
+from asr.turns import (
+    Span,
+    SpeakerWord,
+    assign_speakers,
+    build_turns,
+    smooth_within_regions,
+    snap_to_regions,
+    snap_to_speech,
+)
 from callscope.config import Settings
 from callscope.errors import InputError
 from models.document import Recording, Role, Transcript, Turn
@@ -92,7 +102,7 @@ def _stereo(recording: Recording, settings: Settings, model, language: str | Non
 def _mono(recording: Recording, settings: Settings, model, language: str | None, batched: bool,
           progress: Callable[[str], None]) -> tuple[list[Turn], dict[str, Role], dict[int, ChannelResult]]:
     from asr.diarize import diarize
-    from asr.roles import assign_roles
+    from asr.roles import assign_roles, voices_take_turns
 
     audio = recording.mixed()
     progress("mono: transcribing")
@@ -101,13 +111,48 @@ def _mono(recording: Recording, settings: Settings, model, language: str | None,
     progress("mono: telling speakers apart")
     spans = [Span(s.start, s.end, s.speaker)
              for s in diarize(audio, recording.sample_rate, result.speech or None)]
-    words = assign_speakers(result.words, spans)
-    smooth_within_regions(words, result.speech)
-    turns = build_turns(words, {}, default_language=result.language)
-    roles: dict[str, Role] = dict(assign_roles(turns)) if turns else {}
-    for turn in turns:
-        turn.role = roles.get(turn.speaker, "customer")
+    utterances = _utterances(result)
+    if voices_take_turns(utterances, [_main_speaker(spans, u.start, u.end) for u in utterances]):
+        words = assign_speakers(result.words, spans)
+        smooth_within_regions(words, result.speech)
+        turns = build_turns(words, {}, default_language=result.language)
+        roles: dict[str, Role] = dict(assign_roles(turns)) if turns else {}
+        for turn in turns:
+            turn.role = roles.get(turn.speaker, "customer")
+    else:
+        turns, roles = _by_turn_taking(utterances, result.language)
+    snap_to_regions(turns, result.speech)
     return turns, roles, {0: result}
+
+
+def _utterances(result: ChannelResult) -> list[Turn]:
+    """The words of each stretch of speech (VAD region), cut further at long pauses, in time order."""
+    regions = [Span(a, b, f"U{i}") for i, (a, b) in enumerate(result.speech)]
+    return build_turns(assign_speakers(result.words, regions), {}, default_language=result.language)
+
+
+def _main_speaker(spans: list[Span], start: float, end: float) -> str | None:
+    """The diarization speaker with the most time in [start, end] (None: no span overlaps it)."""
+    held: Counter[str] = Counter()
+    for span in spans:
+        overlap = min(end, span.end) - max(start, span.start)
+        if overlap > 0:
+            held[span.speaker] += overlap
+    return held.most_common(1)[0][0] if held else None
+
+
+def _by_turn_taking(utterances: list[Turn], language: str) -> tuple[list[Turn], dict[str, Role]]:
+    """Mono turns when the voices cannot be told apart: asr.roles reads each utterance's role from
+    turn-taking and its words; one speaker per role (S0 speaks first)."""
+    from asr.roles import roles_by_turn_taking
+
+    speaker_of: dict[Role, str] = {}
+    words: list[SpeakerWord] = []
+    for utterance, role in zip(utterances, roles_by_turn_taking(utterances), strict=True):
+        speaker = speaker_of.setdefault(role, f"S{len(speaker_of)}")
+        words.extend(SpeakerWord(w, speaker) for w in utterance.words)
+    roles: dict[str, Role] = {s: r for r, s in speaker_of.items()}
+    return build_turns(words, roles, default_language=language), roles
 
 
 def _majority(languages) -> str:

@@ -146,3 +146,17 @@ def snap_to_speech(turns: list[Turn], speech: dict[int, list[tuple[float, float]
                     turn.start = min(turn.start, max(a, floor))
                 if a <= turn.end <= b:
                     turn.end = max(turn.end, min(b, ceiling))
+
+
+def snap_to_regions(turns: list[Turn], regions: list[tuple[float, float]]) -> None:
+    """Mono: move each turn's edges out to the edges of the speech region around them (see
+    `snap_to_speech`); all speakers share the regions, so a turn never grows over any neighbour."""
+    ordered = sorted(turns, key=lambda t: t.start)
+    for k, turn in enumerate(ordered):
+        floor = ordered[k - 1].end if k else 0.0
+        ceiling = ordered[k + 1].start if k + 1 < len(ordered) else float("inf")
+        for a, b in regions:
+            if a <= turn.start <= b:
+                turn.start = min(turn.start, max(a, floor))
+            if a <= turn.end <= b:
+                turn.end = max(turn.end, min(b, ceiling))

@@ -1,7 +1,8 @@
 """Objections in customer turns, and whether the rep's answer handled them.
 
 Detection: the objection classifier (trained on the corpus: a type or "none") combined with cue
-phrases per type (nlp/data/objections.yaml) as independent evidence. Rep turns are never
+phrases per type (nlp/data/objections.yaml) as independent evidence: strong cues flag by themselves,
+weak ones ("担心", "next year") only tip a sentence the model already leans towards. Rep turns are never
 objections. The same type raised again in the next customer turns is one objection.
 Handling: the rep's following turn(s), scored with a weighted cue lexicon per response move
 (acknowledge, ask, evidence, alternative, next step, type-specific answer; arguing, discounting at
@@ -19,7 +20,7 @@ import numpy as np
 from models.document import OBJECTION_TYPES, Evidence, Objection, Transcript
 from nlp.model import Classifiers
 from nlp.phrases import PhraseLexicon
-from nlp.questions import question_kind
+from nlp.questions import is_question, question_kind
 from nlp.resources import load_yaml
 from nlp.spans import span_times
 from nlp.text import normalize, split_sentences
@@ -36,7 +37,11 @@ _BACKCHANNEL_CHARS = 4
 class _Lexicons:
     threshold: float
     cue_weight: float
+    weak_cue_weight: float
+    second_type_confidence: float
     cues: PhraseLexicon
+    weak_cues: PhraseLexicon
+    asked: PhraseLexicon
     masks: re.Pattern[str] | None
     moves: PhraseLexicon
     specific: dict[str, PhraseLexicon]
@@ -55,7 +60,11 @@ def _lexicons() -> _Lexicons:
     return _Lexicons(
         threshold=float(data["threshold"]),
         cue_weight=float(data["cue_weight"]),
+        weak_cue_weight=float(data["weak_cue_weight"]),
+        second_type_confidence=float(data["second_type_confidence"]),
         cues=PhraseLexicon({t: types[t]["cues"] for t in OBJECTION_TYPES}),
+        weak_cues=PhraseLexicon({t: types[t].get("weak", []) for t in OBJECTION_TYPES}),
+        asked=PhraseLexicon({t: data["asked"].get(t, []) for t in OBJECTION_TYPES}),
         masks=re.compile("|".join(re.escape(m) for m in masks)) if masks else None,
         moves=PhraseLexicon(handling["cues"]),
         specific={t: PhraseLexicon({"specific": handling["specific"].get(t, [])}) for t in OBJECTION_TYPES},
@@ -65,13 +74,23 @@ def _lexicons() -> _Lexicons:
     )
 
 
-def cue_types(text: str) -> set[str]:
-    """Objection types whose cue phrases occur in the text (after masking look-alikes: 不贵)."""
+def _masked(text: str) -> str:
+    """The text with look-alikes of cues (不贵, 不用担心) blanked out."""
     lex = _lexicons()
     norm = normalize(text)
     if lex.masks is not None:
         norm = lex.masks.sub(lambda m: "　" * len(m.group(0)), norm)
-    return lex.cues.names(norm)
+    return norm
+
+
+def cue_types(text: str) -> set[str]:
+    """Objection types whose strong cue phrases occur in the text (after masking look-alikes: 不贵)."""
+    return _lexicons().cues.names(_masked(text))
+
+
+def weak_cue_types(text: str) -> set[str]:
+    """Objection types whose weak cue phrases occur in the text (after masking look-alikes)."""
+    return _lexicons().weak_cues.names(_masked(text))
 
 
 def objection_probabilities(classifiers: Classifiers, texts: list[str]) -> np.ndarray:
@@ -85,11 +104,17 @@ def objection_probabilities(classifiers: Classifiers, texts: list[str]) -> np.nd
                      for t in OBJECTION_TYPES], axis=1)
 
 
-def objection_confidences(model_probs: np.ndarray, text: str) -> dict[str, float]:
-    """Confidence per type: the model's probability and the cue phrases as independent evidence."""
+def objection_confidences(model_probs: np.ndarray, text: str,
+                          answered: frozenset[str] = frozenset()) -> dict[str, float]:
+    """Confidence per type: the model's probability and the cue phrases as independent evidence.
+
+    `answered`: types the rep has just asked about ("谁来拍板？"); for those the cue words are the
+    answer's topic ("老板拍板"), not evidence of pushing back, so only the model decides.
+    """
     lex = _lexicons()
-    cues = cue_types(text)
-    return {kind: 1.0 - (1.0 - float(model_probs[k])) * (1.0 - (lex.cue_weight if kind in cues else 0.0))
+    strong, weak = cue_types(text) - answered, weak_cue_types(text) - answered
+    return {kind: 1.0 - (1.0 - float(model_probs[k])) * (1.0 - (lex.cue_weight if kind in strong else 0.0))
+            * (1.0 - (lex.weak_cue_weight if kind in weak else 0.0))
             for k, kind in enumerate(OBJECTION_TYPES)}
 
 
@@ -130,6 +155,27 @@ def _response_turns(transcript: Transcript, index: int) -> list[int]:
     return out
 
 
+def _main_types(found: dict[tuple[int, str], tuple[float, int, int, str]],
+                second: float) -> dict[tuple[int, str], tuple[float, int, int, str]]:
+    """Per turn, its most confident type, and others only at `second` confidence or more.
+
+    A customer turn pushes back in one way as a rule; the runner-up type in the same turn is mostly
+    the same worry in other words ("太贵了，别家便宜" is one price objection with a comparison).
+    """
+    best: dict[int, float] = {}
+    for (index, _), (confidence, *_rest) in found.items():
+        best[index] = max(best.get(index, 0.0), confidence)
+    return {key: value for key, value in found.items() if value[0] >= best[key[0]] or value[0] >= second}
+
+
+def _asked_about(transcript: Transcript, index: int) -> frozenset[str]:
+    """Objection types the rep's question right before this customer turn asks about."""
+    previous = next((t for t in reversed(transcript.turns[:index]) if t.text.strip()), None)
+    if previous is None or previous.role != "rep" or not is_question(previous.text):
+        return frozenset()
+    return frozenset(_lexicons().asked.names(previous.text))
+
+
 def find_objections(transcript: Transcript, classifiers: Classifiers) -> list[Objection]:
     lex = _lexicons()
     candidates: list[tuple[int, int, str, str]] = []  # (turn, sentence begin, sentence end, text)
@@ -142,9 +188,11 @@ def find_objections(transcript: Transcript, classifiers: Classifiers) -> list[Ob
 
     found: dict[tuple[int, str], tuple[float, int, int, str]] = {}  # best sentence per (turn, type)
     for (index, begin, end, text), p in zip(candidates, probs, strict=True):
-        for kind, confidence in objection_confidences(p, text).items():
+        answered = _asked_about(transcript, index)
+        for kind, confidence in objection_confidences(p, text, answered).items():
             if confidence >= lex.threshold and confidence > found.get((index, kind), (0.0,))[0]:
                 found[(index, kind)] = (confidence, begin, end, text)
+    found = _main_types(found, lex.second_type_confidence)
 
     objections: list[Objection] = []
     last_seen: dict[str, int] = {}

@@ -47,11 +47,25 @@ def _en_kind(norm: str) -> QuestionKind | None:
     return kind
 
 
+def _en_words(norm: str) -> list[str]:
+    """The clause's words with contracted question words opened ("what's" -> "what") and leading
+    fillers dropped ("so what...", "okay and how..."), as the question starts after them."""
+    cues = _cues()
+    words = [w.split("'")[0] if w.split("'")[0] in cues["en_open"] else w
+             for w in re.findall(r"[a-z']+", norm)]
+    while len(words) > 1 and words[0] in cues["en_filler"]:
+        words = words[1:]
+    return words
+
+
 def _en_clause_kind(norm: str) -> QuestionKind | None:
     cues = _cues()
-    words = re.findall(r"[a-z']+", norm)
+    words = _en_words(norm)
     if not words:
         return None
+    if " ".join(words[:2]) in cues["en_request"] and any(
+            " ".join(words[2:]).startswith(c) for c in cues["en_open_request"]):
+        return "open"  # "can you tell me about...", "could you walk me through..." ask for a story
     head = " ".join(words[:3])
     open_lead = any(head == c or head.startswith(c + " ") for c in cues["en_open"])
     if open_lead and not (words[0] in ("what", "how") and len(words) > 1 and words[1] in ("a", "an")):

@@ -280,9 +280,10 @@ class _Validator:
         if value is None:
             return {}
         value = self.mapping(value, field)
-        self.keys(value, field, (), ("objection_raised", "customer_spoke", "stages", "min_duration"))
+        self.keys(value, field, (), ("objection_raised", "customer_spoke", "business_buyer", "stages",
+                                     "min_duration"))
         out: dict[str, Any] = {}
-        for key in ("objection_raised", "customer_spoke"):
+        for key in ("objection_raised", "customer_spoke", "business_buyer"):
             if key in value:
                 out[key] = self.boolean(value[key], f"{field}.{key}")
         if "stages" in value:

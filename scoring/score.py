@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.document import Conversation, ItemResult, Scorecard
+from nlp.buyer import is_consumer_call
 from scoring.checks import CHECKS, NOT_APPLICABLE, Outcome
 from scoring.rubric import Item, Rubric
 
@@ -15,6 +16,8 @@ def _applies(item: Item, conv: Conversation) -> bool:
         return False
     if cond.get("customer_spoke") and not any(t.role == "customer" and t.text.strip()
                                               for t in conv.transcript.turns):
+        return False
+    if cond.get("business_buyer") and is_consumer_call(conv.transcript):
         return False
     if "stages" in cond and conv.stage not in cond["stages"]:
         return False

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from asr.decoding import uncovered_speech
 from asr.text import chinese_punctuation, collapse_loops, text_language, to_simplified
-from asr.turns import Span, SpeakerWord, assign_speakers, build_turns, smooth_within_regions
-from models.document import Word
+from asr.turns import Span, SpeakerWord, assign_speakers, build_turns, smooth_within_regions, snap_to_regions
+from models.document import Turn, Word
 
 ROLES = {"S0": "rep", "S1": "customer"}
 
@@ -81,3 +81,11 @@ def test_a_loop_of_a_three_word_unit_is_collapsed() -> None:
     assert text == "我们的老师" + "女傅子" * (LOOP_REPEATS - 1) + "好的" and collapsed > 0
     ordinary = [Word(start=i, end=i + 0.5, text=t, probability=0.9) for i, t in enumerate("对对对，好的好的")]
     assert _collapse(ordinary)[0] == ordinary
+
+
+def test_mono_turns_snap_to_the_speech_regions_without_overlapping() -> None:
+    turns = [Turn(0.5, 2.0, "S0", "rep", "a"), Turn(2.6, 3.5, "S1", "customer", "b"),
+             Turn(6.2, 7.0, "S0", "rep", "c")]
+    snap_to_regions(turns, [(0.2, 4.0), (6.0, 8.0)])
+    # word times clip the voice; the region edges are where it starts and stops, up to the neighbours
+    assert [(t.start, t.end) for t in turns] == [(0.2, 2.6), (2.6, 4.0), (6.0, 8.0)]

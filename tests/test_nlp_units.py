@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from models.document import Transcript, Turn, Word
+from models.document import OBJECTION_TYPES, Transcript, Turn, Word
+from nlp.buyer import is_consumer_call
 from nlp.hits import find_trackers
 from nlp.metrics import MONOLOGUE_GAP, compute_metrics
+from nlp.model import Classifiers
 from nlp.next_steps import find_next_steps, find_time
-from nlp.objections import cue_types, is_handled
+from nlp.objections import cue_types, detect_objection, find_objections, is_handled, weak_cue_types
 from nlp.questions import is_question, question_kind
 from nlp.text import detect_language, normalize, split_sentences
 from nlp.tokens import tokenize
@@ -119,6 +122,10 @@ def test_objection_cues_and_look_alikes() -> None:
     ("competitor", "您这就不对了，他们家东西不行", False),
     ("budget", "I hear you. What if we start with a pilot and do the rest in your next budget cycle?", True),
     ("need", "Sure, no problem, bye", False),
+    ("need", "That's fair. A lot of companies like yours said the same until an audit found gaps", True),
+    ("competitor", "他们家那个就是杂牌，质量很差，您别考虑了", False),  # running them down answers nothing
+    ("authority", "Of course. Is there anything specific she checks? I can send her the numbers", True),
+    ("timing", "那行，那到时候再说吧", False),
 ])
 def test_handling(kind: str, answer: str, handled: bool) -> None:
     assert is_handled(kind, answer) is handled
@@ -176,3 +183,83 @@ def test_rep_scores_tell_the_rep_from_the_customer(tmp_path) -> None:
         "S2": [],
     }, Settings(cache_dir=tmp_path))
     assert scores["S0"] > 0.6 > 0.4 > scores["S1"] and scores["S2"] == 0.5
+
+
+class _FixedObjectionModel:
+    """Stands in for the objection classifier: the same probabilities for every sentence."""
+
+    classes_ = ["none", *OBJECTION_TYPES]
+
+    def __init__(self, **probs: float) -> None:
+        self.row = [1.0 - sum(probs.values())] + [probs.get(t, 0.0) for t in OBJECTION_TYPES]
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        return np.array([self.row] * len(texts))
+
+
+def _model(**probs: float) -> Classifiers:
+    return Classifiers(stage=None, objection=_FixedObjectionModel(**probs), role=None, meta={})  # type: ignore[arg-type]
+
+
+def test_weak_objection_cues_only_tip_what_the_model_sees() -> None:
+    nothing = np.zeros(len(OBJECTION_TYPES))
+    assert weak_cue_types("我们有点担心售后跟不上") == {"trust"}
+    assert detect_objection(nothing, "我们有点担心售后跟不上") is None  # a worry named, not yet an objection
+    leaning = nothing.copy()
+    leaning[OBJECTION_TYPES.index("trust")] = 0.45
+    assert detect_objection(leaning, "我们有点担心售后跟不上") == "trust"
+    assert detect_objection(nothing, "说实话，你们这个太贵了") == "price"  # a strong cue flags alone
+
+
+def test_paraphrased_objections_have_cues() -> None:
+    assert cue_types("这个数比我们心里的价位高不少") == {"price"}
+    assert cue_types("Spending is frozen, we can't afford it this year") == {"budget"}
+    assert cue_types("金额这么大，得董事长签字才行") == {"authority"}
+    assert cue_types("It's not just up to me, I'd have to take this to the partners") == {"authority"}
+    assert cue_types("老实说我心里没底") == {"trust"}
+
+
+def test_a_customer_turn_raises_one_objection_type() -> None:
+    lines = [turn(0, 3, "rep", "这是我们的报价。"),
+             turn(4, 8, "customer", "太贵了，别家比你们便宜不少。"),
+             turn(9, 12, "rep", "理解，您是跟哪家比的？我们的总成本其实更低。")]
+    found = find_objections(transcript(lines, 12), _model(price=0.5, competitor=0.3))
+    assert [(o.type, o.turn, o.handled) for o in found] == [("price", 1, True)]
+    # a second type counts when it is about as certain as the first
+    found = find_objections(transcript(lines, 12), _model(price=0.8, competitor=0.8))
+    assert sorted(o.type for o in found) == ["competitor", "price"]
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("What's your biggest challenge right now?", "open"),
+    ("How's the rollout going", "open"),
+    ("So what does your process look like", "open"),
+    ("Can you tell me about your team?", "open"),
+    ("Could you walk me through a typical week?", "open"),
+    ("Can you send it today?", "closed"),
+    ("您最看重哪几点？", "open"),
+    ("现在哪块最头疼", "open"),
+    ("哪怕晚一点也没关系", None),
+    ("您知道为什么我们卖得好吗？", "closed"),  # a pitch lead-in, not discovery
+])
+def test_question_kinds_of_everyday_questions(text: str, kind: str | None) -> None:
+    assert question_kind(text) == kind
+
+
+@pytest.mark.parametrize(("texts", "consumer"), [
+    (["您好，孩子今年上几年级？", "初二，数学不太好"], True),
+    (["我和我爱人周末过来看看户型"], True),
+    (["我们公司现在有四十个销售", "孩子们都在用"], False),  # an organisation is named: a business call
+    (["你们的系统能导出报表吗？"], False),  # nothing said either way: the default, a business call
+    (["Is this for your team or for your family?", "It's for my kids"], False),
+])
+def test_consumer_calls_name_a_household_and_no_organisation(texts: list[str], consumer: bool) -> None:
+    lines = [turn(i * 3.0, i * 3.0 + 2, "rep" if i % 2 == 0 else "customer", t) for i, t in enumerate(texts)]
+    assert is_consumer_call(transcript(lines, len(texts) * 3.0)) is consumer
+
+
+def test_answering_who_decides_is_not_an_authority_objection() -> None:
+    asked = [turn(0, 3, "rep", "这个项目最后是谁来拍板？"), turn(4, 6, "customer", "最后是老板拍板。")]
+    assert find_objections(transcript(asked, 6), _model()) == []
+    unasked = [turn(0, 3, "rep", "方案您看过了吧。"), turn(4, 6, "customer", "这个得老板拍板。")]
+    assert [o.type for o in find_objections(transcript(unasked, 6), _model())] == ["authority"]

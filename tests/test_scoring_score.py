@@ -160,3 +160,25 @@ def test_a_call_where_nobody_spoke_has_nothing_to_score() -> None:
         card = score(conv, load_rubric(rubric))
         assert all(item.passed is None for item in card.items)
         assert card.score == 0 and card.grade == "fail"
+
+
+def test_a_consumer_buying_for_the_family_is_not_asked_who_decides() -> None:
+    specs = [
+        (0.5, 6.0, "rep", "您好，我是优学教育的顾问小林，想跟您聊聊孩子的数学。", None),
+        (6.8, 9.0, "customer", "好的，你说。", None),
+        (9.8, 14.0, "rep", "孩子现在哪块最吃力？平时作业要写多久？", "open"),
+        (14.8, 20.0, "customer", "几何吧，作业要写到十点。", None),
+    ]
+    items = _items(score(build(specs), load_rubric("default")))
+    assert items["qualification_authority"].passed is None
+    assert items["qualification_budget"].passed is False  # a family still has a budget
+    business = _items(score(build(GOOD_ZH), load_rubric("default")))
+    assert business["qualification_authority"].passed is True
+
+
+def test_open_questions_are_counted_per_question_not_per_turn() -> None:
+    specs = list(GOOD_ZH)
+    specs[8] = (45.8, 50.0, "rep", "好的，明白了。", None)  # only the turn with two open questions is left
+    item = _items(score(build(specs), load_rubric("default")))["needs_discovery"]
+    assert item.passed is True
+    assert "2个开放式问题" in item.feedback

@@ -1,0 +1,41 @@
+"""Mono role assignment without distinct voices: turn-taking plus what each utterance says."""
+
+from __future__ import annotations
+
+from asr.roles import roles_by_turn_taking, voices_take_turns
+from models.document import Turn
+
+
+def _utterances(*texts: str) -> list[Turn]:
+    return [Turn(start=3.0 * i, end=3.0 * i + 2.5, speaker=f"U{i}", role="customer", text=text)
+            for i, text in enumerate(texts)]
+
+
+def test_roles_by_turn_taking_alternate_and_cues_pick_the_rep() -> None:
+    utterances = _utterances("您好，我是明远科技的顾问李明，今天想了解一下贵公司仓库的情况。", "你好。",
+                             "咱们现在有几个仓库？", "三个。", "明白了。", "好的。")
+    assert roles_by_turn_taking(utterances) == ["rep", "customer"] * 3
+
+
+def test_roles_by_turn_taking_keep_the_floor_when_the_words_say_so() -> None:
+    utterances = _utterances("您好，我是明远科技的顾问李明，今天想了解一下贵公司仓库的情况。", "你好。",
+                             "你们的价格太贵了，我们预算不够。", "我理解，我们可以先免费试用一个月。", "行。")
+    assert roles_by_turn_taking(utterances) == ["rep", "customer", "customer", "rep", "customer"]
+
+
+def test_roles_by_turn_taking_of_nothing() -> None:
+    assert roles_by_turn_taking([]) == []
+
+
+def test_voice_labels_count_only_when_they_follow_the_turn_taking() -> None:
+    utterances = _utterances(*(["嗯。"] * 12))
+    assert voices_take_turns(utterances, ["A", "B"] * 6)
+    assert voices_take_turns(utterances, ["A", "B", "A", "B", "B", "A", "B", "A", "B", "A", None, "A"])
+    # one voice split into clusters of something else (loudness, content): no turn-taking in the labels
+    assert not voices_take_turns(utterances, list("AAAABAAAAABA"))
+    assert not voices_take_turns(utterances, ["A"] * 12)
+
+
+def test_voice_labels_are_trusted_when_too_few_pauses_test_them() -> None:
+    """Quick hand-overs leave few pauses: the diarization is all there is to go on."""
+    assert voices_take_turns(_utterances("嗯。", "好。", "行。"), ["A", "A", "B"])
