@@ -14,16 +14,20 @@ from models.document import Metrics, Transcript, Turn
 
 # rep turns separated by a silence up to this long (and no customer turn) are one monologue
 MONOLOGUE_GAP = 2.5
+# a pause between words shorter than this is part of speaking (VAD's min_silence_duration_ms)
+SPEECH_PAUSE = 0.5
 
 
 def speech_time(turn: Turn) -> float:
-    """Seconds of speech in a turn: the union of its word spans when ASR gave words, else its span."""
+    """Seconds of speech in a turn: the union of its word spans when ASR gave words, else its span.
+    A pause between words shorter than SPEECH_PAUSE is talking, as it is to VAD (word timestamps leave
+    gaps at every comma, which undercounted long turns)."""
     words = sorted((w.start, w.end) for w in turn.words if w.end > w.start)
     if not words:
         return turn.duration
     total, cur_start, cur_end = 0.0, words[0][0], words[0][1]
     for start, end in words[1:]:
-        if start > cur_end:
+        if start > cur_end + SPEECH_PAUSE:
             total += cur_end - cur_start
             cur_start, cur_end = start, end
         else:

@@ -8,7 +8,7 @@ import pytest
 from models.document import OBJECTION_TYPES, Transcript, Turn, Word
 from nlp.buyer import is_consumer_call
 from nlp.hits import find_trackers
-from nlp.metrics import MONOLOGUE_GAP, compute_metrics
+from nlp.metrics import MONOLOGUE_GAP, SPEECH_PAUSE, compute_metrics, speech_time
 from nlp.model import Classifiers
 from nlp.next_steps import find_next_steps, find_time
 from nlp.objections import cue_types, detect_objection, find_objections, is_handled, weak_cue_types
@@ -158,6 +158,9 @@ def test_speech_time_uses_words() -> None:
     other = turn(11.0, 13.0, "customer")
     m = compute_metrics(transcript([t, other], 13.0), 0, 0)
     assert m.rep_speech == pytest.approx(3.0) and m.customer_speech == pytest.approx(2.0)
+    # a pause shorter than SPEECH_PAUSE (a comma) is part of speaking; a longer one is not
+    t.words = [Word(0.0, 1.0, "你好"), Word(1.3, 2.0, "我是"), Word(3.0, 4.0, "小李")]
+    assert SPEECH_PAUSE < 1.0 and speech_time(t) == pytest.approx(2.0 + 1.0)  # 0-2 s, then 3-4 s
 
 
 def test_trackers_default_and_override(tmp_path) -> None:
