@@ -137,21 +137,17 @@ def snap_to_speech(turns: list[Turn], speech: dict[int, list[tuple[float, float]
         if turn.channel is not None:
             by_channel.setdefault(turn.channel, []).append(turn)
     for channel, own in by_channel.items():
-        regions = speech.get(channel, [])
-        for k, turn in enumerate(own):
-            floor = own[k - 1].end if k else 0.0
-            ceiling = own[k + 1].start if k + 1 < len(own) else float("inf")
-            for a, b in regions:
-                if a <= turn.start <= b:
-                    turn.start = min(turn.start, max(a, floor))
-                if a <= turn.end <= b:
-                    turn.end = max(turn.end, min(b, ceiling))
+        _snap(own, speech.get(channel, []))
 
 
 def snap_to_regions(turns: list[Turn], regions: list[tuple[float, float]]) -> None:
     """Mono: move each turn's edges out to the edges of the speech region around them (see
     `snap_to_speech`); all speakers share the regions, so a turn never grows over any neighbour."""
-    ordered = sorted(turns, key=lambda t: t.start)
+    _snap(sorted(turns, key=lambda t: t.start), regions)
+
+
+def _snap(ordered: list[Turn], regions: list[tuple[float, float]]) -> None:
+    """Each turn's edges out to the region around them, never past its neighbours in `ordered`."""
     for k, turn in enumerate(ordered):
         floor = ordered[k - 1].end if k else 0.0
         ceiling = ordered[k + 1].start if k + 1 < len(ordered) else float("inf")

@@ -46,12 +46,16 @@ def test_migrations_match_the_models(engine):
     } <= indexes
 
 
-def test_down_and_up_again(engine):
+def _downgrade(engine, revision: str) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.downgrade(config, "base")
+        command.downgrade(config, revision)
+
+
+def test_down_and_up_again(engine):
+    _downgrade(engine, "base")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     migrate(engine)
     assert {"calls", "jobs", "turns", "analyses", "scorecards", "overrides"} <= set(
@@ -101,11 +105,7 @@ def test_constraints_and_chinese_search(engine):
 
 def test_upgrade_fills_in_the_digest_of_existing_calls(engine):
     """A call analysed before revision 0002 gets the digest of its current analysis on upgrade."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0001")
+    _downgrade(engine, "0001")
     document = {
         "duration": 61.0, "language": "zh", "stage": "negotiation", "segments": [{"text": "很长的转写"}],
         "metrics": {"talk_ratio": 0.52}, "objections": [{"type": "price", "handled": True}], "next_steps": [],
