@@ -199,9 +199,10 @@ def _bulk_copies(session, stored: list[int], templates: list[Template], n_calls:
             [{"call_id": cid, "document": doc, "transcript": tr, "stage": doc.get("stage", ""),
               "score": doc["scorecard"].get("score"), "model": dict(doc.get("asr") or {})}
              for cid, (doc, tr) in zip(ids, varied, strict=True)]).all()
+        digests = [digest(doc) for doc, _ in varied]
         session.execute(insert(CallDigest), [
-            {"call_id": cid, "analysis_id": aid, "digest": digest(doc), "facts": facts(digest(doc))}
-            for cid, aid, (doc, _) in zip(ids, analysis_ids, varied, strict=True)])
+            {"call_id": cid, "analysis_id": aid, "digest": brief, "facts": facts(brief)}
+            for cid, aid, brief in zip(ids, analysis_ids, digests, strict=True)])
         session.execute(insert(Turn), [{**row, "call_id": cid} for cid, src in zip(ids, sources, strict=True)
                                        for row in turns_of[stored[src]]])
         card_ids = session.scalars(

@@ -25,7 +25,7 @@ CallRef = Call | Row  # a call, or a row of its id, title and started_at
 METRICS = ("talk_ratio", "longest_monologue", "interactivity", "patience", "question_rate", "questions")
 
 
-def mean(values: list[float] | range) -> float:
+def _mean(values: list[float] | range) -> float:
     # statistics.mean is exact (fractions) and costs more than the rest of an evaluation's arithmetic
     return fsum(values) / len(values)
 
@@ -49,13 +49,8 @@ def _period_rows(session: Session, rep: User, start: datetime | None, end: datet
     return list(session.execute(_in_period(select(Call.id, Call.title, Call.started_at), rep, start, end)))
 
 
-def _facts(session: Session, calls: list[CallRef]) -> list[tuple[CallRef, dict[str, Any]]]:
-    found = effective_facts(session, [call.id for call in calls])
-    return [(call, found[call.id]) for call in calls if call.id in found]
-
-
-def _digests(session: Session, calls: list[Call]) -> list[tuple[Call, dict[str, Any]]]:
-    found = effective_digests(session, [call.id for call in calls])
+def _paired(calls: list[CallRef], found: dict[int, dict[str, Any]]) -> list[tuple[CallRef, dict[str, Any]]]:
+    """Each call with what was found for it (its facts or its digest); calls without one are left out."""
     return [(call, found[call.id]) for call in calls if call.id in found]
 
 
@@ -72,13 +67,13 @@ def _trend(pairs: list[tuple[CallRef, dict[str, Any]]]) -> dict[str, Any]:
     slope = 0.0
     if len(scores) >= 2:  # least-squares slope, score points per call
         xs = range(len(scores))
-        mx, my = mean(xs), mean(scores)
+        mx, my = _mean(xs), _mean(scores)
         den = sum((x - mx) ** 2 for x in xs)
         slope = sum((x - mx) * (y - my) for x, y in zip(xs, scores, strict=True)) / den
     direction = "up" if slope > 0.5 else "down" if slope < -0.5 else "flat"
     return {
         "by_week": [
-            {"week": w, "calls": len(v), "average": round(mean(v), 1)} for w, v in sorted(weeks.items())
+            {"week": w, "calls": len(v), "average": round(_mean(v), 1)} for w, v in sorted(weeks.items())
         ],
         "slope_per_call": round(slope, 2),
         "direction": direction if len(scores) >= 2 else "n/a",
@@ -145,7 +140,7 @@ def _metrics(pairs: list[tuple[CallRef, dict[str, Any]]]) -> dict[str, Any]:
     out = {}
     for name in METRICS:
         values = [float(fact["metrics"][name]) for _, fact in pairs if fact["metrics"].get(name) is not None]
-        avg = round(mean(values), 2) if values else None
+        avg = round(_mean(values), 2) if values else None
         target = targets.get(name)
         status = None
         if avg is not None and target:
@@ -196,7 +191,8 @@ def rep_evaluation(
 ) -> dict[str, Any]:
     """Counted over every call's facts; only the few calls quoted as examples have their digests read."""
     cfg = service_config()["evaluation"]
-    pairs = _facts(session, _period_rows(session, rep, start, end))
+    rows = _period_rows(session, rep, start, end)
+    pairs = _paired(rows, effective_facts(session, [row.id for row in rows]))
     items = _items(pairs, cfg["examples"])
     objections = _objections(pairs, cfg["examples"])
     quoted = {call.id for entry in items for call in entry["passing_examples"] + entry["failing_examples"]}
@@ -239,7 +235,7 @@ def rep_evaluation(
              "stage": f["stage"]}
             for c, f in pairs
         ],
-        "average_score": round(mean(scores), 1) if scores else None,
+        "average_score": round(_mean(scores), 1) if scores else None,
         "trend": _trend(pairs),
         "stages": dict(stages),
         "items": items,
@@ -252,7 +248,8 @@ def rep_evaluation(
 
 def evaluation_csv(session: Session, rep: User, start: datetime | None, end: datetime | None) -> str:
     """One row per call (score, items, metrics, objections) and a final row of averages."""
-    pairs = _digests(session, _period_calls(session, rep, start, end))
+    calls = _period_calls(session, rep, start, end)
+    pairs = _paired(calls, effective_digests(session, [call.id for call in calls]))
     item_ids: list[str] = []
     for _, doc in pairs:
         for item in doc["scorecard"].get("items", []):
@@ -302,6 +299,6 @@ def evaluation_csv(session: Session, rep: User, start: datetime | None, end: dat
         averages = ["average", "", "", rep.email, "", ""]
         for col in range(6, len(header)):
             nums = [r[col] for r in rows if isinstance(r[col], int | float)]
-            averages.append(round(mean(nums), 2) if nums else "")
+            averages.append(round(_mean(nums), 2) if nums else "")
         writer.writerow(averages)
     return out.getvalue()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -25,6 +26,12 @@ from models.orm import (
 )
 
 _BATCH = 500  # call ids per IN (...) list
+
+
+def id_batches(ids: list[int]) -> Iterator[list[int]]:
+    """ids in slices of _BATCH: one IN (...) list each."""
+    for first in range(0, len(ids), _BATCH):
+        yield ids[first:first + _BATCH]
 
 
 def _plain(value: Any) -> Any:
@@ -124,8 +131,7 @@ def effective_digests(session: Session, call_ids: list[int]) -> dict[int, dict[s
     many calls at once: two queries a batch on narrow tables. Calls without an analysis are absent."""
     digests: dict[int, dict[str, Any]] = {}
     overrides: dict[int, list[Override]] = defaultdict(list)
-    for first in range(0, len(call_ids), _BATCH):
-        batch = call_ids[first:first + _BATCH]
+    for batch in id_batches(call_ids):
         for call_id, digest_ in session.execute(select(CallDigest.call_id, CallDigest.digest)
                                                 .where(CallDigest.call_id.in_(batch))):
             digests[call_id] = digest_
@@ -140,8 +146,7 @@ def effective_facts(session: Session, call_ids: list[int]) -> dict[int, dict[str
     are absent."""
     found: dict[int, dict[str, Any]] = {}
     overridden: set[int] = set()
-    for first in range(0, len(call_ids), _BATCH):
-        batch = call_ids[first:first + _BATCH]
+    for batch in id_batches(call_ids):
         for call_id, call_facts in session.execute(select(CallDigest.call_id, CallDigest.facts)
                                                    .where(CallDigest.call_id.in_(batch))):
             found[call_id] = call_facts

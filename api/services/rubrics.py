@@ -14,6 +14,7 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api.services.results import id_batches
 from callscope.config import Settings
 from callscope.errors import RubricError
 from models.orm import Call, RubricRecord, ScorecardRecord, utcnow
@@ -123,7 +124,6 @@ def calls_scored_with(session: Session, name: str) -> list[int]:
 def outside_scope(session: Session, principal: Principal, call_ids: list[int]) -> bool:
     """Whether any of these calls is one the principal may not see (another team's)."""
     visible: set[int] = set()
-    for first in range(0, len(call_ids), 500):
-        batch = call_ids[first:first + 500]
+    for batch in id_batches(call_ids):
         visible.update(session.scalars(principal.scope_calls(select(Call.id).where(Call.id.in_(batch)))))
     return len(visible) < len(set(call_ids))
