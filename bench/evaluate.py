@@ -1,7 +1,7 @@
 """Evaluate the real pipeline against the labeled calls (dev set or samples).
 
     .venv/bin/python -m bench.evaluate [--set dev|samples] [--only ID,...] [--mono | --stereo]
-        [--text-only | --both] [--jobs 1] [--out FILE.json]
+        [--text-only | --both] [--jobs 1] [--out FILE.json] [--transcripts DIR]
 
 For each call it analyses the stereo file and, where there is one, the mono file (reported
 separately), then compares with the truth: CER (zh) / WER (en) / MER (code-switched), speaker-role
@@ -78,22 +78,35 @@ def compare(call: TruthCall, analysis: dict[str, Any], layout: str, seconds: flo
     return result
 
 
-def run_one(call: TruthCall, layout: str) -> dict[str, Any]:
-    """Analyse one call in one layout; a failure becomes an `error` entry, not an aborted evaluation."""
+def run_one(call: TruthCall, layout: str, transcripts: Path | None = None) -> dict[str, Any]:
+    """Analyse one call in one layout; a failure becomes an `error` entry, not an aborted evaluation.
+
+    With `transcripts`, an audio run's transcript is kept there, and a transcript already there is
+    rescored instead of transcribing again (its run has no real-time factor)."""
     from callscope.config import Settings
     from callscope.pipeline import AnalyzeOptions, analyze, rescore
+    from models.document import Transcript
 
     settings = Settings.from_env()
+    kept = transcripts / f"{call.id}.{layout}.json" if transcripts and layout != TEXT else None
     started = time.perf_counter()
     try:
         if layout == TEXT:
             analysis = rescore(call.transcript(), "default", settings)
+        elif kept and kept.exists():
+            transcript = Transcript.from_dict(json.loads(kept.read_text(encoding="utf-8")))
+            analysis = rescore(transcript, "default", settings)
         else:
             analysis = analyze(call.audio[layout], AnalyzeOptions(channels=layout), settings)
+            if kept:
+                text = json.dumps(analysis.transcript.to_dict(), ensure_ascii=False)
+                kept.write_text(text, encoding="utf-8")
         document = analysis.to_dict()
     except Exception as exc:  # an unfinished or broken stage must not stop the other calls
         return {"id": call.id, "layout": layout, "kind": call.kind, "error": f"{type(exc).__name__}: {exc}"}
     result = compare(call, document, layout, time.perf_counter() - started)
+    if kept and "asr" not in document.get("timings", {}):
+        result["rtf"] = None  # rescored from a kept transcript: no transcription was timed
     result["timings"] = document.get("timings", {})
     return result
 
@@ -229,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1,
                         help="calls analysed in parallel (each process loads the model)")
     parser.add_argument("--out", type=Path, help="write all per-call results and the summary as JSON")
+    parser.add_argument("--transcripts", type=Path,
+                        help="keep audio runs' transcripts in this folder and rescore those already there "
+                             "(nlp + scoring changes in seconds; empty it after changing asr/ or the audio)")
     args = parser.parse_args(argv)
 
     calls = load_set(args.set, [p for p in args.only.split(",") if p] or None)
@@ -240,16 +256,18 @@ def main(argv: list[str] | None = None) -> int:
     tasks = plan(calls, layouts)
     print(f"evaluate: {len(calls)} calls, {len(tasks)} runs ({', '.join(layouts)})", file=sys.stderr)
 
+    if args.transcripts:
+        args.transcripts.mkdir(parents=True, exist_ok=True)
     runs: list[dict[str, Any]] = []
     if args.jobs > 1:
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
             calls_, layouts_ = zip(*tasks, strict=True)
-            for result in pool.map(run_one, calls_, layouts_):
+            for result in pool.map(run_one, calls_, layouts_, [args.transcripts] * len(tasks)):
                 runs.append(result)
                 print(f"  {result['id']} {result['layout']} done", file=sys.stderr)
     else:
         for call, lay in tasks:
-            runs.append(run_one(call, lay))
+            runs.append(run_one(call, lay, args.transcripts))
             print(f"  {call.id} {lay} done", file=sys.stderr)
 
     summaries = {lay: summarize([r for r in runs if r["layout"] == lay]) for lay in layouts}

@@ -1,8 +1,10 @@
 """Phrase lexicons: find listed phrases in a turn, respecting word boundaries and negation.
 
 A lexicon file maps a name (a rule id, a tracker, an objection type) to phrases. Chinese phrases
-match as substrings; English ones on word boundaries. A match right after a negation ("不能保证收益",
-"can't guarantee") does not count where the lexicon asks for that.
+match as substrings; English ones on word boundaries. A phrase with "…" in it leaves room there for
+up to GAP_CHARS characters (zh) or GAP_WORDS words (en) within one sentence: "保证…提高" matches
+"保证孩子成绩提高". A match right after a negation ("不能保证收益", "can't guarantee") does not
+count where the lexicon asks for that.
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ from nlp.text import has_cjk, normalize
 _ZH_NEGATION_WINDOW = 4
 _EN_NEGATION_WINDOW = 3
 _CLAUSE_BREAK = re.compile(r"[，,。.！!？?；;：:]")
+GAP = "…"
+GAP_CHARS = 12
+GAP_WORDS = 4
+_ZH_GAP = rf"[^。！!？?；;]{{0,{GAP_CHARS}}}?"
+_EN_GAP = rf"(?:\s+[^\s.!?;]+){{0,{GAP_WORDS}}}?\s+"
 
 
 @dataclass(frozen=True)
@@ -31,16 +38,27 @@ def _key(text: str) -> str:
     return re.sub(r"\s+", " ", normalize(text.strip()))
 
 
+def _pattern(term: str) -> str:
+    gap = _ZH_GAP if has_cjk(term) else _EN_GAP
+    return gap.join(re.escape(part.strip()).replace(r"\ ", r"\s+") for part in term.split(GAP))
+
+
 def _alternation(terms: Iterable[str]) -> str:
     # longer alternatives first so "绝对没有风险" wins over "没有风险"
-    return "|".join(re.escape(t).replace(r"\ ", r"\s+") for t in sorted(set(terms), key=len, reverse=True))
+    return "|".join(_pattern(t) for t in sorted(set(terms), key=len, reverse=True))
+
+
+def _bounded(pattern: str, english: bool) -> str:
+    """English phrases match whole words only."""
+    return rf"(?<![a-z0-9])(?:{pattern})(?![a-z0-9])" if english else pattern
 
 
 class PhraseLexicon:
     """Compiled phrase lists: {name: [phrases]} plus optional negation words.
 
-    One regular expression for all phrases (Chinese as substrings, English on word boundaries);
-    what it matched is looked up to find the names, so scanning a turn costs one regex pass.
+    One regular expression for all plain phrases (Chinese as substrings, English on word
+    boundaries); what it matched is looked up to find the names, so scanning a turn costs one regex
+    pass. Phrases with a gap have a pattern each, tried after it.
     """
 
     def __init__(self, groups: Mapping[str, Iterable[str]], negations: Iterable[str] = ()):
@@ -50,10 +68,13 @@ class PhraseLexicon:
                 term = str(term)
                 if term.strip():
                     self._lookup.setdefault(_key(term), []).append((name, term))
-        zh = [k for k in self._lookup if has_cjk(k)]
-        en = [k for k in self._lookup if not has_cjk(k)]
-        parts = ([f"(?:{_alternation(zh)})"] if zh else []) + (
-            [rf"(?<![a-z0-9])(?:{_alternation(en)})(?![a-z0-9])"] if en else [])
+        self._gapped = [(re.compile(_bounded(_pattern(key), not has_cjk(key))), entries)
+                        for key, entries in self._lookup.items() if GAP in key]
+        plain = [k for k in self._lookup if GAP not in k]
+        zh = [k for k in plain if has_cjk(k)]
+        en = [k for k in plain if not has_cjk(k)]
+        parts = [f"(?:{_alternation(zh)})"] if zh else []
+        parts += [_bounded(_alternation(en), True)] if en else []
         self._regex = re.compile("|".join(parts)) if parts else None
         negations = [str(n) for n in negations]
         self._zh_neg = [normalize(n) for n in negations if has_cjk(n)]
@@ -69,13 +90,13 @@ class PhraseLexicon:
         return any(w in self._en_neg or w.endswith("n't") for w in words)
 
     def find(self, text: str) -> list[Match]:
-        """Every non-overlapping match, in text order."""
-        if self._regex is None:
-            return []
+        """Every match, in text order (plain phrases do not overlap one another)."""
         norm = normalize(text)
+        plain = self._regex.finditer(norm) if self._regex else ()
+        found = [(m, self._lookup[_key(m.group(0))]) for m in plain]
+        found += [(m, entries) for regex, entries in self._gapped for m in regex.finditer(norm)]
         out = []
-        for m in self._regex.finditer(norm):
-            entries = self._lookup[_key(m.group(0))]
+        for m, entries in sorted(found, key=lambda f: f[0].start()):
             if (self._zh_neg or self._en_neg) and self._negated(norm, m.start(), entries[0][1]):
                 continue
             out.extend(Match(name, term, m.start(), m.end()) for name, term in entries)

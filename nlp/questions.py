@@ -14,6 +14,9 @@ from nlp.text import detect_language, normalize, split_sentences
 
 QuestionKind = Literal["open", "closed"]
 _TRAILING = re.compile(r"[\s。.，,！!…~～]+$")
+# question words at least this many characters apart ask separate things (谁在做…怎么安排)
+ZH_ASK_SPACING = 6
+MAX_ASKS_PER_SENTENCE = 2
 
 
 @functools.lru_cache(maxsize=1)
@@ -21,11 +24,16 @@ def _cues() -> dict[str, list[str]]:
     return {k: [normalize(v) for v in vs] for k, vs in load_yaml("questions.yaml").items()}
 
 
+def _zh_masked(norm: str) -> str:
+    """The sentence with question words that ask nothing blanked out."""
+    for phrase in _cues()["zh_not_question"]:
+        norm = norm.replace(phrase, "_" * len(phrase))
+    return norm
+
+
 def _zh_kind(norm: str) -> QuestionKind | None:
     cues = _cues()
-    masked = norm
-    for phrase in cues["zh_not_question"]:
-        masked = masked.replace(phrase, "_" * len(phrase))
+    masked = _zh_masked(norm)
     if any(c in masked for c in cues["zh_open"]):
         return "open"
     body = _TRAILING.sub("", masked)
@@ -40,10 +48,11 @@ def _zh_kind(norm: str) -> QuestionKind | None:
 
 
 def _en_kind(norm: str) -> QuestionKind | None:
+    norm = _TRAILING.sub("", norm)  # "weekends?。" ends with its question mark
     kind = _en_clause_kind(norm)
-    if kind is None and "," in norm:
-        # "Sarah, do you have a minute" / "out of curiosity, how much time..."
-        kind = _en_clause_kind(norm.rsplit(",", 1)[1])
+    if kind != "open" and "," in norm:
+        # "Sarah, do you have a minute" / "out of curiosity, how much time..." / "can I ask, who..."
+        kind = _en_clause_kind(norm.rsplit(",", 1)[1]) or kind
     return kind
 
 
@@ -87,6 +96,30 @@ def question_kind(text: str, lang: str | None = None) -> QuestionKind | None:
         return None
     lang = lang if lang in ("zh", "en") else detect_language(text)
     return _zh_kind(norm) if lang == "zh" else _en_kind(norm)
+
+
+def _zh_open_asks(norm: str) -> int:
+    """Open questions inside one open Chinese sentence: ASR often runs two together without a
+    question mark ("现在的账是谁在做开票和报税是怎么安排的"), so question words standing
+    ZH_ASK_SPACING characters apart count apart, up to MAX_ASKS_PER_SENTENCE."""
+    masked = _zh_masked(norm)
+    starts = sorted({m.start() for c in _cues()["zh_open"] for m in re.finditer(re.escape(c), masked)})
+    asks, last = 0, None
+    for start in starts:
+        if last is None or start - last >= ZH_ASK_SPACING:
+            asks, last = asks + 1, start
+    return max(1, min(asks, MAX_ASKS_PER_SENTENCE))
+
+
+def count_open_questions(text: str, lang: str | None = None) -> int:
+    """Open questions asked in a turn: one per open sentence, or more where ASR ran them together."""
+    count = 0
+    for sentence in split_sentences(text):
+        norm = normalize(sentence.text).strip()
+        sentence_lang = lang if lang in ("zh", "en") else detect_language(sentence.text)
+        if question_kind(sentence.text, sentence_lang) == "open":
+            count += _zh_open_asks(norm) if sentence_lang == "zh" else 1
+    return count
 
 
 def is_question(text: str, lang: str | None = None) -> bool:

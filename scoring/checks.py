@@ -13,8 +13,7 @@ from typing import Any
 
 from models.document import Conversation, Evidence, Turn
 from nlp.metrics import MONOLOGUE_GAP
-from nlp.questions import question_kind
-from nlp.text import split_sentences
+from nlp.questions import count_open_questions
 from scoring.cues import find_cue, join, label
 
 MAX_EVIDENCE = 5  # moments shown per item: enough to point at, few enough to read
@@ -79,12 +78,6 @@ def _is_open_question(conv: Conversation, index: int) -> bool:
     return index < len(conv.insights) and conv.insights[index].open_question
 
 
-def _open_sentences(turn: Turn) -> int:
-    """Open questions in one turn, sentence by sentence."""
-    lang = turn.language or None
-    return sum(1 for s in split_sentences(turn.text) if question_kind(s.text, lang) == "open")
-
-
 def _longest_turns(conv: Conversation, indices: list[int], n: int) -> list[Evidence]:
     turns = conv.transcript.turns
     ranked = sorted(indices, key=lambda i: turns[i].duration, reverse=True)[:n]
@@ -137,7 +130,7 @@ def _open_questions(conv: Conversation, p: dict[str, Any], lang: str) -> Outcome
     closed = [i for i in reps if _is_question(conv, i) and i not in open_q]
     # questions, not turns, count: "你们现在怎么做的？一年大概多少单？" asks two things. A turn the
     # annotator marked open counts at least once even where the sentences read differently alone.
-    count = sum(_open_sentences(turns[i]) or 1 for i in open_q)
+    count = sum(count_open_questions(turns[i].text, turns[i].language or None) or 1 for i in open_q)
     if open_q:
         evidence = [_evidence(turns, i) for i in open_q[:MAX_EVIDENCE]]
     else:  # show the closed questions asked instead, or where the rep talked instead of asking

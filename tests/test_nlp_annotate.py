@@ -161,6 +161,18 @@ def test_compliance_only_in_rep_turns(nlp_settings: Settings) -> None:
     assert {h.turn for h in en.compliance} == {0}
 
 
+def test_compliance_phrases_with_room_between_their_words(nlp_settings: Settings) -> None:
+    lines = [
+        ("rep", "我们保证孩子成绩提高二十分，提不上来全额退款。", 5.0),
+        ("rep", "您今天签了，这个利率就锁定了，下个月就没有了。", 5.0),
+        ("rep", "我们不敢保证孩子成绩一定提高。", 3.0),
+        ("rep", "保证按时发货。成绩提高靠孩子自己。", 3.0),
+    ]
+    conv = annotate(make_transcript(lines), nlp_settings)
+    assert [(h.name, h.turn) for h in conv.compliance] == [
+        ("absolute_claim", 0), ("pressure", 1)]
+
+
 def test_repeated_objection_is_one(nlp_settings: Settings) -> None:
     lines = [
         ("rep", "这台车裸车价十八万九。", 3.0),

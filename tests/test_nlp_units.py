@@ -12,7 +12,7 @@ from nlp.metrics import MONOLOGUE_GAP, SPEECH_PAUSE, compute_metrics, speech_tim
 from nlp.model import Classifiers
 from nlp.next_steps import find_next_steps, find_time
 from nlp.objections import cue_types, detect_objection, find_objections, is_handled, weak_cue_types
-from nlp.questions import is_question, question_kind
+from nlp.questions import count_open_questions, is_question, question_kind
 from nlp.text import detect_language, normalize, split_sentences
 from nlp.tokens import tokenize
 
@@ -244,9 +244,29 @@ def test_a_customer_turn_raises_one_objection_type() -> None:
     ("现在哪块最头疼", "open"),
     ("哪怕晚一点也没关系", None),
     ("您知道为什么我们卖得好吗？", "closed"),  # a pitch lead-in, not discovery
+    # question words used as indefinites or in a pitch ask nothing
+    ("很多大厂都在用，价格也比市面上便宜不少。", None),
+    ("用不了多久就坏，您可千万别用。", None),
+    ("今天来给您介绍一下我们的门锁方案。", None),
+    ("不试怎么知道呢？", "closed"),
+    ("Can I ask, who watches the alerts at night?", "open"),
+    ("Can I ask, who watches the alerts at night?。", "open"),
 ])
 def test_question_kinds_of_everyday_questions(text: str, kind: str | None) -> None:
     assert question_kind(text) == kind
+
+
+@pytest.mark.parametrize(("text", "count"), [
+    ("咱们公司现在的账是谁在做？开票和报税是怎么安排的？", 2),
+    # the same two questions as ASR writes them: one sentence, no question mark
+    ("咱们公司现在的账事谁在做开票和报税是怎么安排的呢", 2),
+    ("您现在用的是什么系统", 1),
+    ("什么时候", 1),
+    ("您看这样行不行？", 0),
+    ("How do you track it today? Who signs off?", 2),
+])
+def test_open_questions_are_counted_per_ask(text: str, count: int) -> None:
+    assert count_open_questions(text) == count
 
 
 @pytest.mark.parametrize(("texts", "consumer"), [
