@@ -89,35 +89,44 @@ def _en_clause_kind(norm: str) -> QuestionKind | None:
     return None
 
 
-def question_kind(text: str, lang: str | None = None) -> QuestionKind | None:
-    """'open', 'closed', or None when the sentence is not a question."""
+def _prepared(text: str, lang: str | None) -> tuple[str, str] | None:
+    """The sentence normalised, with its language (zh | en); None when nothing is left."""
     norm = normalize(text).strip()
     if not norm:
         return None
-    lang = lang if lang in ("zh", "en") else detect_language(text)
+    return norm, lang if lang in ("zh", "en") else detect_language(text)
+
+
+def _kind(norm: str, lang: str) -> QuestionKind | None:
     return _zh_kind(norm) if lang == "zh" else _en_kind(norm)
 
 
+def question_kind(text: str, lang: str | None = None) -> QuestionKind | None:
+    """'open', 'closed', or None when the sentence is not a question."""
+    prepared = _prepared(text, lang)
+    return _kind(*prepared) if prepared else None
+
+
 def _zh_open_asks(norm: str) -> int:
-    """Open questions inside one open Chinese sentence: ASR often runs two together without a
-    question mark ("现在的账是谁在做开票和报税是怎么安排的"), so question words standing
-    ZH_ASK_SPACING characters apart count apart, up to MAX_ASKS_PER_SENTENCE."""
+    """Open questions inside one open Chinese sentence (so at least one question word): ASR often
+    runs two together without a question mark ("现在的账是谁在做开票和报税是怎么安排的"), so
+    question words standing ZH_ASK_SPACING characters apart count apart, up to MAX_ASKS_PER_SENTENCE."""
     masked = _zh_masked(norm)
     starts = sorted({m.start() for c in _cues()["zh_open"] for m in re.finditer(re.escape(c), masked)})
     asks, last = 0, None
     for start in starts:
         if last is None or start - last >= ZH_ASK_SPACING:
             asks, last = asks + 1, start
-    return max(1, min(asks, MAX_ASKS_PER_SENTENCE))
+    return min(asks, MAX_ASKS_PER_SENTENCE)
 
 
 def count_open_questions(text: str, lang: str | None = None) -> int:
     """Open questions asked in a turn: one per open sentence, or more where ASR ran them together."""
     count = 0
     for sentence in split_sentences(text):
-        norm = normalize(sentence.text).strip()
-        sentence_lang = lang if lang in ("zh", "en") else detect_language(sentence.text)
-        if question_kind(sentence.text, sentence_lang) == "open":
+        prepared = _prepared(sentence.text, lang)
+        if prepared and _kind(*prepared) == "open":
+            norm, sentence_lang = prepared
             count += _zh_open_asks(norm) if sentence_lang == "zh" else 1
     return count
 
