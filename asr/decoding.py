@@ -9,6 +9,7 @@
 - Second look, one batched pass: dropped speech (VAD speech that got no words, typically a sentence
   skipped inside a long turn) and doubtful regions (words of low probability: perhaps the other
   language) are decoded again, each as its own clip with its language detected per clip.
+- Mandarin homophones of sales words are corrected last (asr.homophones: 和同 -> 合同).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import ctranslate2
 import numpy as np
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
+from asr.homophones import correct_words
 from asr.model import LoadedModel
 from asr.text import collapse_loops, has_loop, join_words, text_language, to_simplified
 from callscope.config import Settings
@@ -137,6 +139,10 @@ def decode_channel(model: LoadedModel, audio: np.ndarray, settings: Settings, *,
     words, collapsed = _collapse(words)
     if collapsed:
         guards["repetition_collapsed"] += collapsed
+    if settings.correct_homophones:
+        corrected = correct_words(words, settings.hotword_list + settings.extra_term_list)
+        if corrected:
+            guards["homophone_characters_corrected"] += corrected
     return ChannelResult(words, language, probability, speech, time.perf_counter() - t0, guards)
 
 

@@ -1,6 +1,6 @@
-"""Evaluate the real pipeline against the labeled calls (dev set or samples).
+"""Evaluate the real pipeline against the labeled calls (dev set, samples or the ASR tuning set).
 
-    .venv/bin/python -m bench.evaluate [--set dev|samples] [--only ID,...] [--mono | --stereo]
+    .venv/bin/python -m bench.evaluate [--set dev|samples|tune] [--only ID,...] [--mono | --stereo]
         [--text-only | --both] [--jobs 1] [--out FILE.json] [--transcripts DIR]
 
 For each call it analyses the stereo file and, where there is one, the mono file (reported
@@ -231,7 +231,7 @@ def plan(calls: list[TruthCall], layouts: list[str]) -> list[tuple[TruthCall, st
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.evaluate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", choices=["dev", "samples"], default="dev")
+    parser.add_argument("--set", choices=["dev", "samples", "tune"], default="dev")
     parser.add_argument("--only", default="", help="comma-separated call ids or id prefixes")
     layout = parser.add_mutually_exclusive_group()
     layout.add_argument("--mono", action="store_true", help="only the mono files")

@@ -11,7 +11,8 @@ from bench.metrics import Interval, LabeledObjection
 from models.document import Transcript, Turn
 
 ROOT = Path(__file__).resolve().parent.parent
-SETS = {"dev": ROOT / "bench" / "devset" / "audio", "samples": ROOT / "samples"}
+SETS = {"dev": ROOT / "bench" / "devset" / "audio", "samples": ROOT / "samples",
+        "tune": ROOT / "bench" / "tuneset" / "audio"}
 
 
 def canonical_role(role: str) -> str:

@@ -24,6 +24,14 @@ def _default_cache_dir() -> Path:
     return Path(base) / "callscope"
 
 
+def _boolean(raw: str) -> bool:
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
 @dataclass
 class Settings:
     # where the service keeps its SQLite file and audio (CALLSCOPE_DATA_DIR)
@@ -44,6 +52,8 @@ class Settings:
     hotwords: str = ""
     # extra jieba terms, comma-separated, on top of nlp/data/userdict.txt
     extra_terms: str = ""
+    # rewrite Mandarin homophones of sales words after decoding (和同 -> 合同); see asr/homophones.py
+    correct_homophones: bool = True
     # keyword trackers YAML (CALLSCOPE_TRACKERS); empty = the default nlp/data/trackers.yaml
     trackers: str = ""
     rubric: str = "default"
@@ -71,6 +81,8 @@ class Settings:
                     values[f.name] = int(raw)
                 elif kind == "float":
                     values[f.name] = float(raw)
+                elif kind == "bool":
+                    values[f.name] = _boolean(raw)
                 else:
                     values[f.name] = raw
             except ValueError:
