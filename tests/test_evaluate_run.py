@@ -21,6 +21,13 @@ def test_sets_find_their_audio() -> None:
     assert samples["mixed-demo"].kind == "mixed" and samples["en-demo"].kind == "en"
     dev = load_set("dev")
     assert len(dev) >= 20 and all("stereo" in c.audio for c in dev)
+    tune = load_set("tune")
+    assert len(tune) == 14 and all(set(c.audio) == {"stereo"} and c.kind == "zh" for c in tune)
+    # synthcall's Mandarin TTS garbles turns past about 50 characters: the truth would not be what is heard
+    assert max(len(t["text"]) for c in tune for t in c.turns) <= 40
+    # the tuning set's labels use the contract's stage names, so its stage column means something
+    assert {c.labels["stage"] for c in tune} <= {"prospecting", "discovery", "presentation", "negotiation",
+                                                 "closing", "after_sales"}
 
 
 def test_a_document_equal_to_the_truth_scores_perfectly(zh_demo) -> None:
