@@ -127,15 +127,19 @@ def load_lexicon(terms: tuple[str, ...] = ()) -> Lexicon:
 
 def correct_text(text: str, lexicon: Lexicon) -> str:
     """A run of Chinese characters with its homophones corrected (same length, character for character)."""
-    best: list[tuple[float, str]] = [(0.0, "")] + [(-math.inf, "")] * len(text)
+    # best[end]: score of the best path through text[:end], where its last word starts, that word
+    best: list[tuple[float, int, str]] = [(0.0, 0, "")] + [(-math.inf, 0, "")] * len(text)
     for end in range(1, len(text) + 1):
         for start in range(max(0, end - LONGEST), end):
-            score, path = best[start]
             for word, cost in _choices(text[start:end], lexicon):
-                total = score + lexicon.logp.get(word, lexicon.unknown) - cost
+                total = best[start][0] + lexicon.logp.get(word, lexicon.unknown) - cost
                 if total > best[end][0]:
-                    best[end] = (total, path + word)
-    return best[-1][1]
+                    best[end] = (total, start, word)
+    words, end = [], len(text)
+    while end:
+        _, end, word = best[end]
+        words.append(word)
+    return "".join(reversed(words))
 
 
 def _choices(span: str, lexicon: Lexicon) -> Iterable[tuple[str, float]]:
