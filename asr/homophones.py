@@ -107,9 +107,9 @@ def _sales_vocabulary() -> tuple[frozenset[str], frozenset[str], frozenset[str]]
 def load_lexicon(terms: tuple[str, ...] = ()) -> Lexicon:
     """jieba's word frequencies; the sales vocabulary and `terms` (hotwords) as what a span may become."""
     freq: dict[str, int] = {}
-    with open(jieba.get_dict_file().name, encoding="utf-8") as dictionary:
+    with jieba.get_dict_file() as dictionary:
         for line in dictionary:
-            word, count, *_ = line.split()
+            word, count, *_ = line.decode("utf-8").split()
             freq[word] = int(count)
     corpus_words, userdict_terms, addresses = _sales_vocabulary()
     for term in userdict_terms | set(terms):
