@@ -71,8 +71,8 @@ def _spoken(word: str) -> tuple[str, ...] | None:
     """A word's reading: pypinyin's phrase table, else each character's first reading."""
     if word in phrases_dict:
         return tuple(r[0] for r in phrases_dict[word])
-    readings = [pinyin_dict.get(ord(c)) for c in word]
-    return tuple(r.split(",")[0] for r in readings) if all(readings) else None
+    readings = [_heard(c) for c in word]
+    return tuple(r[0] for r in readings) if all(readings) else None
 
 
 @functools.lru_cache(maxsize=8192)
@@ -89,13 +89,16 @@ def _sound_keys(span: str) -> Iterable[tuple[str, ...]]:
 @functools.lru_cache(maxsize=1)
 def _sales_vocabulary() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """The words jieba finds in nlp's training corpus; the terms of nlp's user dictionary and the ways
-    a call addresses people (asr/data/titles.yaml: 王经理, 李总)."""
+    a call addresses people (asr/data/titles.yaml: 王经理, 李总). The tokenizer is built for this
+    alone and dropped after: kept, it would hold a second copy of jieba's dictionary (73 MiB) beside
+    nlp's, which has the user dictionary in it and so cuts the corpus differently."""
     from nlp.corpus import load_corpus
     from nlp.resources import DATA_DIR
+    from nlp.tokens import default_tokenizer
 
-    corpus = load_corpus()
-    texts = [e.text for e in corpus.utterances] + [t.text for call in corpus.calls for t in call.turns]
-    words = {w for text in texts for w in jieba.lcut(text, HMM=False) if len(w) >= 2}
+    tokenizer = default_tokenizer()
+    examples = load_corpus().all_examples()
+    words = {w for e in examples for w in tokenizer.lcut(e.text, HMM=False) if len(w) >= 2}
     userdict = (DATA_DIR / "userdict.txt").read_text(encoding="utf-8").splitlines()
     terms = {line.split()[0] for line in userdict if line.strip()}
     titles = yaml.safe_load((ASR_DATA / "titles.yaml").read_text(encoding="utf-8"))

@@ -27,6 +27,14 @@ _tokenizer: jieba.Tokenizer | None = None
 _added_terms: set[str] = set()
 
 
+def default_tokenizer() -> jieba.Tokenizer:
+    """A jieba tokenizer on jieba's own dictionary, built now, without jieba's log lines on stderr."""
+    jieba.setLogLevel(logging.ERROR)  # "Building prefix dict..." lines on stderr otherwise
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
+
+
 def _get_tokenizer(extra_terms: Iterable[str] = ()) -> jieba.Tokenizer:
     global _tokenizer
     extra = [t for t in extra_terms if t and t not in _added_terms]
@@ -34,9 +42,7 @@ def _get_tokenizer(extra_terms: Iterable[str] = ()) -> jieba.Tokenizer:
         return _tokenizer
     with _lock:
         if _tokenizer is None:
-            jieba.setLogLevel(logging.ERROR)  # "Building prefix dict..." lines on stderr otherwise
-            tok = jieba.Tokenizer()
-            tok.initialize()
+            tok = default_tokenizer()
             tok.load_userdict(str(DATA_DIR / "userdict.txt"))
             _tokenizer = tok
         for term in extra:
