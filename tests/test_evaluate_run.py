@@ -22,7 +22,7 @@ def test_sets_find_their_audio() -> None:
     dev = load_set("dev")
     assert len(dev) >= 20 and all("stereo" in c.audio for c in dev)
     tune = load_set("tune")
-    assert len(tune) == 14 and all(set(c.audio) == {"stereo"} and c.kind == "zh" for c in tune)
+    assert len(tune) == 14 and all(set(c.audio) == {"stereo", "mono"} and c.kind == "zh" for c in tune)
     # synthcall's Mandarin TTS garbles turns past about 50 characters: the truth would not be what is heard
     assert max(len(t["text"]) for c in tune for t in c.turns) <= 40
     # the tuning set's labels use the contract's stage names, so its stage column means something
