@@ -43,6 +43,9 @@ LOOP_COMPRESSION_RATIO = 2.4
 MIN_GAP = 1.5
 # how far (seconds) a word's time may reach to cover neighbouring speech
 WORD_REACH = 0.4
+# a word the decoder gives less than this probability does not count as hearing the speech around it:
+# a sentence can decode as one stray character ("It is the industry standard." as 数, p 0.24)
+HEARD_PROBABILITY = 0.3
 # re-decoded text this unlikely is treated as a hallucination on noise and dropped
 MIN_REDECODE_LOGPROB = -1.0
 MAX_REDECODE_NO_SPEECH = 0.6
@@ -151,8 +154,8 @@ def _second_look(model: LoadedModel, audio: np.ndarray, speech: list[tuple[float
                  guards: Counter[str]) -> list[Word]:
     """Dropped speech and doubtful regions, decoded again together in one batched pass.
 
-    - Dropped: VAD speech of MIN_GAP seconds or more that no word reaches, typically a sentence the
-      decoder skipped inside a long turn.
+    - Dropped: VAD speech of MIN_GAP seconds or more that no heard word reaches, typically a sentence
+      the decoder skipped inside a long turn, or one it wrote as a stray unlikely character.
     - Doubtful (code-switching): a region whose words average below SWITCH_CHECK_PROBABILITY. The
       main pass picks one language per 30 s chunk, so an English sentence among Mandarin ones comes
       out as Chinese nonsense (or not at all).
@@ -173,10 +176,11 @@ def _second_look(model: LoadedModel, audio: np.ndarray, speech: list[tuple[float
         return words
     found = _redecode_clips(model, audio, gaps, [(s, e) for s, e, _ in doubtful], settings, language,
                             multilingual=not forced)
-    for extra in found[: len(gaps)]:
+    for (a, b), extra in zip(gaps, found[: len(gaps)], strict=True):
         if extra:
             guards["dropped_speech_redecoded"] += 1
-            words = words + extra
+            # the gap's unheard words (under HEARD_PROBABILITY) give way to what the second look heard
+            words = [w for w in words if not (a <= (w.start + w.end) / 2 < b)] + extra
     for (_, _, inside), redone in zip(doubtful, found[len(gaps):], strict=True):
         if not redone:
             continue
@@ -372,8 +376,10 @@ def realign_boundary_words(words: list[Word], speech: list[tuple[float, float]])
 
 
 def uncovered_speech(speech: list[tuple[float, float]], words: list[Word]) -> list[tuple[float, float]]:
-    """Stretches of VAD speech of at least MIN_GAP seconds that no word reaches."""
-    covered = sorted((w.start - WORD_REACH, w.end + WORD_REACH) for w in words)
+    """Stretches of VAD speech of at least MIN_GAP seconds that no heard word reaches (words under
+    HEARD_PROBABILITY do not count)."""
+    covered = sorted((w.start - WORD_REACH, w.end + WORD_REACH) for w in words
+                     if w.probability >= HEARD_PROBABILITY)
     gaps: list[tuple[float, float]] = []
     for start, end in speech:
         cursor = start

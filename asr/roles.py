@@ -12,6 +12,7 @@ utterance says moves that prior.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 from dataclasses import dataclass, replace
@@ -30,8 +31,6 @@ HANDOVER = 0.75  # share of the pauses between two utterances where the other pa
 CUE_NATS = 0.5  # log-odds (rep against customer) that one cue point of an utterance is worth
 VOICE_ERRORS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.4)  # error rates of diarization's voice labels tried
 MIN_TESTED = 6  # pause-separated utterances needed to check diarization against the turn-taking
-# log transition probabilities between the states rep (0) and customer (1) of consecutive utterances
-_MOVE = np.log(np.array([[1 - HANDOVER, HANDOVER], [HANDOVER, 1 - HANDOVER]]))
 
 
 @dataclass(frozen=True)
@@ -42,10 +41,21 @@ class Cue:
 
 
 @dataclass(frozen=True)
+class HandoverCue:
+    """Moves the odds that the other party speaks next, by `nats`, where `pattern` matches the end of
+    the utterance before the pause (`where: before`) or the start of the one after it (`where: after`)."""
+    name: str
+    where: str
+    nats: float
+    pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True)
 class CueBook:
     cues: tuple[Cue, ...]
     talk_share_weight: float
     opener_weight: float
+    handovers: tuple[HandoverCue, ...] = ()
 
 
 @functools.lru_cache(maxsize=4)
@@ -54,9 +64,19 @@ def load_cues(path: Path = CUES_FILE) -> CueBook:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         cues = tuple(Cue(c["name"], float(c["weight"]), re.compile(c["pattern"], re.IGNORECASE))
                      for c in data["cues"])
-        return CueBook(cues, float(data.get("talk_share_weight", 0.0)), float(data.get("opener_weight", 0.0)))
+        handovers = tuple(HandoverCue(c["name"], _where(c["where"]), float(c["nats"]),
+                                      re.compile(c["pattern"], re.IGNORECASE))
+                          for c in data.get("handover_cues") or [])
+        return CueBook(cues, float(data.get("talk_share_weight", 0.0)), float(data.get("opener_weight", 0.0)),
+                       handovers)
     except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError, re.error) as exc:
         raise InputError(f"role cues {path}: {exc}") from exc
+
+
+def _where(value: str) -> str:
+    if value not in ("before", "after"):
+        raise ValueError(f"handover cue 'where' must be before or after, not {value!r}")
+    return value
 
 
 def rep_scores(turns: list[Turn], *, rep_voiceprint: dict[str, float] | None = None,
@@ -122,9 +142,11 @@ def voices_take_turns(utterances: list[Turn], voices: list[str | None], *,
     base = _cue_emission(utterances, book)
     names = sorted(set(labeled))
     k = len(names)
-    known = np.array([v is not None for v in voices])
-    null = _forward(base + np.where(known, -math.log(k), 0.0)[:, None])
-    best = max(_forward(base + _voice_emission(voices, rep_voice, error, k))
+    moves = _moves(utterances, book)
+    share = {v: labeled.count(v) / len(labeled) for v in names}
+    null = _forward(base + np.array([math.log(share[v]) if v is not None else 0.0 for v in voices])[:, None],
+                    moves)
+    best = max(_forward(base + _voice_emission(voices, rep_voice, error, k), moves)
                for rep_voice in names for error in VOICE_ERRORS)
     return best - null > 0.5 * math.log(len(labeled))
 
@@ -132,17 +154,19 @@ def voices_take_turns(utterances: list[Turn], voices: list[str | None], *,
 def roles_by_turn_taking(utterances: list[Turn], *, cues: CueBook | None = None) -> list[Role]:
     """The role of each pause-separated utterance (time order) when the voices say nothing.
 
-    Two-state Viterbi: a change of role between utterances has prior HANDOVER, and each utterance's
-    cue points (the opener bonus included) are its evidence. A path and its mirror image share every
+    Two-state Viterbi: a change of role between utterances has prior HANDOVER, moved by the handover
+    cues (a question before the pause, a reply or a continuation after it), and each utterance's cue
+    points (the opener bonus included) are its evidence. A path and its mirror image share every
     change, so the talk-share term of `rep_scores` then decides which of the two is the right way round.
     """
     if not utterances:
         return []
     book = cues or load_cues()
     emission = _cue_emission(utterances, book)
+    moves = _moves(utterances, book)
     score, back = emission[0].copy(), np.zeros((len(utterances), 2), dtype=int)
     for t in range(1, len(utterances)):
-        cand = score[:, None] + _MOVE  # from state (rows) to state (columns)
+        cand = score[:, None] + moves[t - 1]  # from state (rows) to state (columns)
         back[t] = cand.argmax(axis=0)
         score = cand.max(axis=0) + emission[t]
     path = [int(score.argmax())]
@@ -176,11 +200,24 @@ def _voice_emission(voices: list[str | None], rep_voice: str, error: float, k: i
     return out
 
 
-def _forward(emission: np.ndarray) -> float:
+def _moves(utterances: list[Turn], book: CueBook) -> np.ndarray:
+    """(utterances - 1, 2, 2) log transition probabilities between rep (0) and customer (1) across
+    each pause: the prior HANDOVER, its log-odds moved by the handover cues that match there."""
+    prior = math.log(HANDOVER / (1 - HANDOVER))
+    out = np.zeros((max(len(utterances) - 1, 0), 2, 2))
+    for i, (before, after) in enumerate(itertools.pairwise(utterances)):
+        odds = prior + sum(c.nats for c in book.handovers
+                           if c.pattern.search(before.text if c.where == "before" else after.text))
+        change, stay = -np.logaddexp(0.0, -odds), -np.logaddexp(0.0, odds)
+        out[i] = [[stay, change], [change, stay]]
+    return out
+
+
+def _forward(emission: np.ndarray, moves: np.ndarray) -> float:
     """Log-likelihood of the emissions under the two-state turn-taking chain (either state first)."""
     alpha = emission[0] + math.log(0.5)
     for t in range(1, len(emission)):
-        alpha = np.logaddexp.reduce(alpha[:, None] + _MOVE, axis=0) + emission[t]
+        alpha = np.logaddexp.reduce(alpha[:, None] + moves[t - 1], axis=0) + emission[t]
     return float(np.logaddexp.reduce(alpha))
 
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from asr.roles import roles_by_turn_taking, voices_take_turns
+from pathlib import Path
+
+import pytest
+
+from asr.roles import load_cues, roles_by_turn_taking, voices_take_turns
+from callscope.errors import InputError
 from models.document import Turn
 
 
@@ -21,6 +26,21 @@ def test_roles_by_turn_taking_keep_the_floor_when_the_words_say_so() -> None:
     utterances = _utterances("您好，我是明远科技的顾问李明，今天想了解一下贵公司仓库的情况。", "你好。",
                              "你们的价格太贵了，我们预算不够。", "我理解，我们可以先免费试用一个月。", "行。")
     assert roles_by_turn_taking(utterances) == ["rep", "customer", "customer", "rep", "customer"]
+
+
+def test_a_question_hands_the_floor_over_and_a_continuation_keeps_it() -> None:
+    # "五个人。" then "而且都是兼职的。": without the handover cues either speaker could say the second
+    utterances = _utterances("您好，我是明远科技的顾问李明。", "你好。", "咱们仓库现在有几个人管？",
+                             "五个人。", "而且都是兼职的。", "明白，那我们的系统可以帮上忙。")
+    assert roles_by_turn_taking(utterances) == ["rep", "customer", "rep", "customer", "customer", "rep"]
+
+
+def test_a_handover_cue_must_say_where_it_looks(tmp_path: Path) -> None:
+    bad = tmp_path / "cues.yaml"
+    bad.write_text("cues: []\nhandover_cues:\n  - {name: q, where: middle, nats: 1, pattern: x}\n",
+                   encoding="utf-8")
+    with pytest.raises(InputError, match="before or after"):
+        load_cues(bad)
 
 
 def test_roles_by_turn_taking_of_nothing() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from asr.decoding import uncovered_speech
 from asr.text import chinese_punctuation, collapse_loops, text_language, to_simplified
 from asr.turns import Span, SpeakerWord, assign_speakers, build_turns, smooth_within_regions, snap_to_regions
@@ -61,6 +63,16 @@ def test_uncovered_speech_finds_dropped_sentences() -> None:
     words = [Word(0.2, 0.8, "a"), Word(1.0, 2.0, "b"), Word(8.0, 9.8, "c")]
     assert uncovered_speech(speech, words) == [(2.4, 7.6)]
     assert uncovered_speech([(0.0, 1.0)], []) == []  # too short to bother
+
+
+def test_a_stray_unlikely_word_does_not_cover_a_sentence() -> None:
+    # the mixed sample's "…looking at Salesforce. It is the industry standard." once decoded its second
+    # sentence as one 数 (p 0.24): heard as covered, the second look never ran
+    speech = [(26.3, 31.1)]
+    words = [Word(26.4, 28.7, "looking at Salesforce.", 0.9), Word(29.15, 29.55, "数", 0.24)]
+    assert uncovered_speech(speech, words) == [(pytest.approx(29.1), 31.1)]
+    words[1].probability = 0.6
+    assert uncovered_speech(speech, words) == []
 
 
 def test_short_speaker_flips_inside_one_stretch_of_speech_are_smoothed() -> None:
