@@ -5,8 +5,9 @@ else is a customer. A caller that knows each speaker's similarity to a reference
 rep can pass it as `rep_voiceprint`, as evidence beside the cues (no voiceprint source ships yet).
 
 Where diarization cannot tell the voices apart (`voices_take_turns` says so), `roles_by_turn_taking`
-gives each utterance its role instead: the floor usually changes hands at a pause, and what an
-utterance says moves that prior.
+gives each utterance its role instead: the floor usually changes hands at a pause, the words on
+either side of the pause (a question, a reply, a continuation) move that prior, and what an
+utterance says is evidence of its speaker.
 """
 
 from __future__ import annotations
@@ -128,10 +129,12 @@ def voices_take_turns(utterances: list[Turn], voices: list[str | None], *,
 
     A likelihood-ratio test inside the turn-taking model of `roles_by_turn_taking`: the labels as a noisy
     copy of the roles (one voice is the rep's, each label wrong at a fitted rate) against labels that say
-    nothing about who speaks, with a BIC penalty for the fitted rate. Two near-identical voices split
-    into clusters of content or loudness that ignore the turn-taking, and fail the test. With fewer than
-    MIN_TESTED utterances the pauses cannot be checked against the voices (nor do they cut the call into
-    turns, as quick hand-overs leave no pause): the diarization is trusted.
+    nothing about who speaks (drawn at their own frequencies, so a diarizer that puts most utterances
+    in one cluster gains nothing from that alone), with a BIC penalty for the fitted rate. Two
+    near-identical voices split into clusters of content or loudness that ignore the turn-taking, and
+    fail the test. With fewer than MIN_TESTED utterances the pauses cannot be checked against the
+    voices (nor do they cut the call into turns, as quick hand-overs leave no pause): the diarization
+    is trusted.
     """
     labeled = [v for v in voices if v is not None]
     if len(labeled) < MIN_TESTED:
