@@ -56,6 +56,19 @@ def test_voice_labels_count_only_when_they_follow_the_turn_taking() -> None:
     assert not voices_take_turns(utterances, ["A"] * 12)
 
 
+def test_one_voice_cluster_holding_most_utterances_is_not_trusted() -> None:
+    """B only ever labels the customer, but A labels the rep and most customer replies: trusting the
+    voices would give those replies to the rep. Against labels drawn uniformly this passed as turn-
+    taking; against labels drawn at their own frequencies (12 A, 2-3 B) it does not."""
+    utterances = _utterances("您好，我是明远科技的顾问李明。", "你好。", "咱们现在有几个仓库？", "三个。",
+                             "您平时怎么管库存呢？", "用表格。", "我们的系统可以自动盘点。", "价格多少钱？",
+                             "一年三万。", "有点贵了。", "理解，我们可以先试用。", "行。",
+                             "我下周二把方案发给您。", "好的。")
+    assert not voices_take_turns(utterances, list("AAABAAABAAABAA"))
+    assert not voices_take_turns(utterances, list("ABABABAAAAAAAA"))  # split well, then merged
+    assert voices_take_turns(utterances, list("AB" * 7))
+
+
 def test_voice_labels_are_trusted_when_too_few_pauses_test_them() -> None:
     """Quick hand-overs leave few pauses: the diarization is all there is to go on."""
     assert voices_take_turns(_utterances("嗯。", "好。", "行。"), ["A", "A", "B"])
