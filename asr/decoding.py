@@ -167,7 +167,7 @@ def _second_look(model: LoadedModel, audio: np.ndarray, speech: list[tuple[float
     """
     doubtful: list[tuple[float, float, list[Word]]] = []
     for start, end in speech if not forced else []:
-        inside = [w for w in words if start <= (w.start + w.end) / 2 < end]
+        inside = [w for w in words if _inside(w, start, end)]
         if inside and float(np.mean([w.probability for w in inside])) < SWITCH_CHECK_PROBABILITY:
             doubtful.append((start, end, inside))
     gaps = [(a, b) for a, b in uncovered_speech(speech, words)
@@ -180,7 +180,7 @@ def _second_look(model: LoadedModel, audio: np.ndarray, speech: list[tuple[float
         if extra:
             guards["dropped_speech_redecoded"] += 1
             # the gap's unheard words (under HEARD_PROBABILITY) give way to what the second look heard
-            words = [w for w in words if not (a <= (w.start + w.end) / 2 < b)] + extra
+            words = [w for w in words if not _inside(w, a, b)] + extra
     for (_, _, inside), redone in zip(doubtful, found[len(gaps):], strict=True):
         if not redone:
             continue
@@ -191,6 +191,11 @@ def _second_look(model: LoadedModel, audio: np.ndarray, speech: list[tuple[float
             guards["dropped_speech_redecoded"] += 1
             words = words + extra
     return words
+
+
+def _inside(word: Word, start: float, end: float) -> bool:
+    """Whether the word's middle lies in [start, end): a word belongs to one stretch only."""
+    return start <= (word.start + word.end) / 2 < end
 
 
 def _reached(word: Word, words: list[Word]) -> bool:
@@ -271,7 +276,7 @@ def _decode_packed(model: LoadedModel, audio: np.ndarray, pieces: list[tuple[int
         _, index, a, b = places[k]
         if index >= remedied:
             continue
-        kept = [w for w in results[index] if not a <= (w.start + w.end) / 2 < b]
+        kept = [w for w in results[index] if not _inside(w, a, b)]
         results[index] = kept + _redecode(model, audio, a, b, settings, language,
                                           repetition_penalty=1.3, no_repeat_ngram_size=3)
     return results, heard

@@ -18,6 +18,7 @@ import math
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import yaml
@@ -46,7 +47,7 @@ class HandoverCue:
     """Moves the odds that the other party speaks next, by `nats`, where `pattern` matches the end of
     the utterance before the pause (`where: before`) or the start of the one after it (`where: after`)."""
     name: str
-    where: str
+    where: Literal["before", "after"]
     nats: float
     pattern: re.Pattern[str]
 
@@ -74,10 +75,10 @@ def load_cues(path: Path = CUES_FILE) -> CueBook:
         raise InputError(f"role cues {path}: {exc}") from exc
 
 
-def _where(value: str) -> str:
-    if value not in ("before", "after"):
-        raise ValueError(f"handover cue 'where' must be before or after, not {value!r}")
-    return value
+def _where(value: str) -> Literal["before", "after"]:
+    if value == "before" or value == "after":
+        return value
+    raise ValueError(f"handover cue 'where' must be before or after, not {value!r}")
 
 
 def rep_scores(turns: list[Turn], *, rep_voiceprint: dict[str, float] | None = None,
@@ -87,7 +88,7 @@ def rep_scores(turns: list[Turn], *, rep_voiceprint: dict[str, float] | None = N
     speakers = list(dict.fromkeys(t.speaker for t in turns))
     scores = dict.fromkeys(speakers, 0.0)
     for turn in turns:
-        scores[turn.speaker] += sum(c.weight for c in book.cues if c.pattern.search(turn.text))
+        scores[turn.speaker] += _points(turn.text, book)
     talk = {s: sum(t.duration for t in turns if t.speaker == s) for s in speakers}
     total = sum(talk.values())
     if total > 0:
@@ -185,9 +186,14 @@ def roles_by_turn_taking(utterances: list[Turn], *, cues: CueBook | None = None)
 def _cue_emission(utterances: list[Turn], book: CueBook) -> np.ndarray:
     """(utterances, 2) log-evidence for rep / customer from each utterance's cue points."""
     opener = next((i for i, u in enumerate(utterances) if _substantive(u.text)), None)
-    points = np.array([sum(c.weight for c in book.cues if c.pattern.search(u.text))
-                       + (book.opener_weight if i == opener else 0.0) for i, u in enumerate(utterances)])
+    points = np.array([_points(u.text, book) + (book.opener_weight if i == opener else 0.0)
+                       for i, u in enumerate(utterances)])
     return CUE_NATS * np.stack([points / 2, -points / 2], axis=1)
+
+
+def _points(text: str, book: CueBook) -> float:
+    """Cue points of one text: each matching cue's weight, once."""
+    return sum(c.weight for c in book.cues if c.pattern.search(text))
 
 
 def _voice_emission(voices: list[str | None], rep_voice: str, error: float, k: int) -> np.ndarray:
