@@ -12,15 +12,16 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
-from api import queue
-from api.errors import install_error_handlers
-from api.routes import calls, health, people, rubrics
-from api.services.processing import AnalyzeFn
-from api.worker import WorkerPool
 from callscope import __version__
-from callscope.config import Settings
-from models.db import engine_for, migrate, session_factory
+from callscope.api import queue, web
+from callscope.api.errors import install_error_handlers
+from callscope.api.routes import calls, health, people, rubrics
+from callscope.api.services.processing import AnalyzeFn
+from callscope.api.worker import WorkerPool
+from callscope.core.config import Settings
+from callscope.models.db import engine_for, migrate, session_factory
 
 log = logging.getLogger("callscope.api")
 API_PREFIX = "/api/v1"
@@ -59,7 +60,7 @@ def create_app(settings: Settings | None = None, start_workers: bool = True, dem
         app.state.engine, app.state.sessions = engine, session_factory(engine)
         _recover_jobs(app, settings)
         if demo:
-            from api.demo import seed_demo
+            from callscope.api.demo import seed_demo
 
             seed_demo(app.state.sessions, settings)
         pool = None
@@ -77,25 +78,15 @@ def create_app(settings: Settings | None = None, start_workers: bool = True, dem
                 pool.stop()
             engine.dispose()
 
-    app = FastAPI(title="callscope", version=__version__, lifespan=lifespan, docs_url="/docs",
-                  openapi_url=f"{API_PREFIX}/openapi.json",
-                  description="Conversation intelligence for sales calls. Every endpoint but /healthz needs "
-                              "`Authorization: Bearer TOKEN` (`callscope token create`).")
+    # FastAPIOffline: /docs (Swagger UI) and /redoc with their scripts and styles served from the
+    # fastapi-offline package, not a CDN (swagger-ui-bundle's Swagger UI 4 cannot show OpenAPI 3.1)
+    app = FastAPIOffline(title="callscope", version=__version__, lifespan=lifespan,
+                         static_url="/static/docs", openapi_url=f"{API_PREFIX}/openapi.json",
+                         description="Conversation intelligence for sales calls. Every endpoint but "
+                                     "/healthz needs `Authorization: Bearer TOKEN` (callscope token create).")
     app.state.settings = settings
     install_error_handlers(app)
     for module in (health, calls, people, rubrics):
         app.include_router(module.router, prefix=API_PREFIX)
-    _install_web(app)
+    app.include_router(web.router)
     return app
-
-
-def _install_web(app: FastAPI) -> None:
-    """The web pages (api/web, owned by the web helper), when present."""
-    try:
-        import api.web as web
-    except ImportError:
-        return
-    if hasattr(web, "install"):
-        web.install(app)
-    elif hasattr(web, "router"):
-        app.include_router(web.router)

@@ -18,14 +18,14 @@ import yaml
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import queue
-from api.schemas import DealIn
-from api.services.people import upsert_deal, upsert_rep
-from api.tokens import create_token, find_team
-from api.uploads import Upload, probe_audio, store_audio
-from callscope.config import Settings
-from callscope.errors import CallscopeError
-from models.orm import ApiToken, Call, utcnow
+from callscope.api import queue
+from callscope.api.schemas import DealIn
+from callscope.api.services.people import upsert_deal, upsert_rep
+from callscope.api.tokens import create_token, find_team
+from callscope.api.uploads import Upload, probe_audio, store_audio
+from callscope.core.config import Settings
+from callscope.core.errors import CallscopeError
+from callscope.models.orm import ApiToken, Call, utcnow
 
 DEMO_FILE = Path(__file__).resolve().parent / "data" / "demo.yaml"
 AUDIO_SUFFIXES = {".flac", ".wav", ".mp3", ".ogg", ".m4a", ".opus", ".webm"}
@@ -58,7 +58,9 @@ def _add_calls(session: Session, settings: Settings, cfg: dict, reps: list) -> i
     )
     added = 0
     for path in files:
-        spec = cfg["calls"].get(path.name.rsplit(".", 1)[0], {})
+        spec = cfg["calls"].get(path.name.rsplit(".", 1)[0])
+        if spec is None:
+            continue
         temp = Path(settings.data_dir) / "tmp" / f"demo-{path.name}"
         temp.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, temp)
@@ -72,7 +74,7 @@ def _add_calls(session: Session, settings: Settings, cfg: dict, reps: list) -> i
         if session.scalar(select(Call.id).where(Call.sha256 == upload.sha256)):
             upload.remove()
             continue
-        rep = reps[spec.get("rep", 0) % len(reps)]
+        rep = reps[spec["rep"]]
         deal_id = spec.get("deal")
         deal = upsert_deal(session, deal_id, DealIn()) if deal_id else None
         call = Call(
@@ -105,7 +107,8 @@ def seed_demo(sessions: sessionmaker[Session], settings: Settings) -> None:
         )
         reps = [upsert_rep(session, r["email"], r["name"], cfg["team"]) for r in cfg["reps"]]
         for deal in cfg["deals"]:
-            upsert_deal(session, deal["external_id"], DealIn.model_validate({**deal, "owner": reps[0].email}))
+            upsert_deal(session, deal["external_id"],
+                        DealIn.model_validate({**deal, "owner": reps[deal["owner"]].email}))
         added = 0
         if not session.scalar(select(func.count(Call.id))):
             added = _add_calls(session, settings, cfg, reps)

@@ -18,9 +18,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from api.tokens import hash_token
-from callscope.config import Settings
-from models.orm import MAX_ID, ApiToken, Call, User, utcnow
+from callscope.api.tokens import hash_token
+from callscope.core.config import Settings
+from callscope.models.orm import MAX_ID, ApiToken, Call, User, utcnow
 
 COOKIE_NAME = "callscope_token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")

@@ -8,7 +8,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from callscope.errors import CallscopeError, InputError
+from callscope.core.errors import CallscopeError, InputError
 
 log = logging.getLogger("callscope.api")
 

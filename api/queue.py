@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from models.orm import Call, Job, utcnow
+from callscope.models.orm import Call, Job, utcnow
 
 BACKOFF_BASE = 10.0  # seconds before the first retry; doubles each attempt
 BACKOFF_MAX = 600.0

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from models.document import STAGES
+from callscope.models.document import STAGES
 
 Stage = Literal[STAGES]  # type: ignore[valid-type]
 

@@ -13,13 +13,13 @@ import re
 from sqlalchemy import CompoundSelect, Select, func, literal_column, select, text
 from sqlalchemy.orm import Session
 
-from models.orm import Turn
+from callscope.models.orm import Turn
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def tokenize(text_: str) -> list[str]:
-    from nlp.tokens import tokenize as nlp_tokenize
+    from callscope.nlp.tokens import tokenize as nlp_tokenize
 
     return nlp_tokenize(text_)
 

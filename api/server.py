@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import sys
 
-from callscope.config import Settings
+from callscope.core.config import Settings
 
 
 def run_server(settings: Settings, host: str, port: int, demo: bool) -> None:
     import uvicorn
 
-    from api.app import create_app
+    from callscope.api.app import create_app
 
     logging.getLogger("callscope").setLevel(logging.INFO)
     app = create_app(settings, demo=demo)

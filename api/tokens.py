@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import shutil
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callscope.config import Settings
-from callscope.errors import InputError
-from models.db import engine_for, migrate, session_factory
-from models.orm import TOKEN_ROLES, ApiToken, Team, User, parse_id
+from callscope.core.config import Settings
+from callscope.core.errors import InputError
+from callscope.models.db import engine_for, migrate, session_factory
+from callscope.models.orm import TOKEN_ROLES, ApiToken, Team, User, parse_id
 
 TOKEN_PREFIX = "cs_"
 
@@ -63,11 +65,20 @@ def find_user(session: Session, ref: str, create_role: str | None = None, team: 
     return user
 
 
+def _check_request(role: str, rep: str | None, team: str | None) -> None:
+    """What can be told without the database: the role, and who a rep or manager token is for."""
+    if role not in TOKEN_ROLES:
+        raise InputError(f"role must be one of {', '.join(TOKEN_ROLES)}")
+    if role == "rep" and not rep:
+        raise InputError("a rep token needs --rep (rep id or email)")
+    if role == "manager" and not team and not rep:
+        raise InputError("a manager token needs --team (team id or name)")
+
+
 def create_token(session: Session, role: str, rep: str | None = None, team: str | None = None,
                  name: str | None = None) -> tuple[str, ApiToken]:
     """Create a token; returns (the secret, its row). The caller commits."""
-    if role not in TOKEN_ROLES:
-        raise InputError(f"role must be one of {', '.join(TOKEN_ROLES)}")
+    _check_request(role, rep, team)
     team_row = find_team(session, team, create=True) if team else None
     user_row = None
     if rep:
@@ -90,7 +101,12 @@ def create_token(session: Session, role: str, rep: str | None = None, team: str 
 
 def create_token_cli(settings: Settings, role: str, rep: str | None, team: str | None,
                      name: str | None) -> str:
-    """`callscope token create`: migrates the database if needed and prints nothing itself."""
+    """`callscope token create`: migrates the database if needed and prints nothing itself. A request
+    that cannot make a token fails before anything is written: no database is left behind."""
+    _check_request(role, rep, team)
+    data_dir = Path(settings.data_dir)
+    fresh = not settings.database_url and not (data_dir / "callscope.db").exists()
+    dir_existed = data_dir.exists()
     engine = engine_for(settings)
     try:
         migrate(engine)
@@ -98,5 +114,13 @@ def create_token_cli(settings: Settings, role: str, rep: str | None, team: str |
             secret, _ = create_token(session, role, rep=rep, team=team, name=name)
             session.commit()
         return secret
+    except InputError:
+        if fresh:  # made for this token alone: the failure leaves nothing behind
+            engine.dispose()
+            for path in data_dir.glob("callscope.db*"):  # with SQLite's -wal and -shm files
+                path.unlink(missing_ok=True)
+            if not dir_existed:
+                shutil.rmtree(data_dir, ignore_errors=True)
+        raise
     finally:
         engine.dispose()

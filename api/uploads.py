@@ -14,8 +14,8 @@ from pathlib import Path
 from fastapi import HTTPException, Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from callscope.config import Settings
-from callscope.errors import InputError
+from callscope.core.config import Settings
+from callscope.core.errors import InputError
 
 MAX_FIELD_BYTES = 64 * 1024
 _EXT_BY_FORMAT = {"wav": "wav", "flac": "flac", "mp3": "mp3", "ogg": "ogg", "mov": "m4a", "matroska": "webm",

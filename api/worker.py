@@ -15,11 +15,11 @@ import threading
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import queue
-from api.services.processing import AnalyzeFn, run_job
-from callscope.config import Settings
-from callscope.errors import CallscopeError, ModelError
-from models.db import engine_for, migrate, session_factory
+from callscope.api import queue
+from callscope.api.services.processing import AnalyzeFn, run_job
+from callscope.core.config import Settings
+from callscope.core.errors import CallscopeError, ModelError
+from callscope.models.db import engine_for, migrate, session_factory
 
 log = logging.getLogger("callscope.worker")
 HEARTBEAT_SECONDS = 30.0

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from asr import voice
-from asr.voice import HOP, SAMPLE_RATE
+from callscope.asr import voice
+from callscope.asr.voice import HOP, SAMPLE_RATE
 
 WINDOW = 1.5  # seconds per embedding window
 STEP = 0.5  # seconds between window starts

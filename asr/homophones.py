@@ -11,11 +11,12 @@ already a word stays.
 
 Where the words come from:
 - the scoring: jieba's dictionary (word frequencies of a general corpus);
-- the sales words a span may become: nlp's user dictionary, the words of nlp's training corpus, the
-  ways a call addresses people (asr/data/titles.yaml: 王经理, 刘总), the configured hotwords and
-  extra terms. General words are not candidates: letting every dictionary word in also turned 一版
-  into 一般 and 包装太薄 into 太保; at each change cost tried (2, 3, 4) the tuning set's CER came out
-  0.1 to 1.2 points worse than with sales words only.
+- the sales words a span may become: a Vocabulary the pipeline hands in (nlp's user dictionary and
+  the words of nlp's training corpus), the ways a call addresses people (asr/data/titles.yaml:
+  王经理, 刘总), the configured hotwords and extra terms. General words are not candidates:
+  letting every dictionary word in also turned 一版 into 一般 and 包装太薄 into 太保; at each
+  change cost tried (2, 3, 4) the tuning set's CER came out 0.1 to 1.2 points worse than with
+  sales words only.
 The costs were chosen on bench/tuneset, never on the dev set; docs/performance.md has the figures.
 """
 
@@ -35,7 +36,7 @@ import yaml
 from pypinyin.phrases_dict import phrases_dict
 from pypinyin.pinyin_dict import pinyin_dict
 
-from models.document import Word
+from callscope.models.document import Word
 
 ASR_DATA = Path(__file__).resolve().parent / "data"
 # log-probability one changed character costs (on bench/tuneset 2, 3 and 4 all gained; 2 the most),
@@ -86,35 +87,36 @@ def _sound_keys(span: str) -> Iterable[tuple[str, ...]]:
     return itertools.product(*heard) if all(heard) else ()
 
 
-@functools.lru_cache(maxsize=1)
-def _sales_vocabulary() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    """The words jieba finds in nlp's training corpus; the terms of nlp's user dictionary and the ways
-    a call addresses people (asr/data/titles.yaml: 王经理, 李总). The tokenizer is built for this
-    alone and dropped after: kept, it would hold a second copy of jieba's dictionary (73 MiB) beside
-    nlp's, which has the user dictionary in it and so cuts the corpus differently."""
-    from nlp.corpus import load_corpus
-    from nlp.resources import DATA_DIR
-    from nlp.tokens import default_tokenizer
+@dataclass(frozen=True)
+class Vocabulary:
+    """What the recognizer should know of the domain, handed in by the pipeline (asr reads nothing of
+    nlp): `words` a misheard span may become (the words of the sales corpus) and `terms` that also
+    count as frequent words (the user dictionary of sales terms)."""
 
-    tokenizer = default_tokenizer()
-    examples = load_corpus().all_examples()
-    words = {w for e in examples for w in tokenizer.lcut(e.text, HMM=False) if len(w) >= 2}
-    userdict = (DATA_DIR / "userdict.txt").read_text(encoding="utf-8").splitlines()
-    terms = {line.split()[0] for line in userdict if line.strip()}
+    words: frozenset[str] = frozenset()
+    terms: frozenset[str] = frozenset()
+
+
+NO_VOCABULARY = Vocabulary()  # hotwords, extra terms and the ways to address people only
+
+
+@functools.lru_cache(maxsize=1)
+def _addresses() -> frozenset[str]:
+    """The ways a call addresses people (asr/data/titles.yaml: 王经理, 李总)."""
     titles = yaml.safe_load((ASR_DATA / "titles.yaml").read_text(encoding="utf-8"))
-    addresses = {s + t for s in titles["surnames"].split() for t in titles["titles"].split()}
-    return frozenset(words), frozenset(terms), frozenset(addresses)
+    return frozenset(s + t for s in titles["surnames"].split() for t in titles["titles"].split())
 
 
 @functools.lru_cache(maxsize=8)
-def load_lexicon(terms: tuple[str, ...] = ()) -> Lexicon:
-    """jieba's word frequencies; the sales vocabulary and `terms` (hotwords) as what a span may become."""
+def load_lexicon(vocabulary: Vocabulary = NO_VOCABULARY, terms: tuple[str, ...] = ()) -> Lexicon:
+    """jieba's word frequencies; the vocabulary, the ways to address people and `terms` (hotwords) as
+    what a span may become."""
     freq: dict[str, int] = {}
     with jieba.get_dict_file() as dictionary:
         for line in dictionary:
             word, count, *_ = line.decode("utf-8").split()
             freq[word] = int(count)
-    corpus_words, userdict_terms, addresses = _sales_vocabulary()
+    corpus_words, userdict_terms, addresses = vocabulary.words, vocabulary.terms, _addresses()
     for term in userdict_terms | set(terms):
         freq[term] = max(freq.get(term, 0), TERM_FREQ)
     for address in addresses:
@@ -157,10 +159,11 @@ def _choices(span: str, lexicon: Lexicon) -> Iterable[tuple[str, float]]:
                             for a, b in zip(span, word, strict=True) if a != b)
 
 
-def correct_words(words: list[Word], terms: Iterable[str] = ()) -> int:
+def correct_words(words: list[Word], vocabulary: Vocabulary = NO_VOCABULARY,
+                  terms: Iterable[str] = ()) -> int:
     """Correct homophones in decoded words, in place: each character keeps its word and that word's
     timing. Returns how many characters changed."""
-    lexicon = load_lexicon(tuple(terms))
+    lexicon = load_lexicon(vocabulary, tuple(terms))
     changed = 0
     for group in _groups(words):
         text = "".join(w.text for w in group)

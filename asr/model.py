@@ -22,8 +22,8 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from callscope.config import Settings
-from callscope.errors import ModelError
+from callscope.core.config import Settings
+from callscope.core.errors import ModelError
 
 BUNDLED_NAME = "whisper-base"
 BUNDLED_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"

@@ -23,8 +23,8 @@ from typing import Literal
 import numpy as np
 import yaml
 
-from callscope.errors import InputError
-from models.document import Role, Turn
+from callscope.core.errors import InputError
+from callscope.models.document import Role, Turn
 
 CUES_FILE = Path(__file__).parent / "data" / "role_cues.yaml"
 VOICEPRINT_WEIGHT = 20.0  # cue points per unit of (similarity above the speakers' mean)

@@ -15,9 +15,10 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from asr.decoding import ChannelResult, decode_channel
-from asr.model import load_model
-from asr.turns import (
+from callscope.asr.decoding import ChannelResult, decode_channel
+from callscope.asr.homophones import NO_VOCABULARY, Vocabulary
+from callscope.asr.model import load_model
+from callscope.asr.turns import (
     Span,
     SpeakerWord,
     assign_speakers,
@@ -26,15 +27,9 @@ from asr.turns import (
     snap_to_regions,
     snap_to_speech,
 )
-from callscope.config import Settings
-from callscope.errors import InputError
-from models.document import Recording, Role, Transcript, Turn
-
-# Measured on CPU/int8 (2 cores): on a 5.6 min stereo call the batched pipeline reaches CER 0.093
-# against 0.128 for sequential decoding, but costs about 2.2x the CPU time (278 s vs 124 s), much of
-# it in guard re-decodes of speech it dropped; on an 80 s call it is faster (26 s vs 38 s CPU).
-# Accuracy wins: the batched pipeline is the default.
-BATCHED = True
+from callscope.core.config import Settings
+from callscope.core.errors import InputError
+from callscope.models.document import Recording, Role, Transcript, Turn
 
 
 def _quiet(_: str) -> None:
@@ -42,17 +37,18 @@ def _quiet(_: str) -> None:
 
 
 def transcribe(recording: Recording, settings: Settings, *, language: str | None = None,
-               progress: Callable[[str], None] = _quiet, batched: bool | None = None) -> Transcript:
-    """Transcribe a recording. `language` (zh | en) overrides detection; `batched` overrides BATCHED."""
+               vocabulary: Vocabulary = NO_VOCABULARY,
+               progress: Callable[[str], None] = _quiet) -> Transcript:
+    """Transcribe a recording. `language` (zh | en) overrides detection; `vocabulary` (from the
+    pipeline) holds the sales words that misheard homophones are spelled as."""
     if language not in (None, "zh", "en"):
         raise InputError(f"language must be auto, zh or en, not {language!r}")
     model = load_model(settings)
-    use_batched = BATCHED if batched is None else batched
     t0 = time.perf_counter()
     if recording.layout == "stereo":
-        turns, speakers, channels = _stereo(recording, settings, model, language, use_batched, progress)
+        turns, speakers, channels = _stereo(recording, settings, model, language, vocabulary, progress)
     else:
-        turns, speakers, channels = _mono(recording, settings, model, language, use_batched, progress)
+        turns, speakers, channels = _mono(recording, settings, model, language, vocabulary, progress)
     guards: Counter[str] = Counter()
     for result in channels.values():
         guards.update(result.guards)
@@ -66,7 +62,7 @@ def transcribe(recording: Recording, settings: Settings, *, language: str | None
             "model": model.name,
             "device": model.device,
             "compute_type": model.compute_type,
-            "decoder": "batched" if use_batched else "sequential",
+            "decoder": "batched",
             "hotwords": settings.hotword_list,
             "decode_seconds": round(time.perf_counter() - t0, 2),
             "channels": [
@@ -80,7 +76,7 @@ def transcribe(recording: Recording, settings: Settings, *, language: str | None
     )
 
 
-def _stereo(recording: Recording, settings: Settings, model, language: str | None, batched: bool,
+def _stereo(recording: Recording, settings: Settings, model, language: str | None, vocabulary: Vocabulary,
             progress: Callable[[str], None]) -> tuple[list[Turn], dict[str, Role], dict[int, ChannelResult]]:
     rep = recording.rep_channel or 0
     speaker_of = {ch: ("S0" if ch == rep else "S1") for ch in range(len(recording.channels))}
@@ -90,8 +86,8 @@ def _stereo(recording: Recording, settings: Settings, model, language: str | Non
     for ch, audio in enumerate(recording.channels):
         label = f"channel {ch} ({roles[speaker_of[ch]]})"
         progress(f"{label}: transcribing")
-        results[ch] = decode_channel(model, audio, settings, language=language, batched=batched,
-                                     progress=progress, label=label)
+        results[ch] = decode_channel(model, audio, settings, language=language, progress=progress,
+                                     label=label, vocabulary=vocabulary)
         words.extend(SpeakerWord(w, speaker_of[ch], ch) for w in results[ch].words)
     default = _majority(r.language for r in results.values())
     turns = build_turns(words, roles, default_language=default)
@@ -99,15 +95,15 @@ def _stereo(recording: Recording, settings: Settings, model, language: str | Non
     return turns, roles, results
 
 
-def _mono(recording: Recording, settings: Settings, model, language: str | None, batched: bool,
+def _mono(recording: Recording, settings: Settings, model, language: str | None, vocabulary: Vocabulary,
           progress: Callable[[str], None]) -> tuple[list[Turn], dict[str, Role], dict[int, ChannelResult]]:
-    from asr.diarize import diarize
-    from asr.roles import assign_roles, voices_take_turns
+    from callscope.asr.diarize import diarize
+    from callscope.asr.roles import assign_roles, voices_take_turns
 
     audio = recording.mixed()
     progress("mono: transcribing")
-    result = decode_channel(model, audio, settings, language=language, batched=batched, progress=progress,
-                            label="mono")
+    result = decode_channel(model, audio, settings, language=language, progress=progress, label="mono",
+                            vocabulary=vocabulary)
     progress("mono: telling speakers apart")
     spans = [Span(s.start, s.end, s.speaker)
              for s in diarize(audio, recording.sample_rate, result.speech or None)]
@@ -144,7 +140,7 @@ def _main_speaker(spans: list[Span], start: float, end: float) -> str | None:
 def _by_turn_taking(utterances: list[Turn], language: str) -> tuple[list[Turn], dict[str, Role]]:
     """Mono turns when the voices cannot be told apart: asr.roles reads each utterance's role from
     turn-taking and its words; one speaker per role (S0 speaks first)."""
-    from asr.roles import roles_by_turn_taking
+    from callscope.asr.roles import roles_by_turn_taking
 
     speaker_of: dict[Role, str] = {}
     words: list[SpeakerWord] = []

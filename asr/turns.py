@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from asr.text import chinese_punctuation, join_words, text_language
-from models.document import Role, Turn, Word
+from callscope.asr.text import chinese_punctuation, join_words, text_language
+from callscope.models.document import Role, Turn, Word
 
 # a pause longer than this (seconds) inside one speaker's speech starts a new turn
 TURN_PAUSE = 1.2

@@ -81,7 +81,7 @@ def _vary(template: Template, rng: random.Random) -> tuple[dict[str, Any], dict[
     """A plausible other call: some item verdicts flipped (score recomputed), sometimes another stage."""
     import copy
 
-    from models.document import STAGES
+    from callscope.models.document import STAGES
 
     doc = copy.deepcopy(template[0])
     card = doc.get("scorecard") or {}
@@ -116,10 +116,10 @@ def seed(url: str, templates: list[Template], n_calls: int, n_reps: int, log=pri
     """Fill an empty database. The first SERVICE_SEEDED calls go one by one through the service's
     store_analysis (analysis, turns and their search index, scorecard rows); the rest are bulk copies
     of the rows it wrote (with their own varied document, scores, rep and date), which is far faster."""
-    import api.services.results as results
-    from api.tokens import create_token
-    from models.db import make_engine, migrate, session_factory
-    from models.orm import Call, Deal, Override, Team, User
+    import callscope.api.services.results as results
+    from callscope.api.tokens import create_token
+    from callscope.models.db import make_engine, migrate, session_factory
+    from callscope.models.orm import Call, Deal, Override, Team, User
 
     # the templates' turns repeat: tokenise each distinct text once (same output, far less jieba time)
     results.index_tokens = functools.lru_cache(maxsize=None)(results.index_tokens)
@@ -177,8 +177,15 @@ def _bulk_copies(session, stored: list[int], templates: list[Template], n_calls:
     """Calls len(stored)..n_calls-1 as bulk INSERTs copying the turn rows store_analysis wrote."""
     from sqlalchemy import insert, select
 
-    from models.document import digest, facts
-    from models.orm import AnalysisRecord, Call, CallDigest, ScorecardItemRecord, ScorecardRecord, Turn
+    from callscope.models.document import digest, facts
+    from callscope.models.orm import (
+        AnalysisRecord,
+        Call,
+        CallDigest,
+        ScorecardItemRecord,
+        ScorecardRecord,
+        Turn,
+    )
 
     columns = ("idx", "start", "end", "speaker", "role", "text", "tokens")
     turns_of: dict[int, list[dict[str, Any]]] = {cid: [] for cid in stored}
@@ -374,9 +381,9 @@ def diagnose_evaluation(url: str, rep_id: int) -> dict[str, Any]:
     """One all-time evaluation in-process: SQL statements, their time, rows and JSON bytes fetched."""
     from sqlalchemy import event
 
-    from api.services.evaluation import rep_evaluation
-    from models.db import make_engine, session_factory
-    from models.orm import User
+    from callscope.api.services.evaluation import rep_evaluation
+    from callscope.models.db import make_engine, session_factory
+    from callscope.models.orm import User
 
     engine = make_engine(url)
     stats = {"statements": 0, "sql_seconds": 0.0, "statements_by_table": {}}

@@ -165,7 +165,7 @@ _NOT_SPOKEN = re.compile(r"[\s\W_]+", re.UNICODE)
 def normalize_for_cer(text: str) -> str:
     """Simplified characters, lower case, no punctuation or spaces: CER compares what was recognised,
     not the script (plain Whisper often writes traditional characters) or the punctuation."""
-    from asr.text import to_simplified
+    from callscope.asr.text import to_simplified
 
     return _NOT_SPOKEN.sub("", to_simplified(unicodedata.normalize("NFKC", text)).lower())
 

@@ -29,7 +29,7 @@ STAGES = ("ingest", "asr", "asr.decode", "asr.other", "nlp", "scoring")
 
 def measure(path: Path, repeat: int) -> dict[str, Any]:
     """Median stage times over repeat analyses of one file (model already loaded)."""
-    from callscope.config import Settings
+    from callscope.core.config import Settings
     from callscope.pipeline import AnalyzeOptions, analyze
 
     settings = Settings.from_env()
@@ -79,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         if not path.is_file():
             parser.error(f"no such file: {path}")
 
-    from asr.model import load_model
-    from callscope.config import Settings
+    from callscope.asr.model import load_model
+    from callscope.core.config import Settings
 
     info = machine_info()
     print(f"machine: {machine_line(info)}")

@@ -83,9 +83,9 @@ def run_one(call: TruthCall, layout: str, transcripts: Path | None = None) -> di
 
     With `transcripts`, an audio run's transcript is kept there, and a transcript already there is
     rescored instead of transcribing again (its run has no real-time factor)."""
-    from callscope.config import Settings
+    from callscope.core.config import Settings
+    from callscope.models.document import Transcript
     from callscope.pipeline import AnalyzeOptions, analyze, rescore
-    from models.document import Transcript
 
     settings = Settings.from_env()
     kept = transcripts / f"{call.id}.{layout}.json" if transcripts and layout != TEXT else None
@@ -231,7 +231,7 @@ def plan(calls: list[TruthCall], layouts: list[str]) -> list[tuple[TruthCall, st
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.evaluate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", choices=["dev", "samples", "tune"], default="dev")
+    parser.add_argument("--set", choices=["dev", "blind", "samples", "tune"], default="dev")
     parser.add_argument("--only", default="", help="comma-separated call ids or id prefixes")
     layout = parser.add_mutually_exclusive_group()
     layout.add_argument("--mono", action="store_true", help="only the mono files")

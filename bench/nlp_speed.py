@@ -26,7 +26,7 @@ TARGET_SHARE = 0.03
 
 def transcript_from_truth(path: Path):  # noqa: ANN201 - models.document.Transcript
     """The truth turns as a stored transcript: rep on S0, each other party its own speaker."""
-    from models.document import Transcript, Turn
+    from callscope.models.document import Transcript, Turn
 
     truth = json.loads(path.read_text(encoding="utf-8"))
     speakers: dict[str, str] = {}
@@ -47,7 +47,7 @@ def transcript_from_truth(path: Path):  # noqa: ANN201 - models.document.Transcr
 
 
 def transcript_from_analysis(path: Path):  # noqa: ANN201 - models.document.Transcript
-    from models.document import Transcript, Turn
+    from callscope.models.document import Transcript, Turn
 
     doc = json.loads(path.read_text(encoding="utf-8"))
     turns = [Turn(start=s["start"], end=s["end"], speaker=s["speaker"], role=s["role"], text=s["text"],
@@ -71,7 +71,7 @@ def pipeline_share(cost_json: str | None) -> dict[str, Any]:
             out[kind] = {"nlp_scoring_seconds": m["nlp"] + m["scoring"], "pipeline_seconds": total,
                          "share": (m["nlp"] + m["scoring"]) / total, "source": cost_json}
         return out
-    from callscope.config import Settings
+    from callscope.core.config import Settings
     from callscope.pipeline import AnalyzeOptions, analyze
 
     path = SAMPLES / "zh-demo.stereo.flac"
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
 
-    from callscope.config import Settings
+    from callscope.core.config import Settings
     from callscope.pipeline import rescore
 
     settings = Settings.from_env()

@@ -45,8 +45,8 @@ _RESULT_MARK = "BENCH-RESULT "
 
 
 def _child_pipeline(audio: str) -> dict[str, Any]:
-    from asr.model import load_model
-    from callscope.config import Settings
+    from callscope.asr.model import load_model
+    from callscope.core.config import Settings
     from callscope.pipeline import AnalyzeOptions, analyze
 
     settings = Settings.from_env()
@@ -75,8 +75,8 @@ def _child_plain(audio: str) -> dict[str, Any]:
     from faster_whisper import WhisperModel
     from faster_whisper.audio import decode_audio
 
-    from asr.model import bundled_model_dir, resolve_device
-    from callscope.config import Settings
+    from callscope.asr.model import bundled_model_dir, resolve_device
+    from callscope.core.config import Settings
 
     settings = Settings.from_env()
     device, compute_type = resolve_device(settings)

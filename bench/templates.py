@@ -23,7 +23,7 @@ def _plain_json(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def pipeline_templates(cache_dir: Path = DEFAULT_CACHE, log=print) -> list[Template]:  # noqa: ANN001
-    from callscope.config import Settings
+    from callscope.core.config import Settings
     from callscope.pipeline import AnalyzeOptions, analyze
 
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -43,7 +43,7 @@ def pipeline_templates(cache_dir: Path = DEFAULT_CACHE, log=print) -> list[Templ
 
 def truth_templates() -> list[Template]:
     from bench.nlp_speed import default_truths, transcript_from_truth
-    from callscope.config import Settings
+    from callscope.core.config import Settings
     from callscope.pipeline import rescore
 
     settings = Settings.from_env()

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.metrics import Interval, LabeledObjection
-from models.document import Transcript, Turn
+from callscope.models.document import Transcript, Turn
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = {"dev": ROOT / "bench" / "devset" / "audio", "samples": ROOT / "samples",
+        "blind": ROOT / "bench" / "blindset" / "audio",
         "tune": ROOT / "bench" / "tuneset" / "audio"}
 
 

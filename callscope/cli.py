@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from callscope import __version__
-from callscope.config import Settings
-from callscope.errors import CallscopeError
+from callscope.core.config import Settings
+from callscope.core.errors import CallscopeError
 
 
 def _progress(message: str) -> None:
@@ -37,7 +37,7 @@ def _cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from api.server import run_server
+    from callscope.api.server import run_server
 
     if args.data_dir:
         settings.data_dir = Path(args.data_dir)
@@ -46,7 +46,7 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_token(args: argparse.Namespace, settings: Settings) -> int:
-    from api.tokens import create_token_cli
+    from callscope.api.tokens import create_token_cli
 
     if args.data_dir:
         settings.data_dir = Path(args.data_dir)
@@ -55,7 +55,7 @@ def _cmd_token(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from api.worker import run_worker
+    from callscope.api.worker import run_worker
 
     if args.data_dir:
         settings.data_dir = Path(args.data_dir)
@@ -68,46 +68,69 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"callscope {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    a = sub.add_parser("analyze", help="analyse one recording; prints the analysis document or a report")
-    a.add_argument("file")
-    a.add_argument("--format", choices=["json", "text"], default="json")
-    a.add_argument("--language", choices=["auto", "zh", "en"], default=None)
-    a.add_argument("--channels", choices=["auto", "stereo", "mono"], default="auto")
-    a.add_argument("--rep-channel", type=int, choices=[0, 1], default=0)
+    a = sub.add_parser("analyze",
+                       help="analyse one recording; prints the analysis document or a report",
+                       description="Analyse one recording without any server: transcript, roles, stage, "
+                                   "objections, next steps, metrics and scorecard. Progress goes to stderr; "
+                                   "a file that cannot be analysed ends with one line and exit status 2.")
+    a.add_argument("file", help="the recording: wav, flac, ogg/opus, mp3, m4a/aac; any rate; mono or stereo")
+    a.add_argument("--format", choices=["json", "text"], default="json",
+                   help="json: the analysis document; text: a report for the rep (default: %(default)s)")
+    a.add_argument("--language", choices=["auto", "zh", "en"], default=None,
+                   help="spoken language; auto detects per channel (default: CALLSCOPE_LANGUAGE, auto)")
+    a.add_argument("--channels", choices=["auto", "stereo", "mono"], default="auto",
+                   help="stereo: one party per channel; mono: speakers told apart by voice and turn-taking; "
+                        "auto (the default): stereo when the two channels differ")
+    a.add_argument("--rep-channel", type=int, choices=[0, 1], default=0,
+                   help="which channel of a stereo file is the rep (default: %(default)s, the left one)")
     a.add_argument("--rubric", default=None,
-                   help="built-in rubric name (default, qa-strict) or a YAML/JSON path")
+                   help="built-in rubric name (default, qa-strict) or a YAML/JSON path "
+                        "(default: CALLSCOPE_RUBRIC, default)")
     a.add_argument("--model", default=None,
-                   help="speech model: bundled, a CTranslate2 directory or a hub name (CALLSCOPE_MODEL)")
-    a.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None, help="(CALLSCOPE_DEVICE)")
-    a.add_argument("--compute-type", default=None, help="auto, int8, float16, ... (CALLSCOPE_COMPUTE_TYPE)")
-    a.add_argument("--beam-size", type=int, default=None, help="decoder beam (CALLSCOPE_BEAM_SIZE)")
+                   help="speech model: bundled, a CTranslate2 directory or a hub name "
+                        "(default: CALLSCOPE_MODEL, bundled)")
+    a.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None,
+                   help="where the model runs (default: CALLSCOPE_DEVICE, auto)")
+    a.add_argument("--compute-type", default=None,
+                   help="auto, int8, float16, float32 ... (default: CALLSCOPE_COMPUTE_TYPE, auto: "
+                        "int8 on CPU, float16 on CUDA)")
+    a.add_argument("--beam-size", type=int, default=None,
+                   help="decoder beam (default: CALLSCOPE_BEAM_SIZE, 5)")
     a.add_argument("--hotwords", default=None,
-                   help="product and competitor names, comma-separated (CALLSCOPE_HOTWORDS)")
+                   help="product and competitor names, comma-separated (default: CALLSCOPE_HOTWORDS)")
     a.add_argument("--report-language", choices=["zh", "en"], default=None,
                    help="language of the text report (default: the call's language)")
     a.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     a.set_defaults(func=_cmd_analyze)
 
-    s = sub.add_parser("serve", help="the API and web pages on an embedded default")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8000)
-    s.add_argument("--data-dir", default=None)
-    s.add_argument("--demo", action="store_true", help="start with the bundled samples processed")
+    s = sub.add_parser("serve", help="the API and web pages on an embedded default",
+                       description="The HTTP API (/api/v1, OpenAPI at /docs) and the web pages, with "
+                                   "a SQLite file, the audio and in-process workers under the data dir.")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    s.add_argument("--port", type=int, default=8000, help="port to listen on (default: %(default)s)")
+    s.add_argument("--data-dir", default=None,
+                   help="SQLite file and audio (default: CALLSCOPE_DATA_DIR, ./data)")
+    s.add_argument("--demo", action="store_true",
+                   help="seed a demo team, analyse the bundled samples and print sign-in tokens")
     s.set_defaults(func=_cmd_serve)
 
     t = sub.add_parser("token", help="API tokens")
     tsub = t.add_subparsers(dest="token_command", required=True)
-    tc = tsub.add_parser("create", help="print a new API token (shown once; only its hash is stored)")
-    tc.add_argument("--role", choices=["admin", "manager", "rep", "integration"], required=True)
-    tc.add_argument("--rep", default=None, help="rep id or email (role rep)")
-    tc.add_argument("--team", default=None, help="team id or name (role manager)")
+    tc = tsub.add_parser("create",
+                         help="print a new API token (shown once; only its hash is stored)")
+    tc.add_argument("--role", choices=["admin", "manager", "rep", "integration"], required=True,
+                    help="admin: everything; manager: one team; rep: own calls; integration: a CRM")
+    tc.add_argument("--rep", default=None, help="rep id or email (needed for role rep)")
+    tc.add_argument("--team", default=None, help="team id or name (needed for role manager)")
     tc.add_argument("--name", default=None, help="a label for the token")
-    tc.add_argument("--data-dir", default=None)
+    tc.add_argument("--data-dir", default=None,
+                    help="the service's data dir (default: CALLSCOPE_DATA_DIR, ./data)")
     tc.set_defaults(func=_cmd_token)
 
-    w = sub.add_parser("worker", help="a worker of the shared job queue (set CALLSCOPE_DATABASE_URL)")
-    w.add_argument("--concurrency", type=int, default=1)
-    w.add_argument("--data-dir", default=None)
+    w = sub.add_parser("worker",
+                       help="a worker of the shared job queue (set CALLSCOPE_DATABASE_URL)")
+    w.add_argument("--concurrency", type=int, default=1, help="calls analysed at once (default: %(default)s)")
+    w.add_argument("--data-dir", default=None, help="the shared audio store (default: CALLSCOPE_DATA_DIR)")
     w.set_defaults(func=_cmd_worker)
     return p
 

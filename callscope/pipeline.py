@@ -9,14 +9,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from callscope.config import Settings
-from callscope.errors import InputError
-from models.document import Analysis, Transcript
-
-if TYPE_CHECKING:
-    from scoring import Rubric
+from callscope.asr import transcribe
+from callscope.asr.homophones import Vocabulary
+from callscope.core.config import Settings
+from callscope.core.errors import InputError
+from callscope.ingest import load_recording
+from callscope.models.document import Analysis, Transcript
+from callscope.nlp import annotate, load_trackers
+from callscope.nlp.vocabulary import sales_vocabulary
+from callscope.scoring import Rubric, load_rubric, score
 
 Progress = Callable[[str], None]
 
@@ -36,11 +38,6 @@ class AnalyzeOptions:
 def analyze(path: str | Path, options: AnalyzeOptions | None = None, settings: Settings | None = None,
             progress: Progress = _quiet) -> Analysis:
     """Analyse one recording file end to end. Raises CallscopeError subclasses for bad input."""
-    from asr import transcribe
-    from ingest import load_recording
-    from nlp import load_trackers
-    from scoring import load_rubric
-
     options = options or AnalyzeOptions()
     settings = settings or Settings.from_env()
     timings: dict[str, float] = {}
@@ -57,7 +54,7 @@ def analyze(path: str | Path, options: AnalyzeOptions | None = None, settings: S
     t0 = time.perf_counter()
     language = options.language or settings.language
     transcript = transcribe(recording, settings, language=None if language == "auto" else language,
-                            progress=progress)
+                            vocabulary=recognizer_vocabulary(), progress=progress)
     timings["asr"] = time.perf_counter() - t0
     if not transcript.turns:
         # hiss, hum or music passes the level check but holds no words: nothing to analyse or score
@@ -72,9 +69,6 @@ def analyze(path: str | Path, options: AnalyzeOptions | None = None, settings: S
 def rescore(transcript: Transcript, rubric: str | Rubric, settings: Settings | None = None) -> Analysis:
     """Annotate and score a stored transcript: no audio, no ASR (re-scoring against a changed rubric).
     `rubric`: a loaded Rubric, or a name or path for scoring.load_rubric."""
-    from nlp import annotate
-    from scoring import Rubric, load_rubric, score
-
     settings = settings or Settings.from_env()
     t0 = time.perf_counter()
     rubric_obj = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
@@ -83,3 +77,9 @@ def rescore(transcript: Transcript, rubric: str | Rubric, settings: Settings | N
     scorecard = score(conversation, rubric_obj)
     t2 = time.perf_counter()
     return Analysis(conversation, scorecard, timings={"nlp": t1 - t0, "scoring": t2 - t1})
+
+
+def recognizer_vocabulary() -> Vocabulary:
+    """nlp's sales words, handed to the recognizer for its homophone correction."""
+    words, terms = sales_vocabulary()
+    return Vocabulary(words, terms)

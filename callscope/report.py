@@ -12,8 +12,8 @@ import sys
 import unicodedata
 from pathlib import Path
 
-from models.document import Analysis, Evidence, ItemResult, Scorecard
-from scoring.cues import label
+from callscope.models.document import Analysis, Evidence, ItemResult, Scorecard
+from callscope.scoring.cues import label
 
 WIDTH = 100  # columns a line is wrapped at
 
@@ -137,8 +137,8 @@ def _localized_scorecard(analysis: Analysis, lang: str) -> Scorecard:
     card = analysis.scorecard
     if card.language == lang:
         return card
-    from callscope.errors import RubricError
-    from scoring import load_rubric, score
+    from callscope.core.errors import RubricError
+    from callscope.scoring import load_rubric, score
 
     try:
         rubric = load_rubric(card.rubric)

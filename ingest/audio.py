@@ -10,20 +10,23 @@ Files with more than two channels keep their two loudest channels (in file order
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from callscope.config import Settings
-from callscope.errors import InputError
-from ingest.channels import analyse_pair, two_loudest
-from ingest.decode import TARGET_RATE, decode
-from models.document import Recording
+from callscope.core.config import Settings
+from callscope.core.errors import InputError
+from callscope.ingest.channels import analyse_pair, two_loudest
+from callscope.ingest.decode import TARGET_RATE, decode
+from callscope.models.document import Recording
 
 ChannelMode = Literal["auto", "stereo", "mono"]
 # a recording whose peak stays under this level (-60 dBFS) holds no speech at all
 _SILENCE_PEAK = 1e-3
+
+log = logging.getLogger("callscope.ingest")
 
 
 def load_recording(path: str | Path, *, channels: str = "auto", rep_channel: int = 0,
@@ -44,7 +47,10 @@ def load_recording(path: str | Path, *, channels: str = "auto", rep_channel: int
         if rep_channel == 1:
             raise InputError(f"{path.name}: --rep-channel 1 needs a two-channel file; this one is mono")
     if data.shape[0] > 2:
-        data = two_loudest(data)
+        data, kept_channels = two_loudest(data)
+        # said, not done silently: a 6-channel conference export loses four of its voices here
+        log.warning("%s has %d channels; analysing only the two loudest (channels %d and %d, counted from 0)",
+                    path.name, audio.source_channels, *kept_channels)
 
     duration = data.shape[1] / TARGET_RATE
     if duration < settings.min_duration:

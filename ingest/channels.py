@@ -68,8 +68,9 @@ def analyse_pair(a: np.ndarray, b: np.ndarray, sample_rate: int) -> ChannelRepor
     return ChannelReport(correlation, difference_share, separated, quiet)
 
 
-def two_loudest(channels: np.ndarray) -> np.ndarray:
-    """For files with more than two channels: keep the two with the most energy, in their order."""
+def two_loudest(channels: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """For files with more than two channels: the two with the most energy, in their order, and
+    their indexes."""
     energy = np.mean(channels.astype(np.float64) ** 2, axis=1)
-    keep = sorted(np.argsort(energy)[-2:])
-    return channels[keep]
+    keep = sorted(int(i) for i in np.argsort(energy)[-2:])
+    return channels[keep], keep

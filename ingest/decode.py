@@ -14,7 +14,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from callscope.errors import InputError
+from callscope.core.errors import InputError
 
 TARGET_RATE = 16000
 # a file whose decoded audio is shorter than this share of its declared length was cut short

@@ -11,7 +11,7 @@ import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from callscope.config import Settings
+from callscope.core.config import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _migrate_lock = threading.Lock()

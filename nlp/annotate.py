@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from callscope.config import Settings
-from models.document import Conversation, Evidence, Transcript, TurnInsight
-from nlp.hits import find_compliance, find_trackers
-from nlp.metrics import compute_metrics
-from nlp.model import load_classifiers
-from nlp.next_steps import find_next_steps
-from nlp.objections import find_objections
-from nlp.questions import question_kind
-from nlp.spans import span_times
-from nlp.stage import classify_stages
-from nlp.text import detect_language, split_sentences
-from nlp.tokens import tokenize
+from callscope.core.config import Settings
+from callscope.models.document import Conversation, Evidence, Transcript, TurnInsight
+from callscope.nlp.classifiers import load_classifiers
+from callscope.nlp.hits import find_compliance, find_trackers
+from callscope.nlp.metrics import compute_metrics
+from callscope.nlp.next_steps import find_next_steps
+from callscope.nlp.objections import find_objections
+from callscope.nlp.questions import question_kind
+from callscope.nlp.spans import span_times
+from callscope.nlp.stage import classify_stages
+from callscope.nlp.text import detect_language, split_sentences
+from callscope.nlp.tokens import tokenize
 
 
 def annotate(transcript: Transcript, settings: Settings | None = None) -> Conversation:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import functools
 
-from models.document import Transcript
-from nlp.phrases import PhraseLexicon
-from nlp.resources import load_yaml
+from callscope.models.document import Transcript
+from callscope.nlp.phrases import PhraseLexicon
+from callscope.nlp.resources import load_yaml
 
 
 @functools.lru_cache(maxsize=1)

@@ -14,9 +14,9 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from models.document import OBJECTION_TYPES, STAGES
-from nlp.resources import DATA_DIR, load_yaml
-from nlp.text import has_cjk
+from callscope.models.document import OBJECTION_TYPES, STAGES
+from callscope.nlp.resources import DATA_DIR, load_yaml
+from callscope.nlp.text import has_cjk
 
 CORPUS_DIR = DATA_DIR / "corpus"
 NO_OBJECTION = "none"

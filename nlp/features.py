@@ -6,8 +6,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from nlp.text import model_text
-from nlp.tokens import token_features
+from callscope.nlp.text import model_text
+from callscope.nlp.tokens import token_features
 
 
 def build_classifier(seed: int) -> Pipeline:

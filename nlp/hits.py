@@ -6,12 +6,12 @@ import functools
 from collections.abc import Iterable
 from pathlib import Path
 
-from callscope.errors import ModelError
-from models.document import Hit, Transcript
-from nlp.phrases import PhraseLexicon
-from nlp.resources import DATA_DIR, load_yaml
-from nlp.spans import span_times
-from nlp.text import split_sentences
+from callscope.core.errors import ModelError
+from callscope.models.document import Hit, Transcript
+from callscope.nlp.phrases import PhraseLexicon
+from callscope.nlp.resources import DATA_DIR, load_yaml
+from callscope.nlp.spans import span_times
+from callscope.nlp.text import split_sentences
 
 
 def _scan(transcript: Transcript, lexicon: PhraseLexicon, roles: Iterable[str]) -> list[Hit]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from models.document import Metrics, Transcript, Turn
+from callscope.models.document import Metrics, Transcript, Turn
 
 # rep turns separated by a silence up to this long (and no customer turn) are one monologue
 MONOLOGUE_GAP = 2.5

@@ -13,11 +13,11 @@ import functools
 import re
 from dataclasses import dataclass
 
-from models.document import NextStep, Transcript
-from nlp.phrases import PhraseLexicon
-from nlp.resources import load_yaml
-from nlp.spans import span_times
-from nlp.text import normalize, split_sentences
+from callscope.models.document import NextStep, Transcript
+from callscope.nlp.phrases import PhraseLexicon
+from callscope.nlp.resources import load_yaml
+from callscope.nlp.spans import span_times
+from callscope.nlp.text import normalize, split_sentences
 
 # adjacent-turn window within which the same time expression is one step
 _SAME_STEP_TURNS = 3

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.document import OBJECTION_TYPES, Evidence, Objection, Transcript
-from nlp.model import Classifiers
-from nlp.phrases import PhraseLexicon
-from nlp.questions import is_question, question_kind
-from nlp.resources import load_yaml
-from nlp.spans import span_times
-from nlp.text import normalize, split_sentences
+from callscope.models.document import OBJECTION_TYPES, Evidence, Objection, Transcript
+from callscope.nlp.model import Classifiers
+from callscope.nlp.phrases import PhraseLexicon
+from callscope.nlp.questions import is_question, question_kind
+from callscope.nlp.resources import load_yaml
+from callscope.nlp.spans import span_times
+from callscope.nlp.text import normalize, split_sentences
 
 # a later customer turn within this many turns raising the same type repeats the objection
 _REPEAT_WINDOW = 2

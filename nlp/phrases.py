@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from nlp.text import has_cjk, normalize
+from callscope.nlp.text import has_cjk, normalize
 
 # how far back a negation may stand: characters (zh) / words (en), within the same clause
 _ZH_NEGATION_WINDOW = 4

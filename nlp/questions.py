@@ -9,8 +9,8 @@ import functools
 import re
 from typing import Literal
 
-from nlp.resources import load_yaml
-from nlp.text import detect_language, normalize, split_sentences
+from callscope.nlp.resources import load_yaml
+from callscope.nlp.text import detect_language, normalize, split_sentences
 
 QuestionKind = Literal["open", "closed"]
 _TRAILING = re.compile(r"[\s。.，,！!…~～]+$")

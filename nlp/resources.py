@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from callscope.errors import ModelError
+from callscope.core.errors import ModelError
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.document import Turn
+from callscope.models.document import Turn
 
 
 def span_times(turn: Turn, begin: int, end: int) -> tuple[float, float]:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.document import STAGES
-from nlp.model import Classifiers
-from nlp.resources import load_yaml
-from nlp.text import normalize
+from callscope.models.document import STAGES
+from callscope.nlp.model import Classifiers
+from callscope.nlp.resources import load_yaml
+from callscope.nlp.text import normalize
 
 _EPS = 1e-4
 

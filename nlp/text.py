@@ -10,7 +10,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from nlp.resources import DATA_DIR
+from callscope.nlp.resources import DATA_DIR
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")

@@ -15,8 +15,8 @@ from itertools import pairwise
 
 import jieba
 
-from nlp.resources import DATA_DIR
-from nlp.text import normalize
+from callscope.nlp.resources import DATA_DIR
+from callscope.nlp.text import normalize
 
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 # English words (keeping don't, e-mail), numbers with decimals and %, latin+digit codes (x5, 5g)
@@ -59,11 +59,6 @@ def _cut(run: str) -> tuple[str, ...]:
     classifiers' features all cut the same runs."""
     assert _tokenizer is not None
     return tuple(w for w in _tokenizer.lcut(run, HMM=True) if w.strip())
-
-
-def warm_up(extra_terms: Iterable[str] = ()) -> None:
-    """Build jieba's dictionary now rather than on the first call."""
-    _get_tokenizer(extra_terms)
 
 
 def tokenize(text: str, extra_terms: Iterable[str] = ()) -> list[str]:

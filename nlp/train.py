@@ -1,6 +1,6 @@
-"""Train the stage and objection classifiers from the corpus: `python -m nlp.train`.
+"""Train the stage and objection classifiers from the corpus: `python -m callscope.nlp.train`.
 
-Writes nlp/data/models/classifiers-v1.joblib and its JSON metadata (corpus sha256, scikit-learn
+Writes nlp/data/models/classifiers-v2.joblib and its JSON metadata (corpus sha256, scikit-learn
 version, cross-validated figures) and prints the figures. Fixed seeds: the same corpus and
 library versions give the same artifact.
 
@@ -22,13 +22,13 @@ from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import GroupKFold
 from threadpoolctl import threadpool_limits
 
-from models.document import STAGES, Transcript, Turn
-from nlp.corpus import NO_OBJECTION, Call, Example, augment, corpus_sha256, load_corpus
-from nlp.features import build_classifier
-from nlp.model import ARTIFACT, ARTIFACT_VERSION, SEED, Classifiers, write_artifact
-from nlp.objections import detect_objection, find_objections, is_handled, objection_probabilities
-from nlp.stage import classify_stages
-from nlp.tokens import tokenize
+from callscope.models.document import STAGES, Transcript, Turn
+from callscope.nlp.corpus import NO_OBJECTION, Call, Example, augment, corpus_sha256, load_corpus
+from callscope.nlp.features import build_classifier
+from callscope.nlp.model import ARTIFACT, ARTIFACT_VERSION, SEED, Classifiers, write_artifact
+from callscope.nlp.objections import detect_objection, find_objections, is_handled, objection_probabilities
+from callscope.nlp.stage import classify_stages
+from callscope.nlp.tokens import tokenize
 
 FOLDS = 5
 # a predicted objection matches a labeled one of its type this many turns away (the evaluation's ±3 s)
@@ -56,7 +56,6 @@ def fit_classifiers(seed: int = SEED, meta: dict | None = None) -> Classifiers:
         stage=_fit(examples, "stage", seed),
         # rep turns stay in: they teach the model what is not an objection ("价格您放心")
         objection=_fit(examples, "objection", seed),
-        role=_fit(examples, "role", seed),
         meta=meta or _meta({}),
     )
 
@@ -126,16 +125,13 @@ def cross_validate(seed: int = SEED) -> dict:
     call_ids = [c.id for c in corpus.calls]
     stage_true, stage_pred, noisy_true, noisy_pred = [], [], [], []
     obj_true, obj_pred, call_true, call_pred, combined_pred = [], [], [], [], []
-    role_true, role_pred = [], []
     objection_counts = np.zeros(4, dtype=int)  # tp, fp, fn, handled right over the held-out calls
     splitter = GroupKFold(n_splits=FOLDS, shuffle=True, random_state=seed)
     for train_idx, test_idx in splitter.split(examples, groups=groups):
         train = [examples[i] for i in train_idx]
         test = [examples[i] for i in test_idx]
         classifiers = Classifiers(stage=_fit(train, "stage", seed), objection=_fit(train, "objection", seed),
-                                  role=_fit(train, "role", seed), meta={})
-        role_true += [e.role for e in test]
-        role_pred += list(classifiers.role.predict([e.text for e in test]))
+                                  meta={})
         stage_true += [e.stage for e in test]
         stage_pred += list(classifiers.stage.predict([e.text for e in test]))
         noisy = [v for v in augment(test, seed + 1) if v not in test]
@@ -172,7 +168,6 @@ def cross_validate(seed: int = SEED) -> dict:
                                                            [p != NO_OBJECTION for p in combined_pred]), 3),
         "customer_turns": len(obj_true),
         **_call_objection_figures(*objection_counts),
-        "role_accuracy": round(accuracy_score(role_true, role_pred), 3),
         "handled_agreement": handled_pairs[0],
         "handled_labels": handled_pairs[1],
         "call_confusion": _confusion(call_true, call_pred),
@@ -215,7 +210,8 @@ def _confusion(truth: list[str], predicted: list[str]) -> dict[str, dict[str, in
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nlp.train", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m callscope.nlp.train",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ARTIFACT, help="artifact path (default: %(default)s)")
     parser.add_argument("--no-cv", action="store_true", help="skip cross-validation")
     args = parser.parse_args(argv)

@@ -1,16 +1,16 @@
-"""`python -m scoring check FILE_OR_NAME...`: validate rubrics the way callscope will load them."""
+"""`python -m callscope.scoring check FILE_OR_NAME...`: validate rubrics the way callscope will load them."""
 
 from __future__ import annotations
 
 import sys
 
-from callscope.errors import RubricError
-from scoring.rubric import load_rubric
+from callscope.core.errors import RubricError
+from callscope.scoring.rubric import load_rubric
 
 
 def main(argv: list[str]) -> int:
     if len(argv) < 2 or argv[0] != "check":
-        print("usage: python -m scoring check RUBRIC_FILE_OR_NAME...", file=sys.stderr)
+        print("usage: python -m callscope.scoring check RUBRIC_FILE_OR_NAME...", file=sys.stderr)
         return 2
     status = 0
     for spec in argv[1:]:

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.document import Conversation, Evidence, Turn
-from nlp.metrics import MONOLOGUE_GAP
-from nlp.questions import count_open_questions
-from scoring.cues import find_cue, join, label
+from callscope.models.document import Conversation, Evidence, Turn
+from callscope.nlp.metrics import MONOLOGUE_GAP
+from callscope.nlp.questions import count_open_questions
+from callscope.scoring.cues import find_cue, join, label
 
 MAX_EVIDENCE = 5  # moments shown per item: enough to point at, few enough to read
 

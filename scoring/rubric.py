@@ -19,9 +19,9 @@ from typing import Any
 
 import yaml
 
-from callscope.errors import RubricError
-from models.document import ROLES, STAGES
-from scoring.checks import CHECKS, Param
+from callscope.core.errors import RubricError
+from callscope.models.document import ROLES, STAGES
+from callscope.scoring.checks import CHECKS, Param
 
 BUILTIN_DIR = Path(__file__).with_name("rubrics")
 OUTCOMES_REQUIRED = ("pass", "fail", "not_applicable")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.document import Conversation, ItemResult, Scorecard
-from nlp.buyer import is_consumer_call
-from scoring.checks import CHECKS, NOT_APPLICABLE, Outcome
-from scoring.rubric import Item, Rubric
+from callscope.models.document import Conversation, ItemResult, Scorecard
+from callscope.nlp.buyer import is_consumer_call
+from callscope.scoring.checks import CHECKS, NOT_APPLICABLE, Outcome
+from callscope.scoring.rubric import Item, Rubric
 
 
 def _applies(item: Item, conv: Conversation) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from callscope.config import Settings
+from callscope.core.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"

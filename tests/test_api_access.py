@@ -11,12 +11,12 @@ import soundfile
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
 
-from api.app import create_app
-from api.deps import COOKIE_NAME
-from api.tokens import create_token
-from callscope.config import Settings
-from models.orm import ApiToken, Base, Call, Job, utcnow
-from tests.service_support import postgres_database
+from callscope.api.app import create_app
+from callscope.api.deps import COOKIE_NAME
+from callscope.api.tokens import create_token
+from callscope.core.config import Settings
+from callscope.models.orm import ApiToken, Base, Call, Job, utcnow
+from tests.service_support import cli, postgres_database
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "zh-demo.stereo.flac"
 
@@ -326,3 +326,12 @@ def test_a_write_signed_in_by_cookie_must_come_from_our_pages(sqlite_service):
         assert service.get("/api/v1/reps", headers={"Origin": "http://evil.example"}).status_code == 200
     finally:
         service.cookies.clear()
+
+
+@pytest.mark.parametrize("args", [("--role", "manager"), ("--role", "rep"),
+                                  ("--role", "manager", "--rep", "nobody@example.com")])
+def test_a_token_that_cannot_be_made_leaves_no_database_behind(tmp_path: Path, args: tuple[str, ...]) -> None:
+    data_dir = tmp_path / "data"
+    done = cli(data_dir, "token", "create", *args)
+    assert done.returncode == 2 and "needs --" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not data_dir.exists()

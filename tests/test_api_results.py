@@ -12,10 +12,10 @@ import pytest
 import yaml
 from sqlalchemy import select, update
 
-from api.services.insights import due_date
-from api.services.results import store_analysis
-from api.worker import WorkerPool
-from models.orm import AnalysisRecord, Call, Job, User
+from callscope.api.services.insights import due_date
+from callscope.api.services.results import store_analysis
+from callscope.api.worker import WorkerPool
+from callscope.models.orm import AnalysisRecord, Call, Job, User
 from tests.conftest import analysis_of
 from tests.test_api_access import auth, pg_url, service, short_audio, upload  # noqa: F401 - fixtures
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from asr.model import BUNDLED_SHA256, bundled_model_dir, load_model, resolve_device
-from callscope.config import Settings
-from callscope.errors import ModelError
+from callscope.asr.model import BUNDLED_SHA256, bundled_model_dir, load_model, resolve_device
+from callscope.core.config import Settings
+from callscope.core.errors import ModelError
 
 
 def _sha256(path: Path) -> str:

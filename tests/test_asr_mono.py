@@ -6,8 +6,8 @@ import pytest
 
 from tests.test_asr_transcribe import TRADITIONAL, best_match, cer, transcript_of, truth_turns
 
-pytest.importorskip("asr.diarize", reason="asr/diarize.py (speaker diarization) is not there yet")
-pytest.importorskip("asr.roles", reason="asr/roles.py (rep or customer) is not there yet")
+pytest.importorskip("callscope.asr.diarize", reason="asr/diarize.py (speaker diarization) is not there yet")
+pytest.importorskip("callscope.asr.roles", reason="asr/roles.py (rep or customer) is not there yet")
 
 
 def test_zh_mono_speakers_roles_and_words() -> None:
@@ -28,7 +28,7 @@ def test_clustering_a_long_meeting_subsamples_and_still_separates_voices() -> No
     """Past MAX_CLUSTERED windows the clustering works on a subset; every window still gets its voice."""
     import numpy as np
 
-    from asr import diarize
+    from callscope.asr import diarize
 
     rng = np.random.default_rng(0)
     n = diarize.MAX_CLUSTERED * 3

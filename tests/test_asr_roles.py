@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from asr.roles import load_cues, roles_by_turn_taking, voices_take_turns
-from callscope.errors import InputError
-from models.document import Turn
+from callscope.asr.roles import load_cues, roles_by_turn_taking, voices_take_turns
+from callscope.core.errors import InputError
+from callscope.models.document import Turn
 
 
 def _utterances(*texts: str) -> list[Turn]:

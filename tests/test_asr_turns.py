@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from asr.decoding import uncovered_speech
-from asr.text import chinese_punctuation, collapse_loops, text_language, to_simplified
-from asr.turns import Span, SpeakerWord, assign_speakers, build_turns, smooth_within_regions, snap_to_regions
-from models.document import Turn, Word
+from callscope.asr.decoding import uncovered_speech
+from callscope.asr.text import chinese_punctuation, collapse_loops, text_language, to_simplified
+from callscope.asr.turns import (
+    Span,
+    SpeakerWord,
+    assign_speakers,
+    build_turns,
+    smooth_within_regions,
+    snap_to_regions,
+)
+from callscope.models.document import Turn, Word
 
 ROLES = {"S0": "rep", "S1": "customer"}
 
@@ -84,7 +91,7 @@ def test_short_speaker_flips_inside_one_stretch_of_speech_are_smoothed() -> None
 
 def test_a_loop_of_a_three_word_unit_is_collapsed() -> None:
     """Whisper looping on "女傅子" forty times: the words are single characters, the unit is three."""
-    from asr.decoding import LOOP_REPEATS, _collapse
+    from callscope.asr.decoding import LOOP_REPEATS, _collapse
 
     texts = list("我们的老师") + list("女傅子") * 40 + list("好的")
     words = [Word(start=i * 0.3, end=i * 0.3 + 0.25, text=t, probability=0.5) for i, t in enumerate(texts)]

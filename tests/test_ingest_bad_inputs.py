@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from callscope.config import Settings
-from callscope.errors import InputError
-from ingest import load_recording
+from callscope.core.config import Settings
+from callscope.core.errors import InputError
+from callscope.ingest import load_recording
 
 RATE = 16000
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "zh-demo.stereo.flac"

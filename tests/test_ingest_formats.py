@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from callscope.config import Settings
-from ingest import load_recording
+from callscope.core.config import Settings
+from callscope.ingest import load_recording
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 STEREO = SAMPLES / "zh-demo.stereo.flac"
@@ -106,12 +106,15 @@ def test_forced_modes(tmp_path: Path) -> None:
     assert forced.layout == "stereo" and len(forced.channels) == 2
 
 
-def test_more_than_two_channels_keep_the_two_loudest(tmp_path: Path) -> None:
+def test_more_than_two_channels_keep_the_two_loudest_and_say_so(tmp_path: Path, caplog) -> None:
     audio, rate = _excerpt()
     quiet = np.zeros_like(audio[0]) + 1e-4 * np.random.default_rng(1).standard_normal(audio.shape[1])
     four = np.stack([quiet, audio[0], quiet, audio[1]], axis=1).astype(np.float32)
     sf.write(tmp_path / "four.wav", four, rate)
-    rec = load_recording(tmp_path / "four.wav", settings=Settings())
+    with caplog.at_level("WARNING", logger="callscope.ingest"):
+        rec = load_recording(tmp_path / "four.wav", settings=Settings())
+    assert [r.getMessage() for r in caplog.records] == [
+        "four.wav has 4 channels; analysing only the two loudest (channels 1 and 3, counted from 0)"]
     assert rec.source_channels == 4
     assert rec.layout == "stereo"
     assert np.allclose(rec.channels[0], audio[0], atol=1e-3)

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from callscope.config import Settings
-from models.document import STAGES, Transcript, Turn, Word
-from nlp import annotate
-from nlp.corpus import load_corpus, noisy_variants
+from callscope.core.config import Settings
+from callscope.models.document import STAGES, Transcript, Turn, Word
+from callscope.nlp import annotate
+from callscope.nlp.corpus import load_corpus, noisy_variants
 
 GAP = 0.6  # seconds of silence between turns
 

@@ -9,11 +9,12 @@ from collections import Counter
 import pytest
 import sklearn
 
-from callscope.config import Settings
-from models.document import OBJECTION_TYPES, STAGES
-from nlp import model as nlp_model
-from nlp.corpus import corpus_sha256, load_corpus
-from nlp.stage import stage_probabilities
+from callscope.core.config import Settings
+from callscope.models.document import OBJECTION_TYPES, STAGES
+from callscope.nlp import classifiers as nlp_classifiers
+from callscope.nlp import model as nlp_model
+from callscope.nlp.corpus import corpus_sha256, load_corpus
+from callscope.nlp.stage import stage_probabilities
 
 
 def test_corpus_is_large_varied_and_labeled() -> None:
@@ -34,7 +35,8 @@ def test_corpus_is_large_varied_and_labeled() -> None:
 def test_shipped_artifact_is_current_and_small() -> None:
     meta = json.loads(nlp_model.ARTIFACT_META.read_text(encoding="utf-8"))
     assert nlp_model.ARTIFACT.stat().st_size < 5_000_000
-    assert meta["corpus_sha256"] == corpus_sha256(), "corpus changed: run `.venv/bin/python -m nlp.train`"
+    assert meta["corpus_sha256"] == corpus_sha256(), \
+        "corpus changed: run `.venv/bin/python -m callscope.nlp.train`"
     assert meta["artifact_version"] == nlp_model.ARTIFACT_VERSION
     cv = meta["cross_validation"]
     assert cv["call_stage_accuracy"] >= 0.8 and cv["turn_stage_accuracy"] >= 0.5
@@ -42,15 +44,15 @@ def test_shipped_artifact_is_current_and_small() -> None:
 
 @pytest.fixture
 def fresh_loader(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(nlp_model, "_loaded", {})
+    monkeypatch.setattr(nlp_classifiers, "_loaded", {})
     return monkeypatch
 
 
 def test_missing_artifact_is_retrained_into_the_cache_and_reused(fresh_loader, tmp_path) -> None:
-    fresh_loader.setattr(nlp_model, "ARTIFACT", tmp_path / "absent" / "classifiers-v1.joblib")
+    fresh_loader.setattr(nlp_classifiers, "ARTIFACT", tmp_path / "absent" / "classifiers-v2.joblib")
     settings = Settings(cache_dir=tmp_path / "cache")
-    trained = nlp_model.load_classifiers(settings)
-    cached = tmp_path / "cache" / "nlp" / "classifiers-v1.joblib"
+    trained = nlp_classifiers.load_classifiers(settings)
+    cached = tmp_path / "cache" / "nlp" / "classifiers-v2.joblib"
     assert cached.exists()
     meta = json.loads(cached.with_suffix(".json").read_text(encoding="utf-8"))
     assert meta["sklearn"] == sklearn.__version__ and meta["corpus_sha256"] == corpus_sha256()
@@ -58,29 +60,27 @@ def test_missing_artifact_is_retrained_into_the_cache_and_reused(fresh_loader, t
     assert STAGES[int(probs.argmax())] == "closing"
 
     # a second process finds the cached model: no training this time
-    fresh_loader.setattr(nlp_model, "_loaded", {})
-    import nlp.train
-
+    fresh_loader.setattr(nlp_classifiers, "_loaded", {})
     def no_training(*_args, **_kwargs):
         raise AssertionError("retrained although a compatible cached model exists")
 
-    fresh_loader.setattr(nlp.train, "fit_classifiers", no_training)
-    again = nlp_model.load_classifiers(settings)
+    fresh_loader.setattr(nlp_classifiers, "fit_classifiers", no_training)
+    again = nlp_classifiers.load_classifiers(settings)
     assert list(again.stage.classes_) == list(trained.stage.classes_)
 
 
 def test_artifact_from_another_sklearn_is_not_loaded(fresh_loader, tmp_path) -> None:
-    stale = tmp_path / "models" / "classifiers-v1.joblib"
+    stale = tmp_path / "models" / "classifiers-v2.joblib"
     stale.parent.mkdir()
     shutil.copy(nlp_model.ARTIFACT, stale)
     meta = json.loads(nlp_model.ARTIFACT_META.read_text(encoding="utf-8"))
     stale.with_suffix(".json").write_text(json.dumps({**meta, "sklearn": "0.1.0"}), encoding="utf-8")
-    fresh_loader.setattr(nlp_model, "ARTIFACT", stale)
+    fresh_loader.setattr(nlp_classifiers, "ARTIFACT", stale)
     cache = tmp_path / "cache"
     (cache / "nlp").mkdir(parents=True)
     # a damaged cache file with matching metadata is ignored too, then replaced
-    (cache / "nlp" / "classifiers-v1.joblib").write_bytes(b"not a pickle")
-    (cache / "nlp" / "classifiers-v1.json").write_text(json.dumps(meta), encoding="utf-8")
-    loaded = nlp_model.load_classifiers(Settings(cache_dir=cache))
+    (cache / "nlp" / "classifiers-v2.joblib").write_bytes(b"not a pickle")
+    (cache / "nlp" / "classifiers-v2.json").write_text(json.dumps(meta), encoding="utf-8")
+    loaded = nlp_classifiers.load_classifiers(Settings(cache_dir=cache))
     assert loaded.meta["sklearn"] == sklearn.__version__
-    assert (cache / "nlp" / "classifiers-v1.joblib").stat().st_size > 1000
+    assert (cache / "nlp" / "classifiers-v2.joblib").stat().st_size > 1000

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from callscope.config import Settings
-from models.document import Transcript, Turn
-from nlp import annotate
+from callscope.core.config import Settings
+from callscope.models.document import Transcript, Turn
+from callscope.nlp import annotate
 from tests.conftest import SAMPLES, analysis_of, truth_of
 
 SAMPLE_IDS = ["zh-demo", "en-demo", "mixed-demo", "zh-phone", "zh-meeting"]

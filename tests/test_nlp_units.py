@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.document import OBJECTION_TYPES, Transcript, Turn, Word
-from nlp.buyer import is_consumer_call
-from nlp.hits import find_trackers
-from nlp.metrics import MONOLOGUE_GAP, SPEECH_PAUSE, compute_metrics, speech_time
-from nlp.model import Classifiers
-from nlp.next_steps import find_next_steps, find_time
-from nlp.objections import cue_types, detect_objection, find_objections, is_handled, weak_cue_types
-from nlp.questions import count_open_questions, is_question, question_kind
-from nlp.text import detect_language, normalize, split_sentences
-from nlp.tokens import tokenize
+from callscope.models.document import OBJECTION_TYPES, Transcript, Turn, Word
+from callscope.nlp.buyer import is_consumer_call
+from callscope.nlp.hits import find_trackers
+from callscope.nlp.metrics import MONOLOGUE_GAP, SPEECH_PAUSE, compute_metrics, speech_time
+from callscope.nlp.model import Classifiers
+from callscope.nlp.next_steps import find_next_steps, find_time
+from callscope.nlp.objections import cue_types, detect_objection, find_objections, is_handled, weak_cue_types
+from callscope.nlp.questions import count_open_questions, is_question, question_kind
+from callscope.nlp.text import detect_language, normalize, split_sentences
+from callscope.nlp.tokens import tokenize
 
 
 def turn(start: float, end: float, role: str, text: str = "好的", speaker: str | None = None) -> Turn:
@@ -175,19 +175,6 @@ def test_trackers_default_and_override(tmp_path) -> None:
     assert [(h.name, h.term) for h in hits] == [("our_product", "Nebula"), ("our_product", "星云")]
 
 
-def test_rep_scores_tell_the_rep_from_the_customer(tmp_path) -> None:
-    from callscope.config import Settings
-    from nlp.roles import rep_scores
-
-    scores = rep_scores({
-        "S0": ["您好，我是云图科技的小李，耽误您两分钟。", "咱们现在销售团队多少人？",
-               "我们这个价格包含实施和培训。"],
-        "S1": ["嗯，你说吧。", "三十来个人吧。", "太贵了，我得跟老板商量一下。"],
-        "S2": [],
-    }, Settings(cache_dir=tmp_path))
-    assert scores["S0"] > 0.6 > 0.4 > scores["S1"] and scores["S2"] == 0.5
-
-
 class _FixedObjectionModel:
     """Stands in for the objection classifier: the same probabilities for every sentence."""
 
@@ -201,7 +188,7 @@ class _FixedObjectionModel:
 
 
 def _model(**probs: float) -> Classifiers:
-    return Classifiers(stage=None, objection=_FixedObjectionModel(**probs), role=None, meta={})  # type: ignore[arg-type]
+    return Classifiers(stage=None, objection=_FixedObjectionModel(**probs), meta={})  # type: ignore[arg-type]
 
 
 def test_weak_objection_cues_only_tip_what_the_model_sees() -> None:

@@ -13,10 +13,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-from api.search import index_tokens, matching_call_ids
-from models.db import MIGRATIONS_DIR, include_object, make_engine, migrate, session_factory
-from models.document import digest
-from models.orm import Base, Call, CallDigest, Team, Turn, User
+from callscope.api.search import index_tokens, matching_call_ids
+from callscope.models.db import MIGRATIONS_DIR, include_object, make_engine, migrate, session_factory
+from callscope.models.document import digest
+from callscope.models.orm import Base, Call, CallDigest, Team, Turn, User
 from tests.service_support import database_url
 
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from api import queue
-from api.worker import WorkerPool
-from callscope.config import Settings
-from models.db import make_engine, migrate, session_factory
-from models.orm import Call, Job, User, utcnow
+from callscope.api import queue
+from callscope.api.worker import WorkerPool
+from callscope.core.config import Settings
+from callscope.models.db import make_engine, migrate, session_factory
+from callscope.models.orm import Call, Job, User, utcnow
 from tests.service_support import database_url
 
 
@@ -155,7 +155,7 @@ def test_workers_threads_drain_the_queue(db, tmp_path):
 
     def failing_fast(path, options, settings):
         done.append(Path(path).name)
-        from callscope.errors import InputError
+        from callscope.core.errors import InputError
 
         raise InputError("not audio")
 

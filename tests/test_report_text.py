@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from callscope.models.document import Analysis
 from callscope.report import mmss, render_text
-from models.document import Analysis
-from scoring import load_rubric, score
+from callscope.scoring import load_rubric, score
 from tests.test_scoring_calls import bad_en, good_zh
 
 

@@ -7,9 +7,18 @@ nlp classifiers; `test_real_annotate_*` runs the real annotator on hand-made tra
 
 from __future__ import annotations
 
-from models.document import Conversation, Evidence, Hit, NextStep, Objection, Transcript, Turn, TurnInsight
-from nlp.metrics import compute_metrics
-from scoring import load_rubric, score
+from callscope.models.document import (
+    Conversation,
+    Evidence,
+    Hit,
+    NextStep,
+    Objection,
+    Transcript,
+    Turn,
+    TurnInsight,
+)
+from callscope.nlp.metrics import compute_metrics
+from callscope.scoring import load_rubric, score
 
 # (start, end, role, text, question kind: None | "open" | "closed")
 TurnSpec = tuple[float, float, str, str, str | None]
@@ -88,7 +97,7 @@ def bad_en() -> Conversation:
 
 
 def test_real_annotate_scores_a_hand_made_zh_transcript() -> None:
-    from nlp import annotate
+    from callscope.nlp import annotate
 
     conv = annotate(good_zh().transcript)
     card = score(conv, load_rubric("default"))
@@ -104,7 +113,7 @@ def test_real_annotate_scores_a_hand_made_zh_transcript() -> None:
 
 
 def test_real_annotate_flags_the_bad_en_transcript() -> None:
-    from nlp import annotate
+    from callscope.nlp import annotate
 
     conv = annotate(bad_en().transcript)
     card = score(conv, load_rubric("default"))

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from callscope.errors import RubricError
-from scoring import load_rubric
-from scoring.rubric import BUILTIN_DIR, RubricValidationError, builtin_names, validate
+from callscope.core.errors import RubricError
+from callscope.scoring import load_rubric
+from callscope.scoring.rubric import BUILTIN_DIR, RubricValidationError, builtin_names, validate
 
 CONTRACT_IDS = {"opening", "needs_discovery", "qualification_budget", "qualification_authority", "talk_ratio",
                 "monologue", "objection_handling", "next_step", "compliance"}
@@ -179,7 +179,7 @@ def test_not_a_mapping_is_rejected() -> None:
 
 def test_check_command_reports_ok_and_the_bad_field(tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    from scoring.__main__ import main
+    from callscope.scoring.__main__ import main
 
     data = default_data()
     data["items"][4]["params"]["min"] = "low"

@@ -7,8 +7,8 @@ import functools
 
 import pytest
 
-from models.document import Conversation, Scorecard, Transcript, Turn
-from scoring import load_rubric, score
+from callscope.models.document import Conversation, Scorecard, Transcript, Turn
+from callscope.scoring import load_rubric, score
 from tests.conftest import SAMPLES, truth_of
 
 SAMPLE_IDS = sorted(p.name.removesuffix(".truth.json") for p in SAMPLES.glob("*.truth.json"))
@@ -31,7 +31,7 @@ def transcript_of(sample_id: str) -> Transcript:
 
 @functools.cache
 def scored(sample_id: str) -> tuple[Conversation, Scorecard]:
-    from nlp import annotate
+    from callscope.nlp import annotate
 
     conv = annotate(transcript_of(sample_id))
     return conv, score(conv, load_rubric("default"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from models.document import Hit, Scorecard
-from scoring import load_rubric, score
+from callscope.models.document import Hit, Scorecard
+from callscope.scoring import load_rubric, score
 from tests.test_scoring_calls import BAD_EN, GOOD_ZH, bad_en, build, good_zh, next_step, objection
 
 
@@ -150,8 +150,8 @@ def test_interrupting_the_customer_is_found() -> None:
 
 
 def test_a_call_where_nobody_spoke_has_nothing_to_score() -> None:
-    from models.document import Conversation, Transcript
-    from nlp.metrics import compute_metrics
+    from callscope.models.document import Conversation, Transcript
+    from callscope.nlp.metrics import compute_metrics
 
     transcript = Transcript(duration=5.0, language="zh", layout="mono", turns=[])
     metrics = compute_metrics(transcript, 0, 0)

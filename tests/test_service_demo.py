@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import yaml
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
-from api.app import create_app
-from api.demo import samples_dir
-from callscope.config import Settings
+from callscope.api.app import create_app
+from callscope.api.demo import DEMO_FILE
+from callscope.core.config import Settings
+from callscope.models.orm import Call, Deal
 
 
 def test_demo_seeds_calls_and_prints_working_tokens(tmp_path, capsys):
@@ -19,11 +22,17 @@ def test_demo_seeds_calls_and_prints_working_tokens(tmp_path, capsys):
             if "demo token" in line
         }
         assert set(tokens) == {"admin", "manager", "rep"}
-        files = [p for p in samples_dir().glob("*.*") if p.suffix in (".flac", ".wav")]
+        demo = yaml.safe_load(DEMO_FILE.read_text(encoding="utf-8"))
         calls = client.get("/api/v1/calls", headers={"Authorization": f"Bearer {tokens['admin']}"}).json()[
             "items"
         ]
-        assert len(calls) == len(files) > 0 and {c["status"] for c in calls} == {"queued"}
+        assert len(calls) == len(demo["calls"]) > 0 and {c["status"] for c in calls} == {"queued"}
+        # one conversation is one call (zh-demo's mono mix is not seeded beside its stereo file)
+        assert len({c["title"] for c in calls}) == len(calls)
+        with client.app.state.sessions() as session:
+            for deal in session.scalars(select(Deal)):
+                reps_on_it = set(session.scalars(select(Call.rep_id).where(Call.deal_id == deal.id)))
+                assert reps_on_it == {deal.owner_id}, deal.external_id  # nobody is blamed for another's deal
         mine = client.get("/api/v1/calls", headers={"Authorization": f"Bearer {tokens['rep']}"}).json()[
             "items"
         ]

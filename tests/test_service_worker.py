@@ -10,10 +10,10 @@ import time
 
 from sqlalchemy import select
 
-from api import queue
-from api.services.results import store_analysis
-from models.db import make_engine, migrate, session_factory
-from models.orm import AnalysisRecord, Call, Job, User
+from callscope.api import queue
+from callscope.api.services.results import store_analysis
+from callscope.models.db import make_engine, migrate, session_factory
+from callscope.models.orm import AnalysisRecord, Call, Job, User
 from tests.conftest import analysis_of
 from tests.service_support import ROOT, postgres_database
 from tests.test_api_results import transcript_of

@@ -224,3 +224,19 @@ def test_a_rep_sees_their_own_call_but_not_another_reps(browser, site: dict) -> 
     assert "/reps/" in other.url  # reps have no team overview
     other.context.close()
 
+
+
+def test_api_docs_render_offline_from_packaged_assets(browser, site: dict) -> None:
+    """/docs is Swagger UI from the swagger-ui-bundle package: every request stays on this server."""
+    context = browser.new_context(base_url=site["base"])
+    page = context.new_page()
+    elsewhere: list[str] = []
+    page.on("request", lambda request: None if request.url.startswith(site["base"]) or
+            request.url.startswith("data:") else elsewhere.append(request.url))
+    page.goto("/docs")
+    page.wait_for_selector(".opblock-summary-path", timeout=20000)
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert any("/api/v1/calls" in p for p in paths)
+    assert not elsewhere, elsewhere
+    page.screenshot(path=str(ARTIFACTS / "api-docs.png"))
+    context.close()

@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from api.web.config import score_band
-from api.web.i18n import LANGUAGES, Translator, strings
-from api.web.rendering import WEB_DIR, mmss, number
-from models.document import OBJECTION_TYPES, ROLES, STAGES
+from callscope.api.web.config import score_band
+from callscope.api.web.i18n import LANGUAGES, Translator, strings
+from callscope.api.web.rendering import WEB_DIR, mmss, number
+from callscope.models.document import OBJECTION_TYPES, ROLES, STAGES
 
 TEMPLATE_KEY = re.compile(r"""\bt\('([a-z_]+\.[a-z_.]+)'\s*[,)]""")
 

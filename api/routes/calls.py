@@ -7,15 +7,15 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 
-from api import queue
-from api.deps import CallId, Principal, PrincipalDep, SessionDep, SettingsDep
-from api.errors import Conflict, Forbidden, NotFound
-from api.schemas import CommentIn, OverrideIn
-from api.services import calls as calls_service
-from api.services import reviews
-from api.services.results import current_analysis, effective_document
-from api.services.rubrics import check_name, get_rubric
-from api.uploads import CONTENT_TYPES, receive_upload
+from callscope.api import queue
+from callscope.api.deps import CallId, Principal, PrincipalDep, SessionDep, SettingsDep
+from callscope.api.errors import Conflict, Forbidden, NotFound
+from callscope.api.schemas import CommentIn, OverrideIn
+from callscope.api.services import calls as calls_service
+from callscope.api.services import reviews
+from callscope.api.services.results import current_analysis, effective_document
+from callscope.api.services.rubrics import check_name, get_rubric
+from callscope.api.uploads import CONTENT_TYPES, receive_upload
 
 router = APIRouter(tags=["calls"])
 

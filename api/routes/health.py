@@ -3,9 +3,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import func, select
 
-from api.deps import SessionDep
 from callscope import __version__
-from models.orm import Job
+from callscope.api.deps import SessionDep
+from callscope.models.orm import Job
 
 router = APIRouter(tags=["health"])
 

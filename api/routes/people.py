@@ -6,14 +6,14 @@ from fastapi import APIRouter, Body, Query
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import select
 
-from api.deps import FastJSONResponse, PrincipalDep, SessionDep
-from api.errors import FieldError, Forbidden, NotFound
-from api.schemas import DealIn, RepIn
-from api.services import people
-from api.services.calls import parse_end, parse_time
-from api.services.evaluation import evaluation_csv, rep_evaluation
-from api.services.insights import deal_insights
-from models.orm import Call, Deal, User
+from callscope.api.deps import FastJSONResponse, PrincipalDep, SessionDep
+from callscope.api.errors import FieldError, Forbidden, NotFound
+from callscope.api.schemas import DealIn, RepIn
+from callscope.api.services import people
+from callscope.api.services.calls import parse_end, parse_time
+from callscope.api.services.evaluation import evaluation_csv, rep_evaluation
+from callscope.api.services.insights import deal_insights
+from callscope.models.orm import Call, Deal, User
 
 router = APIRouter(tags=["reps and deals"])
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from sqlalchemy import select
 
-from api import queue
-from api.deps import PrincipalDep, SessionDep, SettingsDep
-from api.errors import FieldError, Forbidden, NotFound
-from api.services import rubrics as rubric_service
-from models.orm import RubricRecord
+from callscope.api import queue
+from callscope.api.deps import PrincipalDep, SessionDep, SettingsDep
+from callscope.api.errors import FieldError, Forbidden, NotFound
+from callscope.api.services import rubrics as rubric_service
+from callscope.models.orm import RubricRecord
 
 router = APIRouter(tags=["rubrics"])
 

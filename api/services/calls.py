@@ -11,15 +11,15 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from api import queue
-from api.deps import Principal
-from api.errors import Conflict, FieldError, NotFound
-from api.search import matching_call_ids
-from api.services.people import resolve_deal_for_upload, resolve_rep_for_upload
-from api.uploads import Upload, probe_audio, store_audio
-from callscope.config import Settings
-from models.document import OBJECTION_TYPES, STAGES
-from models.orm import Call, Deal, User, parse_id, utcnow
+from callscope.api import queue
+from callscope.api.deps import Principal
+from callscope.api.errors import Conflict, FieldError, NotFound
+from callscope.api.search import matching_call_ids
+from callscope.api.services.people import resolve_deal_for_upload, resolve_rep_for_upload
+from callscope.api.uploads import Upload, probe_audio, store_audio
+from callscope.core.config import Settings
+from callscope.models.document import OBJECTION_TYPES, STAGES
+from callscope.models.orm import Call, Deal, User, parse_id, utcnow
 
 CHANNELS = ("auto", "stereo", "mono")
 

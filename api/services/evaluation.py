@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
-from api.services.config import service_config
-from api.services.results import effective_digests, effective_facts
-from models.orm import Call, User
+from callscope.api.services.config import service_config
+from callscope.api.services.results import effective_digests, effective_facts
+from callscope.models.orm import Call, User
 
 CallRef = Call | Row  # a call, or a row of its id, title and started_at
 METRICS = ("talk_ratio", "longest_monologue", "interactivity", "patience", "question_rate", "questions")

@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import Principal
-from api.services.config import service_config
-from api.services.results import effective_digests
-from models.orm import Call, Deal, utcnow
+from callscope.api.deps import Principal
+from callscope.api.services.config import service_config
+from callscope.api.services.results import effective_digests
+from callscope.models.orm import Call, Deal, utcnow
 
 _WEEKDAY = re.compile(
     r"(下周|下星期|下礼拜|周|星期|礼拜)([一二三四五六日天])"

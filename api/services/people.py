@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import Principal
-from api.errors import FieldError, Forbidden, NotFound
-from api.schemas import DealIn
-from api.tokens import find_team, user_by_ref
-from models.orm import Deal, User, parse_id
+from callscope.api.deps import Principal
+from callscope.api.errors import FieldError, Forbidden, NotFound
+from callscope.api.schemas import DealIn
+from callscope.api.tokens import find_team, user_by_ref
+from callscope.models.orm import Deal, User, parse_id
 
 
 def resolve_rep_for_upload(session: Session, principal: Principal, ref: str) -> User:

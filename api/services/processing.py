@@ -8,13 +8,13 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from api.services.results import current_analysis, store_analysis
-from api.services.rubrics import rubric_ref
-from callscope.config import Settings
-from callscope.errors import InputError
+from callscope.api.services.results import current_analysis, store_analysis
+from callscope.api.services.rubrics import rubric_ref
+from callscope.core.config import Settings
+from callscope.core.errors import InputError
+from callscope.models.document import Analysis, Transcript
+from callscope.models.orm import Call, Job
 from callscope.pipeline import AnalyzeOptions
-from models.document import Analysis, Transcript
-from models.orm import Call, Job
 
 AnalyzeFn = Callable[[Path, AnalyzeOptions, Settings], Analysis]
 

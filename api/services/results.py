@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from api.search import index_tokens
-from models.document import digest, facts
-from models.orm import (
+from callscope.api.search import index_tokens
+from callscope.models.document import digest, facts
+from callscope.models.orm import (
     AnalysisRecord,
     Call,
     CallDigest,

@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import Principal
-from api.errors import Conflict, FieldError, NotFound
-from api.services.results import current_analysis, effective_document
-from models.orm import Call, Comment, Override
+from callscope.api.deps import Principal
+from callscope.api.errors import Conflict, FieldError, NotFound
+from callscope.api.services.results import current_analysis, effective_document
+from callscope.models.orm import Call, Comment, Override
 
 
 def override_item(session: Session, principal: Principal, call: Call, item_id: str, passed: bool | None,

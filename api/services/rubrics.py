@@ -14,13 +14,13 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.services.results import id_batches
-from callscope.config import Settings
-from callscope.errors import RubricError
-from models.orm import Call, RubricRecord, ScorecardRecord, utcnow
+from callscope.api.services.results import id_batches
+from callscope.core.config import Settings
+from callscope.core.errors import RubricError
+from callscope.models.orm import Call, RubricRecord, ScorecardRecord, utcnow
 
 if TYPE_CHECKING:
-    from api.deps import Principal
+    from callscope.api.deps import Principal
 
 _NAME_OK = set("abcdefghijklmnopqrstuvwxyz0123456789_-.")
 
@@ -33,7 +33,7 @@ def check_name(name: str) -> str:
 
 def parse_body(body: str, name: str) -> dict[str, Any]:
     """A rubric body as sent (YAML or JSON) -> dict, validated by scoring's loader."""
-    from scoring import load_rubric
+    from callscope.scoring import load_rubric
 
     try:
         data = yaml.safe_load(body)

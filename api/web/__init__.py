@@ -7,7 +7,7 @@ Mount with `app.include_router(api.web.router)` (no prefix): it serves /, /login
 
 from fastapi import APIRouter
 
-from api.web import auth, pages
+from callscope.api.web import auth, pages
 
 router = APIRouter()
 router.include_router(auth.router)

@@ -9,7 +9,7 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.deps import (
+from callscope.api.deps import (
     COOKIE_NAME,
     Principal,
     SessionDep,
@@ -17,7 +17,7 @@ from api.deps import (
     principal_for_token,
     token_from_request,
 )
-from api.web.rendering import render
+from callscope.api.web.rendering import render
 
 router = APIRouter()
 COOKIE_MAX_AGE = 30 * 86400

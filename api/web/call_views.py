@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import Principal
-from api.search import tokenize
-from api.services.calls import visible_call
-from api.services.results import current_analysis, effective_document
-from models.orm import Call, Comment, Override, Turn
+from callscope.api.deps import Principal
+from callscope.api.search import tokenize
+from callscope.api.services.calls import visible_call
+from callscope.api.services.results import current_analysis, effective_document
+from callscope.models.orm import Call, Comment, Override, Turn
 
 
 def highlight(text: str, terms: list[str]) -> list[tuple[str, bool]]:

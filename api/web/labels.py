@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from api.services.rubrics import get_rubric
-from api.web.i18n import Translator
-from callscope.errors import CallscopeError
+from callscope.api.services.rubrics import get_rubric
+from callscope.api.web.i18n import Translator
+from callscope.core.errors import CallscopeError
 
 Labeler = Callable[..., str]
 

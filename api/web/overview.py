@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.deps import Principal
-from api.services.config import service_config
-from api.web.charts import trend_chart, week_start, weekly_points
-from api.web.config import web_config
-from api.web.stats import effective_items, item_stats
-from models.orm import Call, Deal, User
+from callscope.api.deps import Principal
+from callscope.api.services.config import service_config
+from callscope.api.web.charts import trend_chart, week_start, weekly_points
+from callscope.api.web.config import web_config
+from callscope.api.web.stats import effective_items, item_stats
+from callscope.models.orm import Call, Deal, User
 
 
 def reps_in_scope(session: Session, principal: Principal) -> list[User]:

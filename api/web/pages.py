@@ -8,21 +8,21 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from api.deps import CallId, RowId, SessionDep, check_same_origin
-from api.errors import FieldError, Forbidden, NotFound
-from api.services.calls import CallFilters, list_calls, visible_call
-from api.services.insights import deal_insights
-from api.services.people import find_deal
-from api.services.reviews import add_comment, override_item
-from api.uploads import CONTENT_TYPES
-from api.web.auth import PagePrincipal
-from api.web.call_views import call_page, search_snippets
-from api.web.config import web_config
-from api.web.overview import reps_in_scope, team_overview
-from api.web.rendering import STATIC_DIR, display_tz, render
-from api.web.rep_views import PERIODS, rep_page_data
-from callscope.errors import CallscopeError
-from models.document import OBJECTION_TYPES, STAGES
+from callscope.api.deps import CallId, RowId, SessionDep, check_same_origin
+from callscope.api.errors import FieldError, Forbidden, NotFound
+from callscope.api.services.calls import CallFilters, list_calls, visible_call
+from callscope.api.services.insights import deal_insights
+from callscope.api.services.people import find_deal
+from callscope.api.services.reviews import add_comment, override_item
+from callscope.api.uploads import CONTENT_TYPES
+from callscope.api.web.auth import PagePrincipal
+from callscope.api.web.call_views import call_page, search_snippets
+from callscope.api.web.config import web_config
+from callscope.api.web.overview import reps_in_scope, team_overview
+from callscope.api.web.rendering import STATIC_DIR, display_tz, render
+from callscope.api.web.rep_views import PERIODS, rep_page_data
+from callscope.core.errors import CallscopeError
+from callscope.models.document import OBJECTION_TYPES, STAGES
 
 router = APIRouter(include_in_schema=False)
 # the deal insights' 30-day judgement, by how it starts -> the page's wording

@@ -16,9 +16,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from api.web.config import score_band
-from api.web.i18n import LANG_COOKIE, Translator, requested_language
-from api.web.labels import labelers
+from callscope.api.web.config import score_band
+from callscope.api.web.i18n import LANG_COOKIE, Translator, requested_language
+from callscope.api.web.labels import labelers
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"

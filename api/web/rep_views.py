@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import Principal
-from api.services.evaluation import rep_evaluation
-from api.services.people import visible_rep
-from api.web.charts import trend_chart, weekly_points
-from api.web.config import web_config
-from models.orm import Call
+from callscope.api.deps import Principal
+from callscope.api.services.evaluation import rep_evaluation
+from callscope.api.services.people import visible_rep
+from callscope.api.web.charts import trend_chart, weekly_points
+from callscope.api.web.config import web_config
+from callscope.models.orm import Call
 
 PERIODS = (7, 30, 90, 365)
 METRIC_ORDER = ("talk_ratio", "longest_monologue", "question_rate", "interactivity", "patience")

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from models.orm import Override, ScorecardItemRecord, ScorecardRecord
+from callscope.models.orm import Override, ScorecardItemRecord, ScorecardRecord
 
 
 def effective_items(session: Session, call_ids: Select) -> dict[int, list[dict[str, Any]]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from models.db import include_object
-from models.orm import Base
+from callscope.models.db import include_object
+from callscope.models.orm import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from models.document import digest, facts
+from callscope.models.document import digest, facts
 
 revision = '0002'
 down_revision = '0001'

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from callscope.errors import CallscopeError
+from callscope.core.errors import CallscopeError
 
 ENV_PREFIX = "CALLSCOPE_"
 

@@ -1,0 +1,1 @@
+"""The foundation: settings and errors. Imports nothing of callscope."""
