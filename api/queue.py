@@ -4,6 +4,11 @@ Claiming is a conditional UPDATE (status still 'queued'), so two workers never g
 on PostgreSQL the candidate row is picked with SELECT ... FOR UPDATE SKIP LOCKED to avoid contention.
 A worker renews its claim (claimed_at) while it works; a claim older than the lease belongs to a dead
 worker and is requeued. Failures retry with exponential backoff up to max_attempts.
+
+Fencing: a claim is (job id, claimed_by). complete, fail and _release change a job only while it is
+still 'processing' under the claim they saw, so a worker whose lease ran out (and whose job another
+worker took over) cannot overwrite the result of the worker that took over: its complete rolls back
+the analysis it stored and reports the claim lost.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ def claim(session: Session, worker_id: str) -> Job | None:
                     updated_at=now)).rowcount
         if won:
             job = session.get(Job, candidate, populate_existing=True)
+            job.held_by = worker_id  # the claim, kept apart from the row (a rollback reloads claimed_by)
             if job.kind == "analyze":
                 session.execute(update(Call).where(Call.id == job.call_id)
                                 .values(status="processing", attempts=job.attempts, updated_at=now))
@@ -75,11 +81,26 @@ def backoff(attempts: int, base: float = BACKOFF_BASE) -> timedelta:
     return timedelta(seconds=min(BACKOFF_MAX, base * 2 ** max(0, attempts - 1)))
 
 
+class ClaimLost(Exception):
+    """The job is no longer this worker's (its lease ran out and another worker took it over)."""
+
+
+def _held(job: Job):  # noqa: ANN202 - a SQL condition
+    """The job is still processing under the claim this worker holds: the claim claim() handed out
+    (job.held_by, a plain attribute a rollback does not reload), else the row's claimed_by as read."""
+    holder = getattr(job, "held_by", None) or job.claimed_by
+    return (Job.id == job.id) & (Job.status == "processing") & (Job.claimed_by == holder)
+
+
 def complete(session: Session, job: Job) -> None:
-    """Mark done (the caller has stored the results in the same session); commits."""
+    """Mark done (the caller has stored the results in the same session) and commit, if the claim
+    still holds; otherwise roll back what the caller stored and raise ClaimLost."""
     now = utcnow()
-    session.execute(update(Job).where(Job.id == job.id)
-                    .values(status="done", error=None, claimed_by=None, updated_at=now))
+    if not session.execute(update(Job).where(_held(job))
+                           .values(status="done", error=None, claimed_by=None, updated_at=now)).rowcount:
+        session.rollback()
+        raise ClaimLost(f"job {job.id}: claim {getattr(job, 'held_by', None) or job.claimed_by} lost; "
+                        "its result was discarded")
     if job.kind == "analyze":
         session.execute(update(Call).where(Call.id == job.call_id)
                         .values(status="done", error=None, updated_at=now))
@@ -88,13 +109,16 @@ def complete(session: Session, job: Job) -> None:
 
 def fail(session: Session, job: Job, error: str, permanent: bool, max_attempts: int,
          base: float = BACKOFF_BASE) -> str:
-    """Record a failure: back to the queue after a backoff, or failed for good. Returns the new status."""
+    """Record a failure: back to the queue after a backoff, or failed for good. Returns the new status,
+    or "lost" (nothing changed) when the claim no longer holds."""
     now = utcnow()
     attempts = session.scalar(select(Job.attempts).where(Job.id == job.id)) or job.attempts
     status = "failed" if permanent or attempts >= max_attempts else "queued"
-    session.execute(update(Job).where(Job.id == job.id).values(
-        status=status, error=error, claimed_by=None, claimed_at=None, updated_at=now,
-        next_attempt_at=now + backoff(attempts, base)))
+    if not session.execute(update(Job).where(_held(job)).values(
+            status=status, error=error, claimed_by=None, claimed_at=None, updated_at=now,
+            next_attempt_at=now + backoff(attempts, base))).rowcount:
+        session.rollback()
+        return "lost"
     if job.kind == "analyze":
         # a call waiting for a retry reads as queued with the last error, so users see why
         session.execute(update(Call).where(Call.id == job.call_id)
@@ -125,19 +149,25 @@ def _release(session: Session, job_ids: list[int], max_attempts: int) -> int:
         session.commit()
         return 0
     now = utcnow()
-    for job in session.scalars(select(Job).where(Job.id.in_(job_ids))):
+    released = 0
+    for job in list(session.scalars(select(Job).where(Job.id.in_(job_ids)))):
         spent = job.attempts >= max_attempts
         status = "failed" if spent else "queued"
         error = (f"the worker stopped while analysing this call, {job.attempts} times; "
                  "not retried again") if spent else job.error
-        session.execute(update(Job).where(Job.id == job.id).values(
-            status=status, error=error, claimed_by=None, claimed_at=None, next_attempt_at=now,
-            updated_at=now))
+        # fenced: only the claim we judged dead or stale (same holder, not renewed since)
+        if not session.execute(update(Job).where(
+                _held(job), Job.claimed_at == job.claimed_at if job.claimed_at is not None
+                else Job.claimed_at.is_(None)).values(
+                status=status, error=error, claimed_by=None, claimed_at=None, next_attempt_at=now,
+                updated_at=now)).rowcount:
+            continue
+        released += 1
         if job.kind == "analyze":
             session.execute(update(Call).where(Call.id == job.call_id, Call.status == "processing")
                             .values(status=status, error=error, updated_at=now))
     session.commit()
-    return len(job_ids)
+    return released
 
 
 def pid_alive(pid: int) -> bool:

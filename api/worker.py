@@ -83,6 +83,9 @@ class WorkerPool:
                     gc.freeze()
                     self._frozen = True
                 return "done"
+            except queue.ClaimLost as err:
+                log.warning("%s", err)
+                return "lost"
             except Exception as err:  # noqa: BLE001 - every failure is recorded on the job
                 session.rollback()
                 permanent = isinstance(err, CallscopeError) and not isinstance(err, ModelError)
@@ -90,6 +93,9 @@ class WorkerPool:
                     log.exception("job %s failed", job.id)
                 status = queue.fail(session, job, _one_line(err), permanent, self.settings.max_attempts,
                                     self.backoff_base)
+                if status == "lost":
+                    log.warning("job %s: claim lost; its failure was not recorded", job.id)
+                    return status
                 log.warning("job %s (call %s) %s: %s", job.id, job.call_id, status, _one_line(err))
                 return status
             finally:
