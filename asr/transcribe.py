@@ -86,8 +86,9 @@ def _stereo(recording: Recording, settings: Settings, model, language: str | Non
     for ch, audio in enumerate(recording.channels):
         label = f"channel {ch} ({roles[speaker_of[ch]]})"
         progress(f"{label}: transcribing")
-        results[ch] = decode_channel(model, audio, settings, language=language, progress=progress,
-                                     label=label, vocabulary=vocabulary)
+        with model.decoding():  # one channel decode at a time per shared model (asr.model)
+            results[ch] = decode_channel(model, audio, settings, language=language, progress=progress,
+                                         label=label, vocabulary=vocabulary)
         words.extend(SpeakerWord(w, speaker_of[ch], ch) for w in results[ch].words)
     default = _majority(r.language for r in results.values())
     turns = build_turns(words, roles, default_language=default)
@@ -102,8 +103,9 @@ def _mono(recording: Recording, settings: Settings, model, language: str | None,
 
     audio = recording.mixed()
     progress("mono: transcribing")
-    result = decode_channel(model, audio, settings, language=language, progress=progress, label="mono",
-                            vocabulary=vocabulary)
+    with model.decoding():
+        result = decode_channel(model, audio, settings, language=language, progress=progress, label="mono",
+                                vocabulary=vocabulary)
     progress("mono: telling speakers apart")
     spans = [Span(s.start, s.end, s.speaker)
              for s in diarize(audio, recording.sample_rate, result.speech or None)]
