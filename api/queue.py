@@ -14,7 +14,8 @@ the analysis it stored and reports the claim lost.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -27,19 +28,41 @@ BACKOFF_MAX = 600.0
 LEASE = timedelta(minutes=3)  # a claim not renewed for this long is a dead worker's
 
 
+NEW_JOBS = "callscope_new_jobs"  # session.info key: (job id, kind) queued in this transaction
+
+
 def enqueue(session: Session, call_id: int, kind: str = "analyze", rubric: str | None = None) -> Job:
     job = Job(call_id=call_id, kind=kind, rubric=rubric, status="queued", next_attempt_at=utcnow())
     session.add(job)
     session.flush()
+    # the Celery engine publishes these once the transaction commits (api.celery_app)
+    session.info.setdefault(NEW_JOBS, []).append((job.id, kind))
     return job
 
 
-def claim(session: Session, worker_id: str) -> Job | None:
-    """Atomically take the next due job (or None) and mark it processing; commits."""
+def kinds_of(queues: Iterable[str] | None):  # noqa: ANN201 - a SQL condition or None
+    """The jobs a worker of these queues takes: asr = analyze (transcription, the heavy work),
+    analysis = every other kind (re-scoring and the other cheap work). None: all."""
+    wanted = set(queues or ()) or {"asr", "analysis"}
+    if wanted >= {"asr", "analysis"}:
+        return None
+    return Job.kind == "analyze" if "asr" in wanted else Job.kind != "analyze"
+
+
+def queue_of(kind: str) -> str:
+    return "asr" if kind == "analyze" else "analysis"
+
+
+def claim(session: Session, worker_id: str, queues: Iterable[str] | None = None) -> Job | None:
+    """Atomically take the next due job (or None) and mark it processing; commits. queues: take only
+    the jobs of these queues (kinds_of)."""
     now = utcnow()
+    due = [Job.status == "queued", Job.next_attempt_at <= now]
+    if (only := kinds_of(queues)) is not None:
+        due.append(only)
     for _ in range(5):  # another worker may win the race for a candidate; try the next one
         candidate = session.scalar(
-            select(Job.id).where(Job.status == "queued", Job.next_attempt_at <= now)
+            select(Job.id).where(*due)
             .order_by(Job.next_attempt_at, Job.id).limit(1).with_for_update(skip_locked=True))
         if candidate is None:
             session.commit()
@@ -58,6 +81,41 @@ def claim(session: Session, worker_id: str) -> Job | None:
             return job
         session.commit()
     return None
+
+
+def claim_job(session: Session, job_id: int, worker_id: str, max_attempts: int,
+              is_alive: Callable[[int], bool] = lambda _: True, lease: timedelta = LEASE) -> Job | None:
+    """Take this job (a broker delivered it) and mark it processing; commits. None, changing nothing,
+    when it is not this worker's to run: done or failed already (a duplicate delivery), not due yet
+    (its retry is published for later), or processing under a live claim. A claim whose process on
+    this host is gone, or whose lease ran out, is released first (fenced, counting the attempt)."""
+    job = session.get(Job, job_id, populate_existing=True)
+    if job is not None and job.status == "processing":
+        holder = job.claimed_by or ""
+        parts = holder.split(":")
+        dead = (len(parts) >= 3 and parts[0] == socket.gethostname() and parts[1].isdigit()
+                and not is_alive(int(parts[1])))
+        if dead or job.claimed_at is None or job.claimed_at < utcnow() - lease:
+            _release(session, [job_id], max_attempts)
+            job = session.get(Job, job_id, populate_existing=True)
+    now = utcnow()
+    if job is None or job.status != "queued" or job.next_attempt_at > now:
+        session.commit()
+        return None
+    won = session.execute(
+        update(Job).where(Job.id == job_id, Job.status == "queued")
+        .values(status="processing", claimed_by=worker_id, claimed_at=now, attempts=Job.attempts + 1,
+                updated_at=now)).rowcount
+    if not won:
+        session.commit()
+        return None
+    job = session.get(Job, job_id, populate_existing=True)
+    job.held_by = worker_id
+    if job.kind == "analyze":
+        session.execute(update(Call).where(Call.id == job.call_id)
+                        .values(status="processing", attempts=job.attempts, updated_at=now))
+    session.commit()
+    return job
 
 
 def renew(session: Session, job_ids: list[int], worker_id: str) -> None:
