@@ -34,11 +34,11 @@ from typing import Any
 
 from celery import Celery
 from kombu import Queue
-from sqlalchemy import event, func, or_, select, update
+from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from callscope.api import queue
-from callscope.api.metrics import queue_label
+from callscope.api.metrics import job_counts
 from callscope.core.config import Settings
 from callscope.models.orm import Job, utcnow
 
@@ -149,19 +149,16 @@ class Dispatcher:
             now = utcnow()
             stale = now - timedelta(seconds=settings.redispatch_seconds)
             due = list(session.execute(
-                select(Job.id, Job.kind, Job.dispatched_at, queue_label())
+                select(Job.id, Job.kind, Job.dispatched_at)
                 .where(Job.status == "queued", Job.next_attempt_at <= now,
                        or_(Job.dispatched_at.is_(None), Job.dispatched_at < stale))
                 .order_by(Job.next_attempt_at, Job.id).limit(1000)))
-            waiting = {}
-            for name, n in session.execute(select(queue_label(), func.count())
-                                           .where(Job.status == "queued").group_by(queue_label())):
-                waiting[name] = n
+            waiting = {name: n for (name, _), n in job_counts(session, "queued").items()}
             session.commit()
         if not due:
             return
-        never = [(j, k) for j, k, at, _ in due if at is None]
-        old = [(j, k, q) for j, k, at, q in due if at is not None]
+        never = [(j, k) for j, k, at in due if at is None]
+        old = [(j, k, queue.queue_of(k)) for j, k, at in due if at is not None]
         again: list[tuple[int, str]] = []
         if old:
             try:

@@ -16,7 +16,7 @@ from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from callscope.models.orm import Call, Job
@@ -58,15 +58,18 @@ def analysis_measured(timings: dict[str, float], audio_seconds: float) -> None:
         REAL_TIME_FACTOR.observe(sum(timings.values()) / audio_seconds)
 
 
-def queue_label():  # noqa: ANN201 - a SQL expression
-    return case((Job.kind == "analyze", "asr"), else_="analysis")
+def job_counts(session: Session, status: str | None = None) -> dict[tuple[str, str], int]:
+    """(queue, status) -> jobs (queues as api.queue.queue_of routes the kinds)."""
+    from callscope.api.queue import queue_of
 
-
-def job_counts(session: Session) -> dict[tuple[str, str], int]:
-    """(queue, status) -> jobs."""
-    label = queue_label()
-    rows = session.execute(select(label, Job.status, func.count()).group_by(label, Job.status)).all()
-    return {(q, status): n for q, status, n in rows}
+    query = select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)
+    if status is not None:
+        query = query.where(Job.status == status)
+    counts: dict[tuple[str, str], int] = {}
+    for kind, job_status, n in session.execute(query):
+        key = (queue_of(kind), job_status)
+        counts[key] = counts.get(key, 0) + n
+    return counts
 
 
 class StoreCollector:

@@ -218,7 +218,7 @@ def _release(session: Session, job_ids: list[int], max_attempts: int) -> int:
                 _held(job), Job.claimed_at == job.claimed_at if job.claimed_at is not None
                 else Job.claimed_at.is_(None)).values(
                 status=status, error=error, claimed_by=None, claimed_at=None, next_attempt_at=now,
-                updated_at=now)).rowcount:
+                dispatched_at=None, updated_at=now)).rowcount:  # not published since: a sweeper sends it
             continue
         released += 1
         if job.kind == "analyze":

@@ -131,3 +131,22 @@ def wait_status(client: httpx.Client, call_id: int, wanted: set[str], timeout: f
             return body
         time.sleep(0.5)
     raise AssertionError(f"call {call_id} still {body['status']} after {timeout}s")
+
+
+def require_service(kind: str, url: str) -> None:
+    """Skip when a service the test needs does not answer, except under CI=true: there a service that
+    is down fails the test (.ci/run starts every service first)."""
+    import socket as _socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    default = {"redis": 6379, "rabbitmq": 5672, "postgresql": 5432}[kind]
+    try:
+        with _socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default), timeout=3):
+            return
+    except OSError as err:
+        message = f"{kind} not reachable at {parts.hostname}:{parts.port or default} ({err}); " \
+                  "tests/prepare_machine.sh starts it"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(message)
+    pytest.skip(message)
