@@ -9,7 +9,7 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[test]'
 	touch $@
 
-.PHONY: setup analyze serve test lint
+.PHONY: setup analyze serve test test-celery lint lock
 setup: $(VENV)/.installed
 
 ## set up and analyse a sample call on the embedded default (bundled model, no server)
@@ -28,3 +28,9 @@ test: setup
 	bash tests/prepare_machine.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q
+
+## the service tests again on PostgreSQL with Celery on Redis and a real worker process (CI's second pass)
+test-celery: setup
+	bash tests/prepare_machine.sh
+	CALLSCOPE_TEST_ENGINE=celery CALLSCOPE_TEST_BROKERS=rabbitmq $(VENV)/bin/pytest -q \
+	  tests/test_service_http.py tests/test_celery_engine.py::test_a_worker_killed_mid_call_leaves_exactly_one_analysis

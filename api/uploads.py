@@ -226,11 +226,11 @@ def probe_audio(path: Path, settings: Settings) -> AudioProbe:
 
 def store_audio(upload: Upload, ext: str, data_dir: Path) -> str:
     """Move the temp file to its content address; returns the path relative to data_dir."""
+    from callscope.api.storage import LocalStore
+
     rel = Path("audio") / upload.sha256[:2] / f"{upload.sha256}.{ext}"
-    target = Path(data_dir) / rel
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(upload.temp_path, target)
+        LocalStore(Path(data_dir)).put(upload.temp_path, rel.as_posix())  # api.storage
     except OSError as err:
         raise storage_error(err) from err
     upload.temp_path = None

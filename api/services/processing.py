@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from callscope.api import metrics
 from callscope.api.services.results import current_analysis, store_analysis
 from callscope.api.services.rubrics import rubric_ref
+from callscope.api.storage import audio_store
 from callscope.core.config import Settings
 from callscope.core.errors import InputError
 from callscope.models.document import Analysis, Transcript
@@ -45,7 +46,8 @@ def run_job(session: Session, settings: Settings, job: Job, analyze_fn: AnalyzeF
         analysis = rescore(Transcript.from_dict(previous.transcript), rubric, settings)
     else:
         options = AnalyzeOptions(channels=call.channels, rep_channel=call.rep_channel, rubric=rubric)
-        analysis = (analyze_fn or _analyze)(Path(settings.data_dir) / call.audio_path, options, settings)
+        analysis = (analyze_fn or _analyze)(audio_store(settings).local_path(call.audio_path), options,
+                                                    settings)
     if job.kind != "rescore":
         metrics.analysis_measured(analysis.timings, analysis.transcript.duration)
     store_analysis(session, call, analysis.to_dict(), analysis.transcript.to_dict(), rubric_name)
