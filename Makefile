@@ -3,10 +3,12 @@ VENV ?= .venv
 PYTHON ?= python3
 SAMPLE ?= samples/zh-demo.stereo.flac
 
-$(VENV)/.installed: pyproject.toml
+# the packages come from requirements.lock (exact versions, with hashes); the project itself after
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test]'
+	$(VENV)/bin/pip install -q --require-hashes -r requirements.lock
+	$(VENV)/bin/pip install -q --no-deps -e '.[test]'
 	touch $@
 
 .PHONY: setup analyze serve test test-celery lint lock
@@ -34,3 +36,12 @@ test-celery: setup
 	bash tests/prepare_machine.sh
 	CALLSCOPE_TEST_ENGINE=celery CALLSCOPE_TEST_BROKERS=rabbitmq $(VENV)/bin/pytest -q \
 	  tests/test_service_http.py tests/test_celery_engine.py::test_a_worker_killed_mid_call_leaves_exactly_one_analysis
+
+## regenerate requirements.lock from pyproject.toml (after changing a dependency); then `make setup`.
+## The extras locked are test and postgres; [speakers] (torch) is left out on purpose: resolved
+## from PyPI it is a CUDA build of several GB (see README, "Reproducible installs").
+lock:
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q 'uv>=0.5'
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --extra postgres --universal \
+	  --python-version 3.10 --generate-hashes --quiet -o requirements.lock
