@@ -67,6 +67,17 @@ def test_concurrent_uploads_for_a_new_rep_and_new_deals_all_land(tmp_path, kind)
             bodies = [(tone(i), {"rep": "new.rep@example.com", "deal": f"NEW-{i // 2}", "channels": "mono"})
                       for i in range(UPLOADS)]
             answers = fire_at_once(server.base, token, bodies)
+            # operations: the queue depth per queue in /healthz and /metrics, the uploads' latency
+            health = httpx.get(f"{server.base}/api/v1/healthz").json()
+            assert health["database"]["status"] == "ok" and health["broker"]["status"] == "none"
+            assert health["queues"]["asr"] == {"queued": UPLOADS, "processing": 0}
+            assert health["jobs"] == {"queued": UPLOADS}
+            metrics = httpx.get(f"{server.base}/metrics").text
+            assert f'callscope_queue_depth{{queue="asr"}} {UPLOADS}.0' in metrics
+            assert 'callscope_queue_depth{queue="analysis"} 0.0' in metrics
+            assert f'callscope_calls{{status="queued"}} {UPLOADS}.0' in metrics
+            assert (f'callscope_http_request_duration_seconds_count{{method="POST",route="/api/v1/calls",'
+                    f'status="202"}} {UPLOADS}.0') in metrics
         finally:
             server.stop()
         assert [getattr(a, "status_code", repr(a)) for a in answers] == [202] * UPLOADS, \

@@ -12,6 +12,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from callscope.api import metrics
 
+API_PREFIX = "/api/v1"
+
 router = APIRouter(tags=["operations"])
 
 
@@ -44,6 +46,20 @@ class LatencyMiddleware:
         try:
             await self.app(scope, receive, sending)
         finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            route = _route_of(scope)
             metrics.HTTP_SECONDS.labels(scope["method"], route, str(status["code"])).observe(
                 time.perf_counter() - started)
+
+
+def _route_of(scope) -> str:  # noqa: ANN001 - an ASGI scope
+    """The matched route's template with its mount prefix ("/api/v1/calls/{call_id}"), or "unmatched"."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if not path:
+        return "unmatched"
+    # an included router's route may carry its path without the prefix; the raw path tells which
+    if not scope.get("path", "").startswith(path.split("{", 1)[0]) and API_PREFIX + path != path:
+        candidate = API_PREFIX + path
+        if scope.get("path", "").startswith(candidate.split("{", 1)[0]):
+            return candidate
+    return path
