@@ -4,7 +4,7 @@ The database stays the record of every job (status, attempts, error; api.queue);
 only says "look at job N". So:
 
 - Publishing: a job queued in a transaction is published once it commits (a session after_commit
-  hook on queue.enqueue's list); jobs.dispatched_at notes when.
+  hook on queue.enqueue's list hands it to the dispatcher's thread); jobs.dispatched_at notes when.
 - Routing: kind analyze (ingest + ASR + the cheap rest, ~99.8 % of the time is ASR) goes to queue
   `asr`; every other kind (rescore and the other cheap work) to `analysis`. `callscope worker --queues
   asr` on GPU/CPU-heavy machines, `--queues analysis` on small ones (QUEUE names get
@@ -25,11 +25,13 @@ only says "look at job N". So:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import threading
 from datetime import timedelta
+from queue import Empty, SimpleQueue
 from typing import Any
 
 from celery import Celery
@@ -84,6 +86,19 @@ class Dispatcher:
                  app: Celery | None = None) -> None:
         self.settings, self.sessions = settings, sessions
         self.app = app or make_celery(settings)
+        self._outbox: SimpleQueue[list[tuple[int, str]]] = SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def _drain(self) -> None:
+        while True:
+            jobs = self._outbox.get()
+            with contextlib.suppress(Empty):
+                while len(jobs) < 500:  # what else is waiting goes out in the same round
+                    jobs = jobs + self._outbox.get_nowait()
+            try:
+                self.publish(jobs)
+            except Exception:  # noqa: BLE001 - the database is down: the sweeper publishes them later
+                log.exception("publishing %d job(s) failed", len(jobs))
 
     def publish(self, jobs: list[tuple[int, str]], countdown: float | None = None) -> int:
         """Send each (job id, kind); returns how many went out. A broker that is down is logged, not
@@ -106,13 +121,20 @@ class Dispatcher:
         return len(sent)
 
     def attach(self, sessions: sessionmaker[Session]) -> None:
-        """Publish what queue.enqueue queued in a session once its transaction commits."""
+        """Publish what queue.enqueue queued in a session once its transaction commits. The commit
+        only hands the jobs to this dispatcher's thread: a request never waits for the broker, and
+        never takes a second database connection while holding one (50 uploads committing at once
+        would otherwise each wait for a connection the others hold). Jobs a dying process had not
+        published yet keep dispatched_at NULL, and the sweeper publishes them."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._drain, name="callscope-dispatch", daemon=True)
+            self._thread.start()
 
         @event.listens_for(sessions, "after_commit")
         def _published(session: Session) -> None:
             jobs = session.info.pop(queue.NEW_JOBS, None)
             if jobs:
-                self.publish(jobs)
+                self._outbox.put(jobs)
 
         @event.listens_for(sessions, "after_soft_rollback")
         def _dropped(session: Session, _previous: Any) -> None:
