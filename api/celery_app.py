@@ -203,7 +203,7 @@ _active_lock = threading.Lock()
 
 
 def _run(settings: Settings, job_id: int) -> str:
-    from callscope.api.worker import run_claimed
+    from callscope.api.execution import run_claimed
 
     sessions, dispatcher = _state["sessions"], _state["dispatcher"]
     worker_id = f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"

@@ -12,57 +12,17 @@ import os
 import signal
 import socket
 import threading
-import time
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from callscope.api import metrics, queue
-from callscope.api.logs import job_context
-from callscope.api.services.processing import AnalyzeFn, run_job
+from callscope.api import queue
+from callscope.api.execution import run_claimed
+from callscope.api.services.processing import AnalyzeFn
 from callscope.core.config import Settings
-from callscope.core.errors import CallscopeError, ModelError
 from callscope.models.db import engine_for, migrate, session_factory
-from callscope.models.orm import Job
 
 log = logging.getLogger("callscope.worker")
 HEARTBEAT_SECONDS = 30.0
-
-
-def _one_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
-    return text if isinstance(err, CallscopeError) else f"{type(err).__name__}: {text}".rstrip(": ")
-
-
-def run_claimed(session: Session, settings: Settings, job: Job, analyze_fn: AnalyzeFn | None = None,
-                backoff_base: float = queue.BACKOFF_BASE) -> str:
-    """Run a job this worker has claimed and record the outcome (fenced, see api.queue): "done", the
-    status a failure leaves ("queued" for a retry, "failed"), or "lost" when the claim ran out and
-    another worker took the job over. Every log line of the job carries its call id (api.logs)."""
-    with job_context(job.call_id, job.id):
-        started = time.perf_counter()
-        try:
-            run_job(session, settings, job, analyze_fn)
-            queue.complete(session, job)
-            log.info("job %s (%s) done", job.id, job.kind)
-            metrics.job_finished(job.kind, "done", time.perf_counter() - started)
-            return "done"
-        except queue.ClaimLost as err:
-            log.warning("%s", err)
-            metrics.job_finished(job.kind, "lost", time.perf_counter() - started)
-            return "lost"
-        except Exception as err:  # noqa: BLE001 - every failure is recorded on the job
-            session.rollback()
-            permanent = isinstance(err, CallscopeError) and not isinstance(err, ModelError)
-            if not isinstance(err, CallscopeError):
-                log.exception("job %s failed", job.id)
-            status = queue.fail(session, job, _one_line(err), permanent, settings.max_attempts, backoff_base)
-            metrics.job_finished(job.kind, "failed" if status == "failed" else "retried",
-                                 time.perf_counter() - started)
-            if status == "lost":
-                log.warning("job %s: claim lost; its failure was not recorded", job.id)
-            else:
-                log.warning("job %s %s: %s", job.id, status, _one_line(err))
-            return status
 
 
 class WorkerPool:
@@ -150,6 +110,8 @@ def run_worker(settings: Settings, concurrency: int, queues: list[str] | None = 
 
     setup_logging(settings)
     if metrics_port:
+        from callscope.api import metrics
+
         metrics.serve(metrics_port)
     if settings.broker_url:
         from callscope.api.celery_app import run_celery_worker
