@@ -107,9 +107,10 @@ class Server:
 
     def start(self, timeout: float = 60) -> Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.env = {**engine_env(self.data_dir, self.env), **self.env}
+        engine = engine_env(self.data_dir, self.env)  # empty unless this pass runs every Server on Celery
+        self.env = {**engine, **self.env}
         log = open(self.log, "ab")  # noqa: SIM115 - the subprocess owns it
-        if self.env.get("CALLSCOPE_BROKER_URL") and ENGINE == "celery":
+        if engine and self.worker is None or engine and self.worker.poll() is not None:
             self.worker = subprocess.Popen(
                 [sys.executable, "-m", "callscope", "worker", "--queues", "asr,analysis"], cwd=ROOT,
                 stdout=open(self.data_dir / "worker.log", "ab"), stderr=subprocess.STDOUT,  # noqa: SIM115

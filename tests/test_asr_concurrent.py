@@ -29,9 +29,9 @@ def _words(transcript) -> list[tuple]:
 
 def test_two_calls_decoded_at_once_match_each_decoded_alone(tmp_path):
     settings = Settings.from_env()
-    recordings = [load_recording(_clip(tmp_path, "zh-demo.stereo.flac", 0, 12), channels="stereo",
+    recordings = [load_recording(_clip(tmp_path, "zh-demo.stereo.flac", 0, 8), channels="stereo",
                                  settings=settings),
-                  load_recording(_clip(tmp_path, "en-demo.stereo.flac", 0, 12), channels="stereo",
+                  load_recording(_clip(tmp_path, "en-demo.stereo.flac", 0, 8), channels="stereo",
                                  settings=settings)]
     alone = [_words(transcribe(r, settings)) for r in recordings]
     assert all(len(words) > 5 for words in alone)

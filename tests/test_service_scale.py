@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from callscope.models.db import make_engine
 from callscope.models.orm import Call, Deal, Job, User
-from tests.service_support import Server, cli, database_url
+from tests.service_support import Server, cli, database_url, free_port
 
 UPLOADS = 8
 
@@ -133,3 +133,29 @@ def test_an_upload_the_disk_cannot_hold_is_the_servers_fault(tmp_path):
         assert garbage.status_code in (400, 422), garbage.text
     finally:
         server.stop()
+
+
+def test_healthz_says_when_the_broker_is_down(tmp_path):
+    """With CALLSCOPE_BROKER_URL set to a Redis nobody listens on: /healthz answers 503 naming the
+    broker, the database still ok; an upload is still accepted (the job waits in the database for the
+    sweeper to publish it)."""
+    from fastapi.testclient import TestClient
+
+    from callscope.api.app import create_app
+    from callscope.core.config import Settings
+
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    data_dir = tmp_path / "data"
+    done = cli(data_dir, "token", "create", "--role", "integration")
+    assert done.returncode == 0, done.stderr
+    with TestClient(create_app(Settings(data_dir=data_dir, broker_url=dead))) as client:
+        health = client.get("/api/v1/healthz")
+        assert health.status_code == 503, health.text
+        body = health.json()
+        assert body["status"] == "degraded" and body["database"]["status"] == "ok"
+        assert body["broker"]["status"] == "down" and body["broker"]["engine"] == "celery"
+        answer = client.post("/api/v1/calls", headers={"Authorization": f"Bearer {done.stdout.strip()}"},
+                             files={"file": ("a.wav", tone(3), "audio/wav")},
+                             data={"rep": "down@example.com", "channels": "mono"})
+        assert answer.status_code == 202, answer.text
+        assert client.get("/api/v1/healthz").json()["queues"]["asr"]["queued"] == 1
