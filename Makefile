@@ -6,7 +6,7 @@ SAMPLE ?= samples/zh-demo.stereo.flac
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test]'
+	$(VENV)/bin/pip install -q -e '.[test,speakers]'
 	touch $@
 
 .PHONY: setup analyze serve test lint

@@ -54,6 +54,9 @@ class Settings:
     extra_terms: str = ""
     # rewrite Mandarin homophones of sales words after decoding (和同 -> 合同); see asr/homophones.py
     correct_homophones: bool = True
+    # who spoke when in mono calls: auto (speaker embeddings where installed and the voices separate,
+    # else MFCC statistics with turn-taking), embeddings or mfcc; see asr/diarize.py
+    diarizer: str = "auto"
     # keyword trackers YAML (CALLSCOPE_TRACKERS); empty = the default nlp/data/trackers.yaml
     trackers: str = ""
     rubric: str = "default"
