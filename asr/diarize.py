@@ -80,7 +80,7 @@ def diarize_call(audio: np.ndarray, sample_rate: int, speech: list[tuple[float, 
     audio16k = voice.to_16k(audio, sample_rate)
     if speech is None:
         speech = speech_regions(audio16k)
-    reason = "asked for"
+    reason, details = "asked for", {}
     if method != "mfcc":
         if speakers.available():
             found = speakers.diarize(audio16k, speech)
@@ -94,7 +94,8 @@ def diarize_call(audio: np.ndarray, sample_rate: int, speech: list[tuple[float, 
             speakers.warn_unavailable()
             reason = "speaker embeddings not installed"
     spans = diarize(audio16k, SAMPLE_RATE, speech)
-    return Diarization(spans, "mfcc", len({s.speaker for s in spans}), reason, time.perf_counter() - t0)
+    return Diarization(spans, "mfcc", len({s.speaker for s in spans}), reason, time.perf_counter() - t0,
+                       details)
 
 
 def diarize(audio: np.ndarray, sample_rate: int, speech: list[tuple[float, float]] | None = None,

@@ -35,6 +35,11 @@ from callscope.core.config import Settings
 from callscope.core.errors import InputError
 from callscope.models.document import Recording, Role, Transcript, Turn
 
+# mono, speaker embeddings: a speaker change inside one stretch of speech must last this long (seconds);
+# asr.turns' MIN_SPEAKER_RUN (1.5 s, for the MFCC labels) merged real 1.1-1.2 s replies of a joined
+# two-voice call into the other speaker's turn
+EMBEDDING_MIN_RUN = 0.4
+
 
 def _quiet(_: str) -> None:
     pass
@@ -145,8 +150,10 @@ def diarize_mono(audio, sample_rate: int, result: ChannelResult, *, method: str 
 def mono_turns(result: ChannelResult, diarization: Diarization) -> list[Turn]:
     """The turns step: each word to the speaker whose span it overlaps most, cut at changes and pauses."""
     words = assign_speakers(result.words, [Span(s.start, s.end, s.speaker) for s in diarization.spans])
-    if diarization.method != "turn-taking":  # utterance spans are whole stretches already
+    if diarization.method == "mfcc":
         smooth_within_regions(words, result.speech)
+    elif diarization.method == "embeddings":  # their re-segmentation smooths already; a real 1 s reply stays
+        smooth_within_regions(words, result.speech, min_run=EMBEDDING_MIN_RUN)
     return build_turns(words, diarization.roles, default_language=result.language)
 
 
