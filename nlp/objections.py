@@ -113,9 +113,23 @@ def objection_confidences(model_probs: np.ndarray, text: str,
     """
     lex = _lexicons()
     strong, weak = cue_types(text) - answered, weak_cue_types(text) - answered
-    return {kind: 1.0 - (1.0 - float(model_probs[k])) * (1.0 - (lex.cue_weight if kind in strong else 0.0))
+    model = model_type_probabilities(model_probs)
+    return {kind: 1.0 - (1.0 - float(model[k])) * (1.0 - (lex.cue_weight if kind in strong else 0.0))
             * (1.0 - (lex.weak_cue_weight if kind in weak else 0.0))
             for k, kind in enumerate(OBJECTION_TYPES)}
+
+
+def model_type_probabilities(model_probs: np.ndarray) -> np.ndarray:
+    """The model's evidence per type: its most likely type carries the whole objection mass
+    (1 - P(none)), the others their own probability.
+
+    A sentence said in an unfamiliar way ("今年的钱都已经分出去了") often reads as an objection to the
+    model while its probability is shared between two or three types; judged type by type it
+    would fall under the threshold although the model is sure it is an objection."""
+    out = np.array(model_probs, dtype=float)
+    if out.size and out.sum() > 0:
+        out[int(out.argmax())] = min(1.0, float(out.sum()))
+    return out
 
 
 def detect_objection(model_probs: np.ndarray, text: str) -> str | None:
