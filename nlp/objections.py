@@ -39,6 +39,7 @@ class _Lexicons:
     cue_weight: float
     weak_cue_weight: float
     second_type_confidence: float
+    model_mass_share: float
     cues: PhraseLexicon
     weak_cues: PhraseLexicon
     asked: PhraseLexicon
@@ -62,6 +63,7 @@ def _lexicons() -> _Lexicons:
         cue_weight=float(data["cue_weight"]),
         weak_cue_weight=float(data["weak_cue_weight"]),
         second_type_confidence=float(data["second_type_confidence"]),
+        model_mass_share=float(data["model_mass_share"]),
         cues=PhraseLexicon({t: types[t]["cues"] for t in OBJECTION_TYPES}),
         weak_cues=PhraseLexicon({t: types[t].get("weak", []) for t in OBJECTION_TYPES}),
         asked=PhraseLexicon({t: data["asked"].get(t, []) for t in OBJECTION_TYPES}),
@@ -120,15 +122,17 @@ def objection_confidences(model_probs: np.ndarray, text: str,
 
 
 def model_type_probabilities(model_probs: np.ndarray) -> np.ndarray:
-    """The model's evidence per type: its most likely type carries the whole objection mass
-    (1 - P(none)), the others their own probability.
+    """The model's evidence per type: its most likely type carries its own probability plus
+    model_mass_share of the other types' (1.0: the whole objection mass, 1 - P(none)), the others
+    their own probability.
 
     A sentence said in an unfamiliar way ("今年的钱都已经分出去了") often reads as an objection to the
     model while its probability is shared between two or three types; judged type by type it
     would fall under the threshold although the model is sure it is an objection."""
     out = np.array(model_probs, dtype=float)
     if out.size and out.sum() > 0:
-        out[int(out.argmax())] = min(1.0, float(out.sum()))
+        top = int(out.argmax())
+        out[top] = min(1.0, out[top] + _lexicons().model_mass_share * float(out.sum() - out[top]))
     return out
 
 
