@@ -131,8 +131,18 @@ class TurnInsight:
     tokens: list[str]
     stage: str
     stage_confidence: float
-    is_question: bool = False
-    open_question: bool = False
+    # questions asked in the turn, and how many of them are open: nlp.questions.count_questions,
+    # the one definition the metrics, the scorecard and the report all count by
+    questions: int = 0
+    open_questions: int = 0
+
+    @property
+    def is_question(self) -> bool:
+        return self.questions > 0
+
+    @property
+    def open_question(self) -> bool:
+        return self.open_questions > 0
 
 
 @dataclass
@@ -179,6 +189,7 @@ class Metrics:
     questions: int  # rep's questions
     question_rate: float  # rep's questions per minute
     customer_questions: int = 0
+    open_questions: int = 0  # rep's open questions (of `questions`)
     rep_speech: float = 0.0
     customer_speech: float = 0.0
 
