@@ -25,7 +25,8 @@ from callscope.nlp.resources import load_yaml
 from callscope.nlp.spans import span_times
 from callscope.nlp.text import normalize, split_sentences
 
-# a later customer turn within this many turns raising the same type repeats the objection
+# a later customer turn within this many customer turns raising the same type repeats the objection
+# (counted in the customer's turns: the rep's pitch in between does not make it a new objection)
 _REPEAT_WINDOW = 2
 # the rep's answer: rep turns after the objection, up to this many turns ahead
 _RESPONSE_WINDOW = 3
@@ -230,6 +231,8 @@ def find_objections(transcript: Transcript, classifiers: Classifiers) -> list[Ob
 
     objections: list[Objection] = []
     last_seen: dict[str, int] = {}
+    customer_turns = (i for i, t in enumerate(transcript.turns) if t.role == "customer")
+    customer_rank = {i: k for k, i in enumerate(customer_turns)}
     for (index, kind), (confidence, begin, end, text) in sorted(found.items()):
         turn = transcript.turns[index]
         start, stop = span_times(turn, begin, end)
@@ -240,8 +243,9 @@ def find_objections(transcript: Transcript, classifiers: Classifiers) -> list[Ob
         current = Objection(type=kind, turn=index, start=start, end=stop, text=text,
                             handled=is_handled(kind, reply_text), confidence=confidence, response=response)
         previous = next((o for o in reversed(objections) if o.type == kind), None)
-        repeated = previous is not None and 0 < index - last_seen[kind] <= _REPEAT_WINDOW
-        last_seen[kind] = index
+        rank = customer_rank.get(index, index)
+        repeated = previous is not None and 0 < rank - last_seen[kind] <= _REPEAT_WINDOW
+        last_seen[kind] = rank
         if previous is not None and repeated:
             # the same objection said again: one objection, judged by the rep's last answer
             previous.end, previous.handled, previous.response = stop, current.handled, current.response
