@@ -6,7 +6,8 @@
   whatever traditional characters still leak through are converted offline.
 - Repetition loops (one unit said five or more times, or a high compression ratio): the segment
   is decoded again alone with a repetition penalty; a loop that survives is collapsed.
-- Second look, one batched pass: dropped speech (VAD speech that got no words, typically a sentence
+- Second look, batched: dropped speech (VAD speech that got no heard words: a whole region of 1 s or
+  more, or 1.5 s inside one; typically an utterance the packed main pass skipped, or a sentence
   skipped inside a long turn) and doubtful regions (words of low probability: perhaps the other
   language) are decoded again, each as its own clip with its language detected per clip.
 - Mandarin homophones of sales words are corrected last (asr.homophones: 和同 -> 合同).
@@ -41,6 +42,9 @@ VAD = {"min_silence_duration_ms": 500, "speech_pad_ms": 200}
 LOOP_COMPRESSION_RATIO = 2.4
 # speech (seconds) left without words after decoding that is worth a second pass
 MIN_GAP = 1.5
+# a whole VAD region this long (seconds) with no heard word is dropped speech, whatever MIN_GAP says:
+# every utterance of 1 s or more must yield words (a 1.5 s "北京科技馆" at the end of a call vanished)
+MIN_REGION = 1.0
 # how far (seconds) a word's time may reach to cover neighbouring speech
 WORD_REACH = 0.4
 # a word the decoder gives less than this probability does not count as hearing the speech around it:
@@ -169,7 +173,10 @@ def _second_look(model: LoadedModel, audio: np.ndarray, speech: list[tuple[float
     doubtful: list[tuple[float, float, list[Word]]] = []
     for start, end in speech if not forced else []:
         inside = [w for w in words if _inside(w, start, end)]
-        if inside and float(np.mean([w.probability for w in inside])) < SWITCH_CHECK_PROBABILITY:
+        # a region with no heard word is dropped speech (a gap), not a doubtful one: as a check, the
+        # stray unheard word it holds would keep the second look's words out (they "reach" it)
+        if (any(w.probability >= HEARD_PROBABILITY for w in inside)
+                and float(np.mean([w.probability for w in inside])) < SWITCH_CHECK_PROBABILITY):
             doubtful.append((start, end, inside))
     gaps = [(a, b) for a, b in uncovered_speech(speech, words)
             if not any(s <= a and b <= e for s, e, _ in doubtful)]
@@ -210,26 +217,21 @@ def _redecode_clips(model: LoadedModel, audio: np.ndarray, gaps: list[tuple[floa
     """The words of each gap, then of each check (stretches in seconds), from batched passes.
     Noise-like output is dropped.
 
-    Whisper encodes 30 s whatever it is given, so the stretches are first packed, a short silence
-    apart, into clips of up to CLIP_SECONDS (one encoder pass a clip, not one a stretch), the way the
-    batched pipeline packs VAD speech. Gaps (speech with no words) get the remedies: a gap piece that
-    loops is decoded again alone with the repetition guard's remedy, and a gap the decoder skipped
-    in its packed clip (no words at all, not even rejected ones) gets a clip of its own. A gap whose
-    words were all rejected as noise or loops was heard, and is not tried again. Checks (regions that
-    have words, decoded again to test their language) get no remedy: their words stand. Measured on
-    a 5.8-minute call: three 2 s gaps of noise, retried alone with remedies, cost 20 s for nothing.
+    Gaps (speech with no heard words) are decoded one clip each. Packing them, a short silence apart,
+    into shared 30 s clips saved encoder passes but repeated the main pass's failure: Whisper decoding
+    glued utterances without timestamps skips whole ones and times the words it did write over the
+    skipped audio (joined real speech, issue 13: a packed second look put the first words of one clip
+    on another clip's time and lost that clip). A gap piece that loops gets the repetition guard's
+    remedy. Checks (regions that have words, decoded again to test their language) stay packed (one
+    encoder pass per CLIP_SECONDS) and get no remedy: their words stand.
     """
     duration = len(audio) / SAMPLE_RATE
-    stretches = gaps + checks
-    results, heard = _decode_packed(model, audio, _pieces(stretches, duration), len(stretches), settings,
-                                    language, multilingual=multilingual, pack=True, remedied=len(gaps))
-    skipped = [i for i in range(len(gaps)) if i not in heard]
-    if skipped:
-        alone, _ = _decode_packed(model, audio, _pieces([gaps[i] for i in skipped], duration), len(skipped),
-                                  settings, language, multilingual=multilingual, pack=False,
-                                  remedied=len(skipped))
-        for i, found in zip(skipped, alone, strict=True):
-            results[i] = found
+    results, _ = _decode_packed(model, audio, _pieces(gaps, duration), len(gaps), settings, language,
+                                multilingual=multilingual, pack=False, remedied=len(gaps))
+    if checks:
+        found, _ = _decode_packed(model, audio, _pieces(checks, duration), len(checks), settings, language,
+                                  multilingual=multilingual, pack=True, remedied=0)
+        results += found
     return results
 
 
@@ -388,6 +390,9 @@ def uncovered_speech(speech: list[tuple[float, float]], words: list[Word]) -> li
                      if w.probability >= HEARD_PROBABILITY)
     gaps: list[tuple[float, float]] = []
     for start, end in speech:
+        if end - start >= MIN_REGION and not any(a < end and b > start for a, b in covered):
+            gaps.append((start, end))
+            continue
         cursor = start
         for a, b in covered:
             if b <= cursor or a >= end:
