@@ -79,6 +79,10 @@ class ChannelResult:
     speech: list[tuple[float, float]]  # VAD speech regions, seconds
     seconds: float  # wall time spent decoding
     guards: Counter[str] = field(default_factory=Counter)
+    # VAD regions of MIN_REGION seconds or more that still have no heard word after the second look:
+    # the model decoded them only as noise (no-speech probability, log-probability), so no text is
+    # shown for them, but they are reported, not silently lost (a 0.9 s 哦嗯 between two speakers)
+    unheard: list[tuple[float, float]] = field(default_factory=list)
 
 
 def speech_regions(audio: np.ndarray) -> list[tuple[float, float]]:
@@ -151,7 +155,16 @@ def decode_channel(model: LoadedModel, audio: np.ndarray, settings: Settings, *,
         corrected = correct_words(words, vocabulary, settings.hotword_list + settings.extra_term_list)
         if corrected:
             guards["homophone_characters_corrected"] += corrected
-    return ChannelResult(words, language, probability, speech, time.perf_counter() - t0, guards)
+    unheard = unheard_regions(speech, words)
+    if unheard:
+        guards["speech_left_unheard"] += len(unheard)
+    return ChannelResult(words, language, probability, speech, time.perf_counter() - t0, guards, unheard)
+
+
+def unheard_regions(speech: list[tuple[float, float]], words: list[Word]) -> list[tuple[float, float]]:
+    """VAD regions of MIN_REGION seconds or more in which no heard word (HEARD_PROBABILITY) lies."""
+    return [(a, b) for a, b in speech if b - a >= MIN_REGION
+            and not any(w.probability >= HEARD_PROBABILITY and _inside(w, a, b) for w in words)]
 
 
 def _second_look(model: LoadedModel, audio: np.ndarray, speech: list[tuple[float, float]],

@@ -153,7 +153,8 @@ def run(directory: Path = DEFAULT_DIR, orders: tuple[str, ...] = tuple(ORDERS)) 
             e_all, n_all, e_alone = e_all + e, n_all + n, e_alone + per_clip[clip.name]["edits"]
         hit, regions = covered(result.speech, result.words)
         out["joined"][order] = {"cer": e_all / max(1, n_all), "per_clip_cer": e_alone / max(1, n_all),
-                                "covered": hit, "regions": regions, "seconds": seconds,
+                                "covered": hit, "regions": regions, "unheard": result.unheard,
+                                "seconds": seconds,
                                 "audio_seconds": len(audio) / SAMPLE_RATE, "clips": rows,
                                 "guards": dict(result.guards)}
     return out
@@ -169,7 +170,8 @@ def report(out: dict[str, Any]) -> None:
                     title=f"joined call, {order} order ({joined['audio_seconds']:.0f} s)")
         print(f"{order}: joined-call CER {joined['cer']:.3f} | per-clip CER {joined['per_clip_cer']:.3f} "
               f"(references: human, pseudo-label and other-ASR output mixed) | speech covered by words "
-              f"{joined['covered']}/{joined['regions']} regions of >= {MIN_REGION:.0f} s | "
+              f"{joined['covered']}/{joined['regions']} regions of >= {MIN_REGION:.0f} s "
+              f"(reported unheard: {len(joined['unheard'])}) | "
               f"decode {joined['seconds']:.1f} s | guards {joined['guards']}")
 
 
