@@ -64,6 +64,11 @@ LOOP_UNIT_WORDS = 4
 LOOP_REPEATS = 5
 # a region whose words average below this probability is decoded again (perhaps the other language)
 SWITCH_CHECK_PROBABILITY = 0.6
+# a drifting stretch: DRIFT_MIN_WORDS words or more under DRIFT_WORD_PROBABILITY (one surer word may sit
+# between two), averaging under DRIFT_MEAN_PROBABILITY; decoded again alone, kept only if then surer
+DRIFT_WORD_PROBABILITY = 0.5
+DRIFT_MIN_WORDS = 3
+DRIFT_MEAN_PROBABILITY = 0.4
 PROGRESS_EVERY = 20
 # Whisper's temperature fallback samples at random; a fixed seed per channel makes the same audio
 # transcribe the same way on every run and in every worker (dev CER of one call varied 0.43-0.51)
@@ -79,9 +84,9 @@ class ChannelResult:
     speech: list[tuple[float, float]]  # VAD speech regions, seconds
     seconds: float  # wall time spent decoding
     guards: Counter[str] = field(default_factory=Counter)
-    # VAD regions of MIN_REGION seconds or more that still have no heard word after the second look:
-    # the model decoded them only as noise (no-speech probability, log-probability), so no text is
-    # shown for them, but they are reported, not silently lost (a 0.9 s 哦嗯 between two speakers)
+    # speech the model could not transcribe, reported instead of shown or silently lost: VAD regions of
+    # MIN_REGION seconds or more with no heard word after the second look (decoded only as noise: a 0.9 s
+    # 哦嗯 between two speakers), and drifting stretches dropped (see drifting_stretches)
     unheard: list[tuple[float, float]] = field(default_factory=list)
 
 
@@ -143,7 +148,8 @@ def decode_channel(model: LoadedModel, audio: np.ndarray, settings: Settings, *,
         if i % PROGRESS_EVERY == 0:
             progress(f"{label}: transcribed {segment.end:.0f}s of {duration:.0f}s")
 
-    words = _second_look(model, audio, speech, words, settings, language, forced, guards)
+    dropped: list[tuple[float, float]] = []
+    words = _second_look(model, audio, speech, words, settings, language, forced, guards, dropped)
     words.sort(key=lambda w: w.start)
     moved = realign_boundary_words(words, speech)
     if moved:
@@ -155,7 +161,7 @@ def decode_channel(model: LoadedModel, audio: np.ndarray, settings: Settings, *,
         corrected = correct_words(words, vocabulary, settings.hotword_list + settings.extra_term_list)
         if corrected:
             guards["homophone_characters_corrected"] += corrected
-    unheard = unheard_regions(speech, words)
+    unheard = sorted(unheard_regions(speech, words) + dropped)
     if unheard:
         guards["speech_left_unheard"] += len(unheard)
     return ChannelResult(words, language, probability, speech, time.perf_counter() - t0, guards, unheard)
@@ -169,11 +175,14 @@ def unheard_regions(speech: list[tuple[float, float]], words: list[Word]) -> lis
 
 def _second_look(model: LoadedModel, audio: np.ndarray, speech: list[tuple[float, float]],
                  words: list[Word], settings: Settings, language: str, forced: bool,
-                 guards: Counter[str]) -> list[Word]:
-    """Dropped speech and doubtful regions, decoded again together in one batched pass.
+                 guards: Counter[str], dropped: list[tuple[float, float]]) -> list[Word]:
+    """Dropped speech, drifting stretches and doubtful regions, decoded again in batched passes.
 
-    - Dropped: VAD speech of MIN_GAP seconds or more that no heard word reaches, typically a sentence
-      the decoder skipped inside a long turn, or one it wrote as a stray unlikely character.
+    - Dropped: a VAD region of MIN_REGION seconds or more, or MIN_GAP seconds inside one, that no heard
+      word reaches: an utterance the packed main pass skipped, a sentence skipped inside a long turn,
+      or one written as a stray unlikely character.
+    - Drifting: a run of unlikely words (drifting_stretches), decoded again alone; the run's words go
+      and the new ones stay only if the model is surer of them; else the stretch goes to `dropped`.
     - Doubtful (code-switching): a region whose words average below SWITCH_CHECK_PROBABILITY. The
       main pass picks one language per 30 s chunk, so an English sentence among Mandarin ones comes
       out as Chinese nonsense (or not at all).
@@ -193,16 +202,29 @@ def _second_look(model: LoadedModel, audio: np.ndarray, speech: list[tuple[float
             doubtful.append((start, end, inside))
     gaps = [(a, b) for a, b in uncovered_speech(speech, words)
             if not any(s <= a and b <= e for s, e, _ in doubtful)]
-    if not gaps and not doubtful:
+    taken = gaps + [(s, e) for s, e, _ in doubtful]
+    drifts = [(a, b) for a, b in drifting_stretches(words) if not any(s < b and a < e for s, e in taken)]
+    if not gaps and not doubtful and not drifts:
         return words
-    found = _redecode_clips(model, audio, gaps, [(s, e) for s, e, _ in doubtful], settings, language,
+    stretches = gaps + drifts
+    found = _redecode_clips(model, audio, stretches, [(s, e) for s, e, _ in doubtful], settings, language,
                             multilingual=not forced)
     for (a, b), extra in zip(gaps, found[: len(gaps)], strict=True):
         if extra:
             guards["dropped_speech_redecoded"] += 1
             # the gap's unheard words (under HEARD_PROBABILITY) give way to what the second look heard
             words = [w for w in words if not _inside(w, a, b)] + extra
-    for (_, _, inside), redone in zip(doubtful, found[len(gaps):], strict=True):
+    for (a, b), redone in zip(drifts, found[len(gaps): len(stretches)], strict=True):
+        # a drifting stretch is never shown as speech: what the stretch decoded alone says, if the model
+        # is sure of it this time, or nothing
+        words = [w for w in words if not _inside(w, a, b)]
+        if redone and float(np.mean([w.probability for w in redone])) >= DRIFT_MEAN_PROBABILITY:
+            guards["drifting_stretch_redecoded"] += 1
+            words += redone
+        else:
+            guards["drifting_stretch_dropped"] += 1
+            dropped.append((a, b))
+    for (_, _, inside), redone in zip(doubtful, found[len(stretches):], strict=True):
         if not redone:
             continue
         if text_language(join_words([w.text for w in redone]), language) != language:
@@ -212,6 +234,32 @@ def _second_look(model: LoadedModel, audio: np.ndarray, speech: list[tuple[float
             guards["dropped_speech_redecoded"] += 1
             words = words + extra
     return words
+
+
+def drifting_stretches(words: list[Word]) -> list[tuple[float, float]]:
+    """Stretches where the decoder drifts: DRIFT_MIN_WORDS or more words under DRIFT_WORD_PROBABILITY,
+    at most one surer word between two of them, averaging under DRIFT_MEAN_PROBABILITY (zh-demo: the
+    spoken 省下的赔偿就超过了系统费用 came out as 省下爱。看会超朋友爱，文娃, p 0.07-0.45)."""
+    out: list[tuple[float, float]] = []
+    run: list[Word] = []
+
+    def close() -> None:
+        while run and run[-1].probability >= DRIFT_WORD_PROBABILITY:
+            run.pop()
+        low = sum(w.probability < DRIFT_WORD_PROBABILITY for w in run)
+        if low >= DRIFT_MIN_WORDS and float(np.mean([w.probability for w in run])) < DRIFT_MEAN_PROBABILITY:
+            out.append((run[0].start, run[-1].end))
+        run.clear()
+
+    for word in sorted(words, key=lambda w: w.start):
+        if word.probability < DRIFT_WORD_PROBABILITY:
+            run.append(word)
+        elif run and run[-1].probability < DRIFT_WORD_PROBABILITY:
+            run.append(word)  # one surer word inside a drift does not end it
+        else:
+            close()
+    close()
+    return out
 
 
 def _inside(word: Word, start: float, end: float) -> bool:

@@ -76,3 +76,17 @@ def test_a_mandarin_question_turn_ends_with_a_question_mark() -> None:
     words = [SpeakerWord(Word(0.0, 0.5, "您"), "S1", 1), SpeakerWord(Word(0.5, 1.0, "那边"), "S1", 1),
              SpeakerWord(Word(1.0, 1.6, "用的什么系统。"), "S1", 1)]
     assert [t.text for t in build_turns(words, {"S1": "customer"})] == ["您那边用的什么系统？"]
+
+
+def test_a_drifting_run_of_unlikely_words_is_found_and_a_sure_sentence_is_not() -> None:
+    from callscope.asr.decoding import drifting_stretches
+
+    # zh-demo: 省下的赔偿就超过了系统费用 came out as 省下爱。看会超朋友爱，文娃。
+    probabilities = [("省", 0.9), ("下", 0.8), ("爱。", 0.31), ("看", 0.21), ("会", 0.07), ("超", 0.45),
+                     ("朋友", 0.13), ("爱，", 0.6), ("文", 0.40), ("娃。", 0.7)]
+    words = [Word(i * 0.3, i * 0.3 + 0.25, text, p) for i, (text, p) in enumerate(probabilities)]
+    assert drifting_stretches(words) == [(0.6, pytest.approx(2.65))]
+    # two unsure words in a sure sentence (王(0.44)经(0.12)理您好) are no drift
+    sure = [Word(0.0, 0.2, "王", 0.44), Word(0.2, 0.4, "经", 0.12), Word(0.4, 0.6, "理", 0.9),
+            Word(0.6, 0.8, "您好", 0.95)]
+    assert drifting_stretches(sure) == []
