@@ -53,6 +53,11 @@ HEARD_PROBABILITY = 0.3
 # re-decoded text this unlikely is treated as a hallucination on noise and dropped
 MIN_REDECODE_LOGPROB = -1.0
 MAX_REDECODE_NO_SPEECH = 0.6
+# ...unless the model is sure of its text (Whisper's own rule needs both: silence likely AND text unsure).
+# The Chinese prompt lifts the no-speech probability of an English sentence: a real 8.7 s English
+# utterance in a Mandarin call, decoded alone word-perfect at log-probability -0.08, read 0.64 and was
+# dropped whole
+SURE_LOGPROB = -0.5
 # tokens a re-decoded stretch may produce per second of audio (fast Mandarin is ~6 characters/s);
 # from MAX_REDECODE_TOKENS on, the model's own limit applies
 REDECODE_TOKENS_PER_SECOND = 15
@@ -388,7 +393,9 @@ def _loops(segment: Any) -> bool:
 
 def _noise(segment: Any) -> bool:
     """Re-decoded output this unlikely is a hallucination on noise."""
-    return segment.avg_logprob < MIN_REDECODE_LOGPROB or segment.no_speech_prob > MAX_REDECODE_NO_SPEECH
+    if segment.avg_logprob < MIN_REDECODE_LOGPROB:
+        return True
+    return segment.no_speech_prob > MAX_REDECODE_NO_SPEECH and segment.avg_logprob < SURE_LOGPROB
 
 
 def _budget(seconds: float) -> int | None:

@@ -90,3 +90,20 @@ def test_a_drifting_run_of_unlikely_words_is_found_and_a_sure_sentence_is_not() 
     sure = [Word(0.0, 0.2, "王", 0.44), Word(0.2, 0.4, "经", 0.12), Word(0.4, 0.6, "理", 0.9),
             Word(0.6, 0.8, "您好", 0.95)]
     assert drifting_stretches(sure) == []
+
+
+@needs_realspeech
+def test_an_english_utterance_inside_a_mandarin_call_is_kept_in_english(settings) -> None:
+    # the channel is Mandarin (its prompt too): the English sentence, skipped by the packed pass and
+    # decoded alone word-perfect, was thrown away as noise on its no-speech probability (0.64)
+    from bench.metrics import error_rate
+
+    zh = realspeech.load_clips(realspeech.DEFAULT_DIR,
+                               ("funasr_short_csharp0", "paddlespeech_zh", "funasr_csharp_2"))
+    en = realspeech.load_clips(realspeech.DEFAULT_DIR, ("wenet_librispeech-1995-1837-0001",))[0]
+    call = [zh[0], zh[1], en, zh[2]]
+    result = realspeech.decode(realspeech.join(call), settings)
+    assert result.language == "zh"
+    english = realspeech.words_text(result.words, en.start - 0.3, en.end + 0.3)
+    assert error_rate(en.reference, english, "en").rate < 0.2, english
+    assert not result.unheard
