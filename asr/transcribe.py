@@ -79,7 +79,8 @@ def transcribe(recording: Recording, settings: Settings, *, language: str | None
             "channels": [
                 {"channel": ch, "language": r.language,
                  "language_probability": round(r.language_probability, 3),
-                 "decode_seconds": round(r.seconds, 2), "words": len(r.words)}
+                 "decode_seconds": round(r.seconds, 2), "words": len(r.words),
+                 "unheard_speech": [[round(a, 2), round(b, 2)] for a, b in r.unheard]}
                 for ch, r in channels.items()
             ],
             "guards": dict(guards),

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from callscope.asr.text import chinese_punctuation, join_words, text_language
+from callscope.asr.punctuation import punctuate_zh
+from callscope.asr.text import join_words, text_language
 from callscope.models.document import Role, Turn, Word
 
 # a pause longer than this (seconds) inside one speaker's speech starts a new turn
 TURN_PAUSE = 1.2
 # mono calls: a speaker change inside one stretch of speech must last this long (seconds) to count
 MIN_SPEAKER_RUN = 1.5
-_CJK_END = re.compile(r"[\u3400-\u9fff]$")
 
 
 @dataclass
@@ -107,10 +106,8 @@ def build_turns(words: list[SpeakerWord], roles: dict[str, Role], *, default_lan
             continue
         language = text_language(text, default_language)
         if language == "zh":
-            # a turn cut at a pause ends a sentence even where Whisper wrote a comma
-            text = re.sub(r"[，、]$", "。", chinese_punctuation(text))
-            if _CJK_END.search(text):
-                text += "。"
+            # a turn cut at a pause ends a sentence even where Whisper wrote a comma; questions end with ？
+            text = punctuate_zh(text)
         speaker = group[0].speaker
         turns.append(Turn(
             start=group[0].word.start,
