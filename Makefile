@@ -3,13 +3,18 @@ VENV ?= .venv
 PYTHON ?= python3
 SAMPLE ?= samples/zh-demo.stereo.flac
 
-$(VENV)/.installed: pyproject.toml
+# the packages come from requirements.lock (exact versions, with hashes); the project itself after
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test,speakers]'
+	# torch first, from the CPU build on this machine kind's disk (not in the lock: resolved from PyPI it
+	# is a CUDA build of several GB); it satisfies the [speakers] extra that the lock holds the rest of
+	$(VENV)/bin/pip install -q torch==2.13.0
+	$(VENV)/bin/pip install -q --require-hashes -r requirements.lock
+	$(VENV)/bin/pip install -q --no-deps -e '.[test,speakers]'
 	touch $@
 
-.PHONY: setup analyze serve test lint
+.PHONY: setup analyze serve test test-celery lint lock
 setup: $(VENV)/.installed
 
 ## set up and analyse a sample call on the embedded default (bundled model, no server)
@@ -28,3 +33,18 @@ test: setup
 	bash tests/prepare_machine.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q
+
+## the service tests again on PostgreSQL with Celery on Redis and a real worker process (CI's second pass)
+test-celery: setup
+	bash tests/prepare_machine.sh
+	CALLSCOPE_TEST_ENGINE=celery CALLSCOPE_TEST_BROKERS=rabbitmq $(VENV)/bin/pytest -q \
+	  tests/test_service_http.py tests/test_celery_engine.py::test_a_worker_killed_mid_call_leaves_exactly_one_analysis
+
+## regenerate requirements.lock from pyproject.toml (after changing a dependency); then `make setup`.
+## The extras locked are test, postgres and speakers, all but torch: resolved from PyPI it is a CUDA
+## build of several GB, so setup installs torch==2.13.0 (the CPU build on disk) before the lock.
+lock:
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q 'uv>=0.5'
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --extra postgres --extra speakers --universal \
+	  --no-emit-package torch --python-version 3.10 --generate-hashes --quiet -o requirements.lock

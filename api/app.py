@@ -15,9 +15,9 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from callscope import __version__
-from callscope.api import queue, web
+from callscope.api import metrics, queue, web
 from callscope.api.errors import install_error_handlers
-from callscope.api.routes import calls, health, people, rubrics
+from callscope.api.routes import calls, health, ops, people, rubrics
 from callscope.api.services.processing import AnalyzeFn
 from callscope.api.worker import WorkerPool
 from callscope.core.config import Settings
@@ -37,7 +37,7 @@ def _recover_jobs(app: FastAPI, settings: Settings) -> None:
             if part.stat().st_mtime < cutoff:
                 part.unlink()
     with app.state.sessions() as session:
-        if app.state.engine.dialect.name == "sqlite":
+        if app.state.engine.dialect.name == "sqlite" and not settings.broker_url:
             # a SQLite file has one server: every claim is ours
             count = queue.requeue_stale(session, settings.max_attempts, lease=None)
         else:
@@ -59,12 +59,20 @@ def create_app(settings: Settings | None = None, start_workers: bool = True, dem
         migrate(engine)
         app.state.engine, app.state.sessions = engine, session_factory(engine)
         _recover_jobs(app, settings)
+        app.state.dispatcher = None
+        if settings.broker_url:  # the Celery engine: jobs go to the broker, `callscope worker`s run them
+            from callscope.api.celery_app import Dispatcher
+
+            app.state.dispatcher = Dispatcher(settings, app.state.sessions)
+            app.state.dispatcher.attach(app.state.sessions)
+        app.state.metrics_store = metrics.store_registry(
+            app.state.sessions, app.state.dispatcher.broker_depth if app.state.dispatcher else None)
         if demo:
             from callscope.api.demo import seed_demo
 
             seed_demo(app.state.sessions, settings)
         pool = None
-        if start_workers and settings.workers > 0:
+        if start_workers and settings.workers > 0 and not settings.broker_url:
             pool = WorkerPool(app.state.sessions, settings, settings.workers, analyze_fn=analyze_fn)
             pool.start()
         app.state.pool = pool
@@ -85,8 +93,10 @@ def create_app(settings: Settings | None = None, start_workers: bool = True, dem
                          description="Conversation intelligence for sales calls. Every endpoint but "
                                      "/healthz needs `Authorization: Bearer TOKEN` (callscope token create).")
     app.state.settings = settings
+    app.add_middleware(ops.LatencyMiddleware)
     install_error_handlers(app)
     for module in (health, calls, people, rubrics):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(ops.router)
     app.include_router(web.router)
     return app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 from callscope.core.config import Settings
@@ -12,10 +11,12 @@ def run_server(settings: Settings, host: str, port: int, demo: bool) -> None:
     import uvicorn
 
     from callscope.api.app import create_app
+    from callscope.api.logs import setup_logging
 
-    logging.getLogger("callscope").setLevel(logging.INFO)
+    setup_logging(settings)  # call and job ids on every line of a job's processing (api.logs)
     app = create_app(settings, demo=demo)
+    engine = f"celery on {settings.broker_url.split(':', 1)[0]}" if settings.broker_url else settings.workers
     where = settings.database_url.split("@")[-1] if settings.database_url else settings.resolved_database_url
     print(f"callscope: serving http://{host}:{port}/ (API docs: /docs); data: {settings.data_dir}; "
-          f"database: {where}; workers: {settings.workers}", file=sys.stderr, flush=True)
+          f"database: {where}; workers: {engine}", file=sys.stderr, flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -18,6 +18,7 @@ from callscope.core.config import Settings
 from callscope.core.errors import InputError
 from callscope.models.db import engine_for, migrate, session_factory
 from callscope.models.orm import TOKEN_ROLES, ApiToken, Team, User, parse_id
+from callscope.models.upsert import get_or_insert
 
 TOKEN_PREFIX = "cs_"
 
@@ -37,9 +38,7 @@ def find_team(session: Session, ref: str, create: bool = False) -> Team:
     if team is None:
         if not create or team_id is not None or not ref:
             raise InputError(f"unknown team: {ref}")
-        team = Team(name=ref)
-        session.add(team)
-        session.flush()
+        team, _ = get_or_insert(session, Team, "name", ref)  # race-free: another may create it now
     return team
 
 
@@ -58,10 +57,8 @@ def find_user(session: Session, ref: str, create_role: str | None = None, team: 
     if user is None:
         if create_role is None or "@" not in ref:
             raise InputError(f"unknown rep: {ref}")
-        user = User(email=ref.lower(), name=ref.split("@")[0], role=create_role,
-                    team_id=team.id if team else None)
-        session.add(user)
-        session.flush()
+        user, _ = get_or_insert(session, User, "email", ref.lower(), name=ref.split("@")[0],
+                                role=create_role, team_id=team.id if team else None)
     return user
 
 

@@ -5,19 +5,26 @@ a path."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
+import logging
 import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import HTTPException, Request
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
 
 from callscope.core.config import Settings
 from callscope.core.errors import InputError
 
+log = logging.getLogger("callscope.api")
 MAX_FIELD_BYTES = 64 * 1024
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 _EXT_BY_FORMAT = {"wav": "wav", "flac": "flac", "mp3": "mp3", "ogg": "ogg", "mov": "m4a", "matroska": "webm",
                   "amr": "amr", "aac": "aac", "aiff": "aiff", "caf": "caf", "w64": "w64", "au": "au"}
 CONTENT_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg", "ogg": "audio/ogg",
@@ -127,7 +134,10 @@ async def receive_upload(request: Request, settings: Settings) -> Upload:
     if length and length.isdigit() and int(length) > settings.max_upload_bytes + MAX_FIELD_BYTES * 16:
         raise HTTPException(413, f"file is larger than the limit of {settings.max_upload_bytes} bytes")
     temp_dir = Path(settings.data_dir) / "tmp"
-    temp_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        temp_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise storage_error(err) from err
     upload = Upload()
     collector = _FormCollector(upload, temp_dir, settings.max_upload_bytes)
     parser = MultipartParser(options[b"boundary"], collector.callbacks())
@@ -140,13 +150,43 @@ async def receive_upload(request: Request, settings: Settings) -> Upload:
         collector.finish()
         upload.remove()
         raise
-    except Exception as err:
-        collector.finish()
-        upload.remove()
+    except (FormParserError, UnicodeDecodeError, ValueError) as err:  # the client's body
+        _abandon(collector, upload)
         raise HTTPException(422, f"body: malformed multipart data ({type(err).__name__})") from err
+    except ClientDisconnect as err:
+        _abandon(collector, upload)
+        raise HTTPException(400, "body: the client disconnected before the upload was complete") from err
+    except OSError as err:  # the server's disk: full, read-only, gone
+        _abandon(collector, upload)
+        raise storage_error(err) from err
+    except Exception as err:
+        _abandon(collector, upload)
+        log.exception("upload failed")
+        raise HTTPException(500, f"the server failed while receiving the upload ({type(err).__name__}); "
+                                 "try again later") from err
     if upload.temp_path is None:
         raise HTTPException(422, "file: missing (send the recording as the 'file' part)")
     return upload
+
+
+def _abandon(collector: _FormCollector, upload: Upload) -> None:
+    """Close and remove what was received; an error doing so must not hide the first one."""
+    with contextlib.suppress(OSError):
+        collector.finish()
+    with contextlib.suppress(OSError):
+        upload.remove()
+
+
+def storage_error(err: OSError) -> HTTPException:
+    """An upload the server could not store: 507 when the disk is full, else 500 (never a 4xx: the
+    client sent nothing wrong). The message says so in one line, without the server's paths."""
+    reason = os.strerror(err.errno) if err.errno else type(err).__name__
+    log.error("cannot store an upload: %s", err)
+    if err.errno in _FULL:
+        return HTTPException(507, f"the server has no room to store the recording ({reason}); "
+                                  "nothing was kept, try again later")
+    return HTTPException(500, f"the server could not store the recording ({reason}); nothing was kept, "
+                              "try again later")
 
 
 def probe_audio(path: Path, settings: Settings) -> AudioProbe:
@@ -186,9 +226,12 @@ def probe_audio(path: Path, settings: Settings) -> AudioProbe:
 
 def store_audio(upload: Upload, ext: str, data_dir: Path) -> str:
     """Move the temp file to its content address; returns the path relative to data_dir."""
+    from callscope.api.storage import LocalStore
+
     rel = Path("audio") / upload.sha256[:2] / f"{upload.sha256}.{ext}"
-    target = Path(data_dir) / rel
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(upload.temp_path, target)
+    try:
+        LocalStore(Path(data_dir)).put(upload.temp_path, rel.as_posix())  # api.storage
+    except OSError as err:
+        raise storage_error(err) from err
     upload.temp_path = None
     return rel.as_posix()

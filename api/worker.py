@@ -16,18 +16,13 @@ import threading
 from sqlalchemy.orm import Session, sessionmaker
 
 from callscope.api import queue
-from callscope.api.services.processing import AnalyzeFn, run_job
+from callscope.api.execution import run_claimed
+from callscope.api.services.processing import AnalyzeFn
 from callscope.core.config import Settings
-from callscope.core.errors import CallscopeError, ModelError
 from callscope.models.db import engine_for, migrate, session_factory
 
 log = logging.getLogger("callscope.worker")
 HEARTBEAT_SECONDS = 30.0
-
-
-def _one_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
-    return text if isinstance(err, CallscopeError) else f"{type(err).__name__}: {text}".rstrip(": ")
 
 
 class WorkerPool:
@@ -35,8 +30,9 @@ class WorkerPool:
 
     def __init__(self, sessions: sessionmaker[Session], settings: Settings, concurrency: int = 1,
                  analyze_fn: AnalyzeFn | None = None, poll_seconds: float = 1.0,
-                 backoff_base: float = queue.BACKOFF_BASE) -> None:
+                 backoff_base: float = queue.BACKOFF_BASE, queues: list[str] | None = None) -> None:
         self.sessions, self.settings = sessions, settings
+        self.queues = queues  # None: every job; ["asr"] / ["analysis"]: those of api.queue.kinds_of
         self.concurrency = max(1, concurrency)
         self.analyze_fn, self.poll_seconds, self.backoff_base = analyze_fn, poll_seconds, backoff_base
         self.node = f"{socket.gethostname()}:{os.getpid()}"
@@ -69,28 +65,17 @@ class WorkerPool:
     def run_once(self, worker_id: str) -> str | None:
         """Claim and run one job; returns its new status, or None when nothing was due."""
         with self.sessions() as session:
-            job = queue.claim(session, worker_id)
+            job = queue.claim(session, worker_id, self.queues)
             if job is None:
                 return None
             self._active[worker_id] = job.id
             try:
-                run_job(session, self.settings, job, self.analyze_fn)
-                queue.complete(session, job)
-                log.info("job %s (%s, call %s) done", job.id, job.kind, job.call_id)
-                if not self._frozen:
+                status = run_claimed(session, self.settings, job, self.analyze_fn, self.backoff_base)
+                if status == "done" and not self._frozen:
                     # the first job loaded jieba's dictionary and the classifiers for good: keep the
                     # garbage collector from walking them on every full collection (API latency)
                     gc.freeze()
                     self._frozen = True
-                return "done"
-            except Exception as err:  # noqa: BLE001 - every failure is recorded on the job
-                session.rollback()
-                permanent = isinstance(err, CallscopeError) and not isinstance(err, ModelError)
-                if not isinstance(err, CallscopeError):
-                    log.exception("job %s failed", job.id)
-                status = queue.fail(session, job, _one_line(err), permanent, self.settings.max_attempts,
-                                    self.backoff_base)
-                log.warning("job %s (call %s) %s: %s", job.id, job.call_id, status, _one_line(err))
                 return status
             finally:
                 self._active.pop(worker_id, None)
@@ -117,15 +102,28 @@ class WorkerPool:
                 log.exception("heartbeat failed")
 
 
-def run_worker(settings: Settings, concurrency: int) -> None:
-    """`callscope worker`: claim jobs from the shared database until SIGINT/SIGTERM."""
-    logging.getLogger("callscope").setLevel(logging.INFO)
+def run_worker(settings: Settings, concurrency: int, queues: list[str] | None = None,
+               metrics_port: int = 0) -> None:
+    """`callscope worker`: claim jobs from the shared database until SIGINT/SIGTERM; with
+    CALLSCOPE_BROKER_URL set, a Celery worker of those queues instead (api.celery_app)."""
+    from callscope.api.logs import setup_logging
+
+    setup_logging(settings)
+    if metrics_port:
+        from callscope.api import metrics
+
+        metrics.serve(metrics_port)
+    if settings.broker_url:
+        from callscope.api.celery_app import run_celery_worker
+
+        run_celery_worker(settings, queues or ["asr", "analysis"], concurrency)
+        return
     engine = engine_for(settings)
     migrate(engine)
     sessions = session_factory(engine)
     with sessions() as session:
         queue.requeue_stale(session, settings.max_attempts, queue.LEASE)
-    pool = WorkerPool(sessions, settings, concurrency)
+    pool = WorkerPool(sessions, settings, concurrency, queues=queues)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())

@@ -43,6 +43,18 @@ class LoadedModel:
     compute_type: str
     _batched: Any = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _decode_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @contextlib.contextmanager
+    def decoding(self) -> Iterator[None]:
+        """Hold this model for one whole channel decode. The model is shared by every worker thread
+        of the process, faster-whisper's BatchedInferencePipeline keeps per-call state on itself, and
+        ctranslate2.set_random_seed (per-channel determinism) is process-global: two decodes at once
+        could mix each other's word times and seeds. One decode at a time per model; the decode
+        itself still uses every core CTranslate2 is given (cpu_threads), and calls that want
+        parallel decodes run more worker processes (`callscope worker`)."""
+        with self._decode_lock:
+            yield
 
     @property
     def batched(self) -> Any:

@@ -99,8 +99,9 @@ def _stereo(recording: Recording, settings: Settings, model, language: str | Non
     for ch, audio in enumerate(recording.channels):
         label = f"channel {ch} ({roles[speaker_of[ch]]})"
         progress(f"{label}: transcribing")
-        results[ch] = decode_channel(model, audio, settings, language=language, progress=progress,
-                                     label=label, vocabulary=vocabulary)
+        with model.decoding():  # one channel decode at a time per shared model (asr.model)
+            results[ch] = decode_channel(model, audio, settings, language=language, progress=progress,
+                                         label=label, vocabulary=vocabulary)
         words.extend(SpeakerWord(w, speaker_of[ch], ch) for w in results[ch].words)
     default = _majority(r.language for r in results.values())
     turns = build_turns(words, roles, default_language=default)
@@ -114,8 +115,9 @@ def _mono(recording: Recording, settings: Settings, model, language: str | None,
     """decode -> diarize -> turns -> roles (whisperX's shape), each step a function of its own."""
     audio = recording.mixed()
     progress("mono: transcribing")
-    result = decode_channel(model, audio, settings, language=language, progress=progress, label="mono",
-                            vocabulary=vocabulary)
+    with model.decoding():
+        result = decode_channel(model, audio, settings, language=language, progress=progress, label="mono",
+                                vocabulary=vocabulary)
     progress("mono: telling speakers apart")
     diarization = diarize_mono(audio, recording.sample_rate, result, method=settings.diarizer)
     progress(f"mono: {diarization.speakers} speakers ({diarization.method})")

@@ -59,7 +59,12 @@ def _cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.data_dir:
         settings.data_dir = Path(args.data_dir)
-    run_worker(settings, concurrency=args.concurrency)
+    queues = [q.strip() for q in args.queues.split(",") if q.strip()]
+    unknown = sorted(set(queues) - {"asr", "analysis"})
+    if unknown or not queues:
+        print(f"callscope: --queues takes asr, analysis or both, not {args.queues!r}", file=sys.stderr)
+        return 2
+    run_worker(settings, concurrency=args.concurrency, queues=queues, metrics_port=args.metrics)
     return 0
 
 
@@ -128,9 +133,15 @@ def build_parser() -> argparse.ArgumentParser:
     tc.set_defaults(func=_cmd_token)
 
     w = sub.add_parser("worker",
-                       help="a worker of the shared job queue (set CALLSCOPE_DATABASE_URL)")
+                       help="a worker of the shared job queue (set CALLSCOPE_DATABASE_URL; "
+                            "CALLSCOPE_BROKER_URL for Celery)")
     w.add_argument("--concurrency", type=int, default=1, help="calls analysed at once (default: %(default)s)")
     w.add_argument("--data-dir", default=None, help="the shared audio store (default: CALLSCOPE_DATA_DIR)")
+    w.add_argument("--queues", default="asr,analysis",
+                   help="asr (transcription: the heavy work), analysis (re-scoring, the cheap work) or "
+                        "both (default: %(default)s)")
+    w.add_argument("--metrics", default="", metavar="[HOST:]PORT",
+                   help="serve this worker's Prometheus metrics there (default host 127.0.0.1)")
     w.set_defaults(func=_cmd_worker)
     return p
 

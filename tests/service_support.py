@@ -3,6 +3,7 @@ a real `callscope serve` subprocess on loopback."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import secrets
@@ -19,6 +20,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("CALLSCOPE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+# CALLSCOPE_TEST_ENGINE=celery (CI's second pass): every Server (and the cli for its data dir) runs on
+# a fresh PostgreSQL database with Celery on Redis, and a real `callscope worker` process beside it
+ENGINE = os.environ.get("CALLSCOPE_TEST_ENGINE", "embedded")
+TEST_REDIS = os.environ.get("CALLSCOPE_TEST_REDIS", "redis://127.0.0.1:6379/0")
+_engine_envs: dict[str, dict[str, str]] = {}
 
 
 @contextlib.contextmanager
@@ -28,7 +34,10 @@ def postgres_database() -> Iterator[str]:
     try:
         admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as err:
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL} (run tests/prepare_machine.sh): {err}")
+        message = f"PostgreSQL not reachable at {PG_ADMIN_URL} (run tests/prepare_machine.sh): {err}"
+        if in_ci():
+            pytest.fail(message)  # under CI a service that is down is a failure, not a skip
+        pytest.skip(message)
     name = f"callscope_test_{secrets.token_hex(4)}"
     admin.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -50,13 +59,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def engine_env(data_dir: Path, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The engine settings of a data dir under CALLSCOPE_TEST_ENGINE=celery (nothing otherwise, or
+    when the test names its own database)."""
+    if ENGINE != "celery" or "CALLSCOPE_DATABASE_URL" in (env or {}):
+        return {}
+    key = str(Path(data_dir).resolve())
+    if key not in _engine_envs:
+        require_service("redis", TEST_REDIS)
+        stack = contextlib.ExitStack()
+        url = stack.enter_context(postgres_database())
+        atexit.register(stack.close)
+        _engine_envs[key] = {"CALLSCOPE_DATABASE_URL": url, "CALLSCOPE_BROKER_URL": TEST_REDIS,
+                             "CALLSCOPE_QUEUE_PREFIX": f"cs-test-{secrets.token_hex(4)}.",
+                             "CALLSCOPE_SWEEP_SECONDS": "2"}
+    return _engine_envs[key]
+
+
 def cli(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "callscope", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        env={**os.environ, "CALLSCOPE_DATA_DIR": str(data_dir), **(env or {})},
+        env={**os.environ, "CALLSCOPE_DATA_DIR": str(data_dir), **engine_env(data_dir, env), **(env or {})},
         timeout=120,
     )
 
@@ -75,11 +101,19 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
+        self.worker: subprocess.Popen | None = None  # CALLSCOPE_TEST_ENGINE=celery: its `callscope worker`
         self.log = data_dir / "server.log"
+        self.preexec = None  # run in the child before exec (e.g. a resource limit)
 
     def start(self, timeout: float = 60) -> Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.env = {**engine_env(self.data_dir, self.env), **self.env}
         log = open(self.log, "ab")  # noqa: SIM115 - the subprocess owns it
+        if self.env.get("CALLSCOPE_BROKER_URL") and ENGINE == "celery":
+            self.worker = subprocess.Popen(
+                [sys.executable, "-m", "callscope", "worker", "--queues", "asr,analysis"], cwd=ROOT,
+                stdout=open(self.data_dir / "worker.log", "ab"), stderr=subprocess.STDOUT,  # noqa: SIM115
+                env={**os.environ, "CALLSCOPE_DATA_DIR": str(self.data_dir), **self.env})
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -96,6 +130,7 @@ class Server:
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "CALLSCOPE_DATA_DIR": str(self.data_dir), **self.env},
+            preexec_fn=self.preexec,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -107,18 +142,21 @@ class Server:
         raise AssertionError(f"server did not come up: {self.log.read_text()[-2000:]}")
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown code runs, as when the machine loses power."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
+        """SIGKILL: no shutdown code runs, as when the machine loses power (its worker too)."""
+        for proc in (self.proc, self.worker):
+            if proc and proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(10)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        for proc in (self.worker, self.proc):
+            if proc and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(10)
 
 
 def wait_status(client: httpx.Client, call_id: int, wanted: set[str], timeout: float = 240) -> dict:
@@ -129,3 +167,26 @@ def wait_status(client: httpx.Client, call_id: int, wanted: set[str], timeout: f
             return body
         time.sleep(0.5)
     raise AssertionError(f"call {call_id} still {body['status']} after {timeout}s")
+
+
+def require_service(kind: str, url: str) -> None:
+    """Skip when a service the test needs does not answer, except under CI=true: there a service that
+    is down fails the test (.ci/run starts every service first)."""
+    import socket as _socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    default = {"redis": 6379, "rabbitmq": 5672, "postgresql": 5432}[kind]
+    try:
+        with _socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default), timeout=3):
+            return
+    except OSError as err:
+        message = f"{kind} not reachable at {parts.hostname}:{parts.port or default} ({err}); " \
+                  "tests/prepare_machine.sh starts it"
+    if in_ci():
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")

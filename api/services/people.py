@@ -12,6 +12,7 @@ from callscope.api.errors import FieldError, Forbidden, NotFound
 from callscope.api.schemas import DealIn
 from callscope.api.tokens import find_team, user_by_ref
 from callscope.models.orm import Deal, User, parse_id
+from callscope.models.upsert import get_or_insert
 
 
 def resolve_rep_for_upload(session: Session, principal: Principal, ref: str) -> User:
@@ -24,9 +25,9 @@ def resolve_rep_for_upload(session: Session, principal: Principal, ref: str) -> 
     rep = user_by_ref(session, ref)
     if rep is None:
         if principal.role in ("integration", "admin") and "@" in ref and "." in ref.split("@")[-1]:
-            rep = User(email=ref.strip().lower(), name=ref.split("@")[0], role="rep")
-            session.add(rep)
-            session.flush()
+            # another upload may create the same new rep at this moment: both get the one row
+            rep, _ = get_or_insert(session, User, "email", ref.strip().lower(), name=ref.split("@")[0],
+                                   role="rep")
             return rep
         raise FieldError(f"rep: unknown rep {ref[:100]!r}")
     if not principal.can_see_rep(rep):
@@ -43,11 +44,7 @@ def resolve_deal_for_upload(session: Session, external_id: str, rep: User) -> De
         return None
     if len(external_id) > 200:
         raise FieldError("deal: CRM deal id longer than 200 characters")
-    deal = session.scalar(select(Deal).where(Deal.external_id == external_id))
-    if deal is None:
-        deal = Deal(external_id=external_id, name=external_id, owner_id=rep.id)
-        session.add(deal)
-        session.flush()
+    deal, _ = get_or_insert(session, Deal, "external_id", external_id, name=external_id, owner_id=rep.id)
     return deal
 
 
@@ -59,9 +56,9 @@ def upsert_rep(session: Session, email: str, name: str | None, team: str | None,
     team_row = find_team(session, team, create=True) if team else None
     user = user_by_ref(session, email)
     if user is None:
-        user = User(email=email.strip().lower(), name=name or email.split("@")[0], role=role)
-        session.add(user)
-    elif name:
+        user, _ = get_or_insert(session, User, "email", email.strip().lower(),
+                                      name=name or email.split("@")[0], role=role)
+    if name:
         user.name = name
     if team_row is not None:
         user.team_id = team_row.id
@@ -71,10 +68,7 @@ def upsert_rep(session: Session, email: str, name: str | None, team: str | None,
 
 
 def upsert_deal(session: Session, external_id: str, values: DealIn) -> Deal:
-    deal = session.scalar(select(Deal).where(Deal.external_id == external_id))
-    if deal is None:
-        deal = Deal(external_id=external_id, name=values.name or external_id)
-        session.add(deal)
+    deal, _ = get_or_insert(session, Deal, "external_id", external_id, name=values.name or external_id)
     for key in ("name", "account", "stage", "amount"):
         if (value := getattr(values, key)) is not None:
             setattr(deal, key, value)

@@ -3,26 +3,31 @@ against a rubric, no ASR). Results are stored in the job's session; the queue ma
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from callscope.api import metrics
 from callscope.api.services.results import current_analysis, store_analysis
 from callscope.api.services.rubrics import rubric_ref
+from callscope.api.storage import audio_store
 from callscope.core.config import Settings
 from callscope.core.errors import InputError
 from callscope.models.document import Analysis, Transcript
 from callscope.models.orm import Call, Job
 from callscope.pipeline import AnalyzeOptions
 
+log = logging.getLogger("callscope.pipeline")
 AnalyzeFn = Callable[[Path, AnalyzeOptions, Settings], Analysis]
 
 
 def _analyze(path: Path, options: AnalyzeOptions, settings: Settings) -> Analysis:
     from callscope.pipeline import analyze
 
-    return analyze(path, options, settings)
+    # progress lines into the log, where api.logs puts the call id on each
+    return analyze(path, options, settings, progress=log.info)
 
 
 def run_job(session: Session, settings: Settings, job: Job, analyze_fn: AnalyzeFn | None = None) -> None:
@@ -41,5 +46,8 @@ def run_job(session: Session, settings: Settings, job: Job, analyze_fn: AnalyzeF
         analysis = rescore(Transcript.from_dict(previous.transcript), rubric, settings)
     else:
         options = AnalyzeOptions(channels=call.channels, rep_channel=call.rep_channel, rubric=rubric)
-        analysis = (analyze_fn or _analyze)(Path(settings.data_dir) / call.audio_path, options, settings)
+        analysis = (analyze_fn or _analyze)(audio_store(settings).local_path(call.audio_path), options,
+                                                    settings)
+    if job.kind != "rescore":
+        metrics.analysis_measured(analysis.timings, analysis.transcript.duration)
     store_analysis(session, call, analysis.to_dict(), analysis.transcript.to_dict(), rubric_name)

@@ -65,6 +65,15 @@ class Settings:
     max_upload_bytes: int = 2 * 1024**3
     workers: int = 1  # in-process job workers of `callscope serve`
     max_attempts: int = 3  # a job fails for good after this many tries
+    # the distributed engine (docs/operations.md): a Celery broker, redis://... or amqp://...; empty means
+    # the embedded queue (threads of `callscope serve`, `callscope worker` polling the database)
+    broker_url: str = ""
+    queue_prefix: str = ""  # prepended to the broker's queue names asr and analysis (several deployments)
+    # seconds a delivered, unacknowledged task stays invisible before Redis delivers it again: longer than
+    # the longest call takes (max_duration at RTF 0.21 is 50 min on 2 CPU cores)
+    visibility_timeout: int = 6 * 3600
+    redispatch_seconds: int = 300  # a queued job the broker may have lost is published again after this
+    log_format: str = "text"  # text | json: the service's and workers' log lines (api.logs)
     # IANA time zone the web pages show times in and cut weeks by (CALLSCOPE_TIMEZONE)
     timezone: str = "Asia/Shanghai"
 
