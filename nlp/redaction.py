@@ -352,7 +352,8 @@ _EN_USER = r"(?:[a-z0-9]+(?:\s*(?:\.|dot|underscore|_|dash|-|hyphen)\s*[a-z0-9]+
 _EN_SPELLED = r"(?:(?:[a-z0-9]\s+){2,}[a-z0-9])"
 _EMAIL_WRITTEN = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
 _EMAIL_EN = re.compile(
-    rf"\b({_EN_SPELLED}|{_EN_USER})\s+(?:at|@)\s+([a-z0-9\-]+(?:\s*(?:\.|dot)\s*[a-z0-9\-]+)*?)"
+    rf"\b({_EN_SPELLED}|{_EN_USER})\s+(?:at|@)\s+([a-z0-9\-]+(?:\s+[a-z0-9\-]+){{0,3}}?"
+    rf"(?:\s*(?:\.|dot)\s*[a-z0-9\-]+)*?)"
     rf"\s*(?:\.|\bdot)\s*{_TLD}\b(?:\s*(?:\.|\bdot)\s*(?:cn|uk|hk|au|sg|tw)\b)?", re.IGNORECASE)
 _ZH_DIGIT_CLASS = "零〇一二三四五六七八九幺"
 _ZH_USER = rf"[A-Za-z0-9_\-{_ZH_DIGIT_CLASS}]+(?:\s*(?:点|\.|下划线|杠)\s*[A-Za-z0-9{_ZH_DIGIT_CLASS}]+)*"
@@ -363,9 +364,28 @@ _NOT_USERS = {"us", "me", "him", "her", "them", "it", "look", "visit", "site", "
               "here", "there", "you", "we", "i", "www", "home", "online", "web", "page", "go", "to"}
 
 
+# an address's spoken user part may be several words: "my email is zhang wei at …" takes "zhang wei"
+_EMAIL_LEAD = re.compile(r"(?:e-?mail(?:\s+address)?(?:\s+is)?|address\s+is|it's|it\s+is|邮箱(?:地址)?是?)"
+                         r"[\s:：,，]*((?:[A-Za-z0-9]+\s+){1,4})$", re.IGNORECASE)
+
+
 def _spoken_address(text: str) -> str:
-    """A spoken address as typed: 'john dot li at gmail dot com' -> john.li@gmail.com."""
-    out = text.lower()
+    """A spoken address as typed: 'john dot li at gmail dot com' -> john.li@gmail.com,
+    'li na eighty eight at q q dot com' -> lina88@qq.com."""
+    words = re.findall(r"[A-Za-z]+|[^A-Za-z]+", text.lower())
+    spoken: list[str] = []
+    for k, word in enumerate(words):
+        if word in _EN_DIGITS and word not in ("o", "oh"):
+            spoken.append(_EN_DIGITS[word])
+        elif word in _EN_TEENS:
+            spoken.append(_EN_TEENS[word])
+        elif word in _EN_TENS:
+            nxt = words[k + 2] if k + 2 < len(words) and words[k + 1].isspace() else ""
+            spoken.append(_EN_TENS[word] + ("" if nxt in _EN_DIGITS and nxt not in ("o", "oh", "zero")
+                                            else "0"))
+        else:
+            spoken.append(word)
+    out = "".join(spoken)
     for said, typed in ((r"\s*(?:\bdot\b|点|\.)\s*", "."), (r"\s*(?:\bunderscore\b|下划线|_)\s*", "_"),
                         (r"\s*(?:\bdash\b|\bhyphen\b|杠)\s*", "-"),
                         (r"\s*(?:\bat\b|艾特|爱特|圈a|@)\s*", "@")):
@@ -389,7 +409,11 @@ def _emails(text: str) -> list[tuple[int, int, str]]:
                 continue
             if user.startswith("www") or not free(m.start(), m.end()):
                 continue
-            found.append((m.start(), m.end(), _spoken_address(m.group(0))))
+            start = m.start()
+            lead = _EMAIL_LEAD.search(text[:start])
+            if lead is not None and lead.group(1).strip().lower() not in _NOT_USERS:
+                start = lead.start(1)
+            found.append((start, m.end(), _spoken_address(text[start:m.end()])))
     return found
 
 
