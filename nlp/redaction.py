@@ -316,12 +316,13 @@ def classify(digits: str, x_end: bool = False, context: str | None = None,
                 return "phone", phone
     if _id_like(digits, x_end) and context in (None, "id", "card", "phone"):
         return "id", digits
-    if context == "card" and 12 <= n <= 19:
+    # a run in a personal context whose checks fail (ASR drops and changes digits): long enough to be one
+    if context == "card" and n >= 10:
         return "card", digits
-    if context == "phone" and 7 <= n <= 13:
+    if context == "id" and n + x_end >= 10:
+        return "id", digits + ("X" if x_end else "")
+    if context == "phone":
         return "phone", digits
-    if context in ("phone", "card", "id") and n >= 7:  # a long run in a personal context, whatever it is
-        return {"phone": "phone", "card": "card", "id": "id"}[context], digits
     return None
 
 
@@ -354,19 +355,20 @@ _EMAIL_WRITTEN = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-
 _EMAIL_EN = re.compile(
     rf"\b({_EN_SPELLED}|{_EN_USER})\s+(?:at|@)\s+([a-z0-9\-]+(?:\s+[a-z0-9\-]+){{0,3}}?"
     rf"(?:\s*(?:\.|dot)\s*[a-z0-9\-]+)*?)"
-    rf"\s*(?:\.|\bdot)\s*{_TLD}\b(?:\s*(?:\.|\bdot)\s*(?:cn|uk|hk|au|sg|tw)\b)?", re.IGNORECASE)
+    rf"\s*(?:\.|\bdot|点)\s*{_TLD}\b(?:\s*(?:\.|\bdot|点)\s*(?:cn|uk|hk|au|sg|tw)\b)?", re.IGNORECASE)
+_EMAIL_GLUED = re.compile(rf"\b([a-z0-9._\-]+?)at([a-z0-9\-]+\.{_TLD})\b", re.IGNORECASE)
 _ZH_DIGIT_CLASS = "零〇一二三四五六七八九幺"
 _ZH_USER = rf"[A-Za-z0-9_\-{_ZH_DIGIT_CLASS}]+(?:\s*(?:点|\.|下划线|杠)\s*[A-Za-z0-9{_ZH_DIGIT_CLASS}]+)*"
 _EMAIL_ZH = re.compile(
-    rf"({_ZH_USER})\s*(?:艾特|爱特|at|AT|@|圈a|圈A)\s*([A-Za-z0-9\-{_ZH_DIGIT_CLASS}]+"
+    rf"({_ZH_USER})\s*(?:艾特|爱特|@|圈a|圈A)\s*([A-Za-z0-9\-{_ZH_DIGIT_CLASS}]+"
     rf"(?:\s*(?:点|\.)\s*[A-Za-z0-9\-]+)*?)\s*(?:点|\.|dot)\s*{_TLD}(?![A-Za-z])", re.IGNORECASE)
 _NOT_USERS = {"us", "me", "him", "her", "them", "it", "look", "visit", "site", "website", "is", "be",
               "here", "there", "you", "we", "i", "www", "home", "online", "web", "page", "go", "to"}
 
 
 # an address's spoken user part may be several words: "my email is zhang wei at …" takes "zhang wei"
-_EMAIL_LEAD = re.compile(r"(?:e-?mail(?:\s+address)?(?:\s+is)?|address\s+is|it's|it\s+is|邮箱(?:地址)?是?)"
-                         r"[\s:：,，]*((?:[A-Za-z0-9]+\s+){1,4})$", re.IGNORECASE)
+_EMAIL_LEAD = re.compile(r"(?:e-?mail(?:\s+address)?(?:\s+is)?|mail\s+is|address\s+is|it's|it\s+is|"
+                         r"邮箱(?:地址)?是?)[\s:：,，]*((?:[A-Za-z0-9]+\s+){1,4})$", re.IGNORECASE)
 
 
 def _spoken_address(text: str) -> str:
@@ -394,20 +396,35 @@ def _spoken_address(text: str) -> str:
     return re.sub(r"\s+", "", out)
 
 
-def _emails(text: str) -> list[tuple[int, int, str]]:
+_EMAIL_CONTEXT = re.compile(r"e-?mail|\bmail\b|address|邮箱|油箱|邮件|电邮", re.IGNORECASE)
+
+
+def _emails(text: str, earlier: tuple[str, ...] = ()) -> list[tuple[int, int, str]]:
+    """Addresses in text: written (a@b.com), spoken in Mandarin (…艾特…点com), or spoken in English
+    ('… at … dot com'), the last only where the words around ask for or name an e-mail address or the
+    address is spelled with dots or underscores (else 'visit us at acme.com' would be one)."""
     found: list[tuple[int, int, str]] = []
+    asked = any(_EMAIL_CONTEXT.search(t) for t in (text, *earlier))
 
     def free(start: int, end: int) -> bool:
         return all(end <= s or start >= e for s, e, _ in found)
 
     for m in _EMAIL_WRITTEN.finditer(text):
         found.append((m.start(), m.end(), m.group(0).lower()))
+    if asked:  # ASR glues the spoken 'at' on: 'my mail is nyat163.com'
+        for m in _EMAIL_GLUED.finditer(text):
+            if free(m.start(), m.end()) and m.group(1).lower() not in _NOT_USERS:
+                found.append((m.start(), m.end(), f"{m.group(1)}@{m.group(2)}".lower()))
     for pattern in (_EMAIL_EN, _EMAIL_ZH):
         for m in pattern.finditer(text):
             user = m.group(1).strip().lower()
             if user in _NOT_USERS or (pattern is _EMAIL_ZH and not user):
                 continue
             if user.startswith("www") or not free(m.start(), m.end()):
+                continue
+            spelled = re.search(r"\s(?:dot|underscore)\s|[._]", m.group(1), re.IGNORECASE) is not None or \
+                re.fullmatch(_EN_SPELLED, user) is not None
+            if pattern is _EMAIL_EN and not asked and not spelled:
                 continue
             start = m.start()
             lead = _EMAIL_LEAD.search(text[:start])
@@ -431,7 +448,7 @@ def find(transcript: Transcript) -> list[Found]:
     found: list[Found] = []
     runs_by_turn: list[list[_Run]] = []
     for i, turn in enumerate(turns):
-        emails = _emails(turn.text)
+        emails = _emails(turn.text, tuple(turns[j].text for j in range(max(0, i - 2), i)))
         found += [Found(i, s, e, "email", value) for s, e, value in emails]
         runs = [r for r in _runs(i, turn.text)
                 if all(r.end <= s or r.start >= e for s, e, _ in emails)]
@@ -439,7 +456,7 @@ def find(transcript: Transcript) -> list[Found]:
 
     def context_of(run: _Run) -> tuple[str | None, bool]:
         text = turns[run.turn].text
-        earlier = [turns[j].text for j in range(run.turn - 1, max(-1, run.turn - 3), -1)]
+        earlier = [turns[run.turn - 1].text] if run.turn > 0 else []  # the question that asked for it
         before = text[:run.start]
         # the run before this one in the turn cuts the context: 'card 6222… phone 138…'
         prev_runs = [r for r in runs_by_turn[run.turn] if r.end <= run.start and len(r.digits) >= 7]
@@ -480,16 +497,38 @@ def find(transcript: Transcript) -> list[Found]:
                 joined.update({(i, tail.start), (j, head.start)})
             break
     for runs in runs_by_turn:
+        chain: list[_Run] = []  # runs not personal on their own, one after the other
         for run in runs:
             if (run.turn, run.start) in joined:
+                _chain(chain, turns, context_of, found, transcript.language)
                 continue
             context, unit = context_of(run)
             got = classify(run.digits, run.x_end, context, unit,
                            language=turns[run.turn].language or transcript.language)
             if got is not None:
                 found.append(Found(run.turn, run.start, run.end, got[0], got[1]))
+                _chain(chain, turns, context_of, found, transcript.language)
+                continue
+            if chain and (run.start - chain[-1].end > 12 or
+                          re.search(r"[。？！?!]", turns[run.turn].text[chain[-1].end:run.start])):
+                _chain(chain, turns, context_of, found, transcript.language)
+            chain.append(run)
+        _chain(chain, turns, context_of, found, transcript.language)
     found.sort(key=lambda f: (f.turn, f.start))
     return found
+
+
+def _chain(chain: list[_Run], turns: list[Turn], context_of, found: list[Found], language: str) -> None:  # noqa: ANN001
+    """Short runs close together in a personal context are one number ASR broke up with words
+    ('my cell is 415, I made 4, 4, 5, 8'): redacted together when they add up to one. Empties chain."""
+    if len(chain) >= 2:
+        context, unit = context_of(chain[0])
+        if context in ("phone", "card", "id"):
+            got = classify("".join(r.digits for r in chain), chain[-1].x_end, context, unit,
+                           language=turns[chain[0].turn].language or language)
+            if got is not None:
+                found.extend(Found(r.turn, r.start, r.end, got[0], got[1]) for r in chain)
+    chain.clear()
 
 
 def _char_times(turn: Turn) -> list[tuple[float, float]]:

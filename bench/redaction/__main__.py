@@ -8,8 +8,9 @@ of the synthcall renders (clean full band, and phone band: --rate 8000 --noise 2
 
 An utterance with a personal number counts as found when a redaction covers it (on ASR transcripts: a
 redaction's time span overlaps the utterance's span in the truth file), and as leaked when four or more
-of its digits in a row are still in the text after redaction. A look-alike counts as redacted when any
-redaction touches it. The scripts come from bench/redaction/make_scripts.py.
+of its digits in a row are still in the text after redaction; one ASR wrote nothing for (an English turn
+of a Mandarin call, say) is counted apart ("lost"), not in recall: nothing of it is stored. A look-alike
+counts as redacted when any redaction touches it. The scripts come from bench/redaction/make_scripts.py.
 """
 
 from __future__ import annotations
@@ -42,12 +43,13 @@ class Tally:
     lookalikes: int = 0
     false_positives: int = 0
     prompt_false_positives: int = 0  # the rep's questions hold no personal number either
+    lost: int = 0  # personal utterances ASR wrote nothing for (not counted in recall)
     misses: list[str] = field(default_factory=list)
     fps: list[str] = field(default_factory=list)
 
     def add(self, other: Tally) -> None:
         for name in ("personal", "found", "right_kind", "leaked", "lookalikes", "false_positives",
-                     "prompt_false_positives"):
+                     "prompt_false_positives", "lost"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.misses += other.misses
         self.fps += other.fps
@@ -57,7 +59,7 @@ class Tally:
                 "kind_accuracy": round(self.right_kind / max(1, self.found), 3),
                 "leaked": self.leaked, "lookalikes": self.lookalikes,
                 "lookalike_fp_rate": round(self.false_positives / max(1, self.lookalikes), 3),
-                "prompt_fp": self.prompt_false_positives}
+                "prompt_fp": self.prompt_false_positives, "not_transcribed": self.lost}
 
 
 def load_scripts() -> list[dict[str, Any]]:
@@ -129,6 +131,10 @@ def _count(tally: Tally, uid: str, truth: dict[str, Any] | None, reds: list, tex
         if reds:
             tally.false_positives += 1
             tally.fps.append(f"{uid}: {text}")
+        return
+    if not text.strip() and not reds:
+        tally.lost += 1  # ASR wrote nothing there: nothing to redact, nothing stored
+        tally.misses.append(f"{uid} ({truth['kind']}): not transcribed")
         return
     tally.personal += 1
     if reds:
@@ -205,12 +211,12 @@ def main(argv: list[str] | None = None) -> int:
             tallies[source]["all"].add(got)
         results[source] = {lang: t.row() for lang, t in tallies[source].items()}
     print(f"{'source':8} {'lang':4} {'personal':>8} {'recall':>7} {'kind':>6} {'leaked':>6} "
-          f"{'look-alikes':>11} {'FP rate':>7} {'prompt FP':>9}")
+          f"{'look-alikes':>11} {'FP rate':>7} {'prompt FP':>9} {'lost':>4}")
     for source, rows in results.items():
         for lang, row in rows.items():
             print(f"{source:8} {lang:4} {row['personal']:8d} {row['recall']:7.3f} "
                   f"{row['kind_accuracy']:6.3f} {row['leaked']:6d} {row['lookalikes']:11d} "
-                  f"{row['lookalike_fp_rate']:7.3f} {row['prompt_fp']:9d}")
+                  f"{row['lookalike_fp_rate']:7.3f} {row['prompt_fp']:9d} {row['not_transcribed']:4d}")
     if args.show:
         for source in sources:
             t = tallies[source]["all"]
