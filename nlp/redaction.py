@@ -57,7 +57,7 @@ _CONTEXT = [
     ("id", "身份证|证件号|身份号|证件|id number|id card|identity|passport|social security|national id"),
     ("card", "account number|card number|account no|银行卡|信用卡|储蓄卡|借记卡|卡号|账号|帐号|账户|"
              "帐户|银行账|card|account|iban|credit|debit"),
-    ("phone", "phone number|mobile number|手机|电话|号码|联系方式|座机|微信|打给我|打我|致电|分机|"
+    ("phone", "phone number|mobile number|手机|电话|号码|联系方式|联系|座机|微信|打给我|打我|致电|分机|"
               "phone|mobile|cell|number|call me|reach me|text me|whatsapp|landline|extension|contact"),
     ("neg", "订单号码|订单号|快递单号|合同号码|发票号码|订单|单号|快递|运单|物流|合同号|合同编号|"
             "发票|工单|编号|型号|批次|序列号|报价单|价格|金额|总价|预算|数量|库存|门店|"
