@@ -356,6 +356,9 @@ _EMAIL_EN = re.compile(
     rf"\b({_EN_SPELLED}|{_EN_USER})\s+(?:at|@)\s+([a-z0-9\-]+(?:\s+[a-z0-9\-]+){{0,3}}?"
     rf"(?:\s*(?:\.|dot)\s*[a-z0-9\-]+)*?)"
     rf"\s*(?:\.|\bdot|点)\s*{_TLD}\b(?:\s*(?:\.|\bdot|点)\s*(?:cn|uk|hk|au|sg|tw)\b)?", re.IGNORECASE)
+_EMAIL_ANSWER = re.compile(r"(?:^|\b)(?:it's|it\s+is|e-?mail\s+is|mail\s+is|address\s+is|邮箱是)\s*"
+                           r"([^。！!？?]{3,60}?)[\s.。！!,，]*$", re.IGNORECASE)
+_ADDRESS_LIKE = re.compile(r"\bat|@|\bdot\b|\bcom\b|艾特|点com", re.IGNORECASE)
 _EMAIL_GLUED = re.compile(rf"\b([a-z0-9._\-]+?)at([a-z0-9\-]+\.{_TLD})\b", re.IGNORECASE)
 _ZH_DIGIT_CLASS = "零〇一二三四五六七八九幺"
 _ZH_USER = rf"[A-Za-z0-9_\-{_ZH_DIGIT_CLASS}]+(?:\s*(?:点|\.|下划线|杠)\s*[A-Za-z0-9{_ZH_DIGIT_CLASS}]+)*"
@@ -411,6 +414,13 @@ def _emails(text: str, earlier: tuple[str, ...] = ()) -> list[tuple[int, int, st
 
     for m in _EMAIL_WRITTEN.finditer(text):
         found.append((m.start(), m.end(), m.group(0).lower()))
+    if asked and not found:
+        # the answer to 'your e-mail?' that ASR garbled past any pattern ("It's Maria Attack Minotio" for
+        # maria at acme dot io): a short reply with something address-like in it is taken whole
+        m = _EMAIL_ANSWER.search(text)
+        if m and len(m.group(1).split()) <= 6 and _ADDRESS_LIKE.search(m.group(1)):
+            found.append((m.start(1), m.end(1), _spoken_address(m.group(1))))
+            return found
     if asked:  # ASR glues the spoken 'at' on: 'my mail is nyat163.com'
         for m in _EMAIL_GLUED.finditer(text):
             if free(m.start(), m.end()) and m.group(1).lower() not in _NOT_USERS:

@@ -106,3 +106,34 @@ def test_find_reports_values_for_hashing() -> None:
     transcript.turns[0].text = "My phone is 415 555 2671"
     (hit,) = find(transcript)
     assert (hit.kind, hit.value) == ("phone", "+14155552671")
+
+
+def _dialogue(*lines: tuple[str, str], language: str = "en") -> Transcript:
+    turns, t = [], 0.0
+    for role, text in lines:
+        turns.append(Turn(t, t + 3.0, "S0" if role == "rep" else "S1", role, text, language=language))
+        t += 3.5
+    return Transcript(duration=t, language=language, layout="stereo", turns=turns)
+
+
+def test_what_asr_writes_in_answers() -> None:
+    """ASR's versions of an answer to a question for a number or an address (from the renders)."""
+    cases = [
+        (("rep", "And your email address?"), ("customer", "It's Maria Attack Minotio."), "[email]"),
+        (("rep", "方便留个邮箱吗？"), ("customer", "My mail is nyat163.com."), "[email]"),
+        (("rep", "What's the best number to reach you?"), ("customer", "My share is 415, I made 4458, 5, 8."),
+         "[phone]"),
+        (("rep", "您的联系变化是多少？"), ("customer", "以及1假要3836486案。"), "[电话]"),
+    ]
+    for question, answer, mark in cases:
+        transcript = _dialogue(question, answer, language="zh" if mark == "[电话]" else "en")
+        redact_transcript(transcript)
+        assert mark in transcript.turns[1].text, transcript.turns[1].text
+        assert not any(ch.isdigit() for ch in transcript.turns[1].text.replace("1假", ""))
+
+
+def test_a_website_is_not_an_address() -> None:
+    transcript = _dialogue(("rep", "Where can I read more?"),
+                           ("customer", "Minutes at Northwind.com for the details."))
+    redact_transcript(transcript)
+    assert transcript.turns[1].text == "Minutes at Northwind.com for the details."
