@@ -45,8 +45,8 @@ _EN_TENS = {"twenty": "2", "thirty": "3", "forty": "4", "fifty": "5", "sixty": "
 _EN_REPEAT = {"double": 2, "triple": 3}
 _FULLWIDTH = {chr(0xFF10 + i): str(i) for i in range(10)}
 # what may sit between the digits of one number: spaces, dashes, commas, a hesitation
-_GAP = re.compile(r"(?:[\s\-–—,，、.·]|嗯|呃|额|dash|hyphen|and)*", re.IGNORECASE)
-_GAP_CHARS = set(" \t-–—,，、.·")
+_PLUS = re.compile(r"(?:\+|\bplus\s+|加)\s*\(?$", re.IGNORECASE)
+_GAP_CHARS = set(" \t-–—,，、.·()（）")
 _FILLERS = ("嗯", "呃", "额")
 _EN_GAPWORDS = ("dash", "hyphen")
 
@@ -56,13 +56,14 @@ _CONTEXT = [
     # (kind, words); "neg": an order, invoice, tracking or model number, an amount: not personal
     ("id", "身份证|证件号|身份号|证件|id number|id card|identity|passport|social security|national id"),
     ("card", "account number|card number|account no|银行卡|信用卡|储蓄卡|借记卡|卡号|账号|帐号|账户|"
-             "帐户|银行账|card|account|iban|credit|debit"),
+             "帐户|银行账|银行|card|account|iban|credit|debit|bank"),
     ("phone", "phone number|mobile number|手机|电话|号码|联系方式|联系|座机|微信|打给我|打我|致电|分机|"
               "phone|mobile|cell|number|call me|reach me|text me|whatsapp|landline|extension|contact"),
     ("neg", "订单号码|订单号|快递单号|合同号码|发票号码|订单|单号|快递|运单|物流|合同号|合同编号|"
             "发票|工单|编号|型号|批次|序列号|报价单|价格|金额|总价|预算|数量|库存|门店|"
             "order number|tracking number|invoice number|reference number|serial number|model number|"
-            "number of|order|invoice|tracking|reference|ticket|serial|model|purchase|quote|contract|"
+            "po number|p o number|number of|order|invoice|tracking|reference|ticket|serial|model|"
+            "purchase|quote|contract|"
             "case number|batch|sku|price|budget|total|units|licenses|licences|seats|amount|revenue"),
 ]
 _CONTEXT_RE = re.compile(
@@ -200,7 +201,9 @@ def _runs(turn_index: int, text: str) -> list[_Run]:
         if current:
             digits = "".join(a.digits for a in current)
             x_end = current[-1].digits == ""
-            runs.append(_Run(turn_index, current[0].start, current[-1].end, digits, x_end))
+            start = current[0].start
+            plus = _PLUS.search(text[:start])  # "+86 …", "plus forty four …": the sign goes with it
+            runs.append(_Run(turn_index, plus.start() if plus else start, current[-1].end, digits, x_end))
             current.clear()
 
     for item in _atoms(text):
@@ -307,7 +310,8 @@ def classify(digits: str, x_end: bool = False, context: str | None = None,
         return "id", digits + "X"
     if _card(digits, context):
         return "card", digits
-    if _china_mobile(digits) or (digits.startswith("0") and 10 <= n <= 12) or n in (10, 11, 12, 13):
+    if context in (None, "phone") and (_china_mobile(digits) or (digits.startswith("0") and 10 <= n <= 12)
+                                       or n in (10, 11, 12, 13)):
         phone = _phone(digits, language)
         if phone is not None and not (context is None and _date_like(digits)):
             if context is None and not _china_mobile(digits) and digits.startswith(("19", "20")) and n >= 12:
