@@ -21,6 +21,12 @@ PERSONAL_ZH = [
     ("我的银行卡号6222 0212 3456 7890 123", "[银行卡]"),
     ("邮箱是zhangsan艾特qq点com。", "[邮箱]"),
     ("邮箱是幺二三四五六七八九艾特一六三点com", "[邮箱]"),
+    ("加我微信吧，一八六 零二一二 三三四四", "[电话]"),
+    ("我电话是0755-26881234", "[电话]"),
+    ("我的卡是招商银行的，6225 8801 2345 6789", "[银行卡]"),  # no Luhn: the bank says card
+    ("我身份证后面是一九九零零三零七一二三四", "[身份证]"),
+    ("身份证号 44030519880101123X", "[身份证]"),
+    ("我邮箱是 wangfang 艾特 163 点 com", "[邮箱]"),
 ]
 PERSONAL_EN = [
     ("My number is one three eight, one two three four, five six seven eight.", "[phone]"),
@@ -30,6 +36,10 @@ PERSONAL_EN = [
     ("Send it to j o h n at acme dot io please", "[email]"),
     ("My card number is 4532 0151 1283 0366.", "[card]"),
     ("Account number is 1234 5678 9012 34", "[card]"),
+    ("my account is 9876 5432 1098", "[card]"),
+    ("you can text me at 212 555 0147", "[phone]"),
+    ("reach me at plus forty four seven nine one one one two three four five six", "[phone]"),
+    ("email me at lisa.wong@acme.co.uk", "[email]"),
     ("my ID number is one one zero one zero five one nine nine zero zero three zero seven one two three four",
      "[id]"),
 ]
@@ -44,6 +54,15 @@ LOOK_ALIKES = [
     "The order number is 4532015112830366.",
     "The total is 1,280,000 dollars for 500 seats.",
     "We signed on 2024-03-15 and paid $45,000.",
+    "我们明年预计采购三千台，单价一千二百八十元",
+    "二零二五年六月三十号之前交付",
+    "We'll need 13800 seats by 2026",
+    "PO number 4500012345 please",
+    "优惠价 13999 元",
+    "库存编号 62220212345678",
+    "it's at 3 pm on the 15th, room 1208",
+    "第13812345678位客户",
+    "我们银行有一万三千八百名员工",
 ]
 
 
