@@ -107,6 +107,11 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # privacy issue (migration 0005): expiry, rotation and per-token upload limits (None: no limit)
+    expires_at: Mapped[datetime | None]
+    rotated_to_id: Mapped[int | None] = mapped_column(Integer)  # the token that replaced this one
+    uploads_per_minute: Mapped[int | None] = mapped_column(Integer)
+    bytes_per_day: Mapped[int | None] = mapped_column(Integer)
 
     user: Mapped[User | None] = relationship()
     team: Mapped[Team | None] = relationship()
@@ -309,5 +314,97 @@ class RubricRecord(Base):
     name: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)  # YAML or JSON as sent
     version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by: Mapped[str] = mapped_column(String(320), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# --- privacy and governance (issue 17, migration 0005) ---------------------------------------------
+
+
+class RedactionDigest(Base):
+    """A keyed hash (HMAC-SHA256, api.privacy) of one value redaction took out of a call: never the value.
+    An erasure request hashes the phone or e-mail it names the same way and finds the calls."""
+
+    __tablename__ = "redaction_digests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # phone | id | card | email
+    role: Mapped[str] = mapped_column(String(20))  # who said it: rep | customer
+    digest: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class AuditEvent(Base):
+    """Who read, exported, overrode, deleted or erased what, and when. No foreign keys: the record
+    outlives the token, the call and the person it names."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(320))  # token label (a person's email, or role@team)
+    token_id: Mapped[int | None] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(20), default="")
+    action: Mapped[str] = mapped_column(String(40), index=True)  # read | export | override | delete | ...
+    object_type: Mapped[str] = mapped_column(String(40), default="")  # call | analysis | audio | erasure ...
+    object_id: Mapped[str] = mapped_column(String(100), default="")
+    team_id: Mapped[int | None] = mapped_column(Integer, index=True)  # the team the object belongs to
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ErasureJob(Base):
+    """POST /privacy/erase: find every call whose customer said (or was tagged with) a phone, e-mail or
+    name, and delete it. The phone and e-mail are kept as keyed hashes only; the name until the job ends."""
+
+    __tablename__ = "erasure_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued | running | done | failed
+    requested_by: Mapped[str] = mapped_column(String(320), default="")
+    token_id: Mapped[int | None] = mapped_column(Integer)
+    criteria: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"digests": [...], "name": ...}
+    call_ids: Mapped[list[Any]] = mapped_column(default=list)  # the calls found (ids only)
+    calls_found: Mapped[int] = mapped_column(Integer, default=0)
+    calls_deleted: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class FileDeletion(Base):
+    """A file to remove once the transaction that forgot it has committed; retried until it is gone."""
+
+    __tablename__ = "file_deletions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(String(500))  # relative to the data dir
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TokenUpload(Base):
+    """One upload accepted for a token: what the per-token limits (uploads a minute, bytes a day) count."""
+
+    __tablename__ = "token_uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    bytes: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_token_uploads_token_at", "token_id", "at"),)
+
+
+class TeamPolicy(Base):
+    """A team's retention and audio policy: audio deleted after audio_days (scores and redacted transcripts
+    kept), everything after delete_days (None: never); bleep the stored audio over redacted spans."""
+
+    __tablename__ = "team_policies"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    audio_days: Mapped[int | None] = mapped_column(Integer, default=180)
+    delete_days: Mapped[int | None] = mapped_column(Integer)
+    bleep_audio: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_by: Mapped[str] = mapped_column(String(320), default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -47,7 +47,14 @@ def run_job(session: Session, settings: Settings, job: Job, analyze_fn: AnalyzeF
     else:
         options = AnalyzeOptions(channels=call.channels, rep_channel=call.rep_channel, rubric=rubric)
         analysis = (analyze_fn or _analyze)(audio_store(settings).local_path(call.audio_path), options,
-                                                    settings)
+                                            settings)
     if job.kind != "rescore":
         metrics.analysis_measured(analysis.timings, analysis.transcript.duration)
-    store_analysis(session, call, analysis.to_dict(), analysis.transcript.to_dict(), rubric_name)
+        # keyed hashes of what redaction took out (for erasure requests); the values go no further
+        from callscope.api.privacy import bleep_audio, store_digests, team_bleeps
+
+        store_digests(session, settings, call, analysis.transcript)
+    document = analysis.to_dict()
+    store_analysis(session, call, document, analysis.transcript.to_dict(), rubric_name)
+    if job.kind != "rescore" and team_bleeps(session, call):
+        bleep_audio(settings, call, document)

@@ -60,6 +60,9 @@ class Settings:
     # keyword trackers YAML (CALLSCOPE_TRACKERS); empty = the default nlp/data/trackers.yaml
     trackers: str = ""
     rubric: str = "default"
+    # take phone, ID and card numbers and e-mail addresses out of transcripts right after ASR
+    # (nlp/redaction.py): the originals never reach storage
+    redact: bool = True
     max_duration: float = 4 * 3600.0  # seconds of audio accepted
     min_duration: float = 1.0
     max_upload_bytes: int = 2 * 1024**3
