@@ -16,8 +16,9 @@ from fastapi_offline import FastAPIOffline
 
 from callscope import __version__
 from callscope.api import queue, web
+from callscope.api.crm import start_dispatcher
 from callscope.api.errors import install_error_handlers
-from callscope.api.routes import calls, health, people, rubrics
+from callscope.api.routes import calls, health, people, rubrics, teams, webhooks
 from callscope.api.services.processing import AnalyzeFn
 from callscope.api.worker import WorkerPool
 from callscope.core.config import Settings
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, start_workers: bool = True, dem
             pool = WorkerPool(app.state.sessions, settings, settings.workers, analyze_fn=analyze_fn)
             pool.start()
         app.state.pool = pool
+        app.state.dispatcher = start_dispatcher(app.state.sessions, settings)
         # what start-up made (modules, the app, routes) lives as long as the process: out of the
         # collector's way, a full collection no longer walks it (measured: 90 ms -> ~0, the p99 spikes)
         gc.freeze()
@@ -76,6 +78,8 @@ def create_app(settings: Settings | None = None, start_workers: bool = True, dem
         finally:
             if pool is not None:
                 pool.stop()
+            if app.state.dispatcher is not None:
+                app.state.dispatcher.stop()
             engine.dispose()
 
     # FastAPIOffline: /docs (Swagger UI) and /redoc with their scripts and styles served from the
@@ -86,7 +90,7 @@ def create_app(settings: Settings | None = None, start_workers: bool = True, dem
                                      "/healthz needs `Authorization: Bearer TOKEN` (callscope token create).")
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, calls, people, rubrics):
+    for module in (health, calls, people, rubrics, webhooks, teams):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(web.router)
     return app

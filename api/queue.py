@@ -99,6 +99,8 @@ def fail(session: Session, job: Job, error: str, permanent: bool, max_attempts: 
         # a call waiting for a retry reads as queued with the last error, so users see why
         session.execute(update(Call).where(Call.id == job.call_id)
                         .values(status=status, error=error, attempts=attempts, updated_at=now))
+        if status == "failed":
+            _call_failed(session, job.call_id, error)
     session.commit()
     return status
 
@@ -136,8 +138,17 @@ def _release(session: Session, job_ids: list[int], max_attempts: int) -> int:
         if job.kind == "analyze":
             session.execute(update(Call).where(Call.id == job.call_id, Call.status == "processing")
                             .values(status=status, error=error, updated_at=now))
+            if spent:
+                _call_failed(session, job.call_id, error)
     session.commit()
     return len(job_ids)
+
+
+def _call_failed(session: Session, call_id: int, error: str) -> None:
+    """call.failed into the webhook outbox, in the transaction that fails the call (api.events)."""
+    from callscope.api.events import call_failed
+
+    call_failed(session, call_id, error)
 
 
 def pid_alive(pid: int) -> bool:

@@ -119,7 +119,8 @@ def claim_due(session: Session, limit: int = BATCH) -> list[int]:
     now = utcnow()
     due = select(WebhookDelivery.id).where(WebhookDelivery.status == "pending",
                                            WebhookDelivery.next_attempt_at <= now)
-    ids = list(session.scalars(due.order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit)))
+    due = due.order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit)
+    ids = list(session.scalars(due))
     won = []
     for delivery_id in ids:
         got = session.execute(update(WebhookDelivery).where(

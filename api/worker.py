@@ -20,9 +20,25 @@ from callscope.api.services.processing import AnalyzeFn, run_job
 from callscope.core.config import Settings
 from callscope.core.errors import CallscopeError, ModelError
 from callscope.models.db import engine_for, migrate, session_factory
+from callscope.models.orm import Job
 
 log = logging.getLogger("callscope.worker")
 HEARTBEAT_SECONDS = 30.0
+
+
+def _events_of_job(session: Session, settings: Settings, job: Job) -> None:
+    """The job's events (api.events) into the outbox, committed with its results. A bug in making
+    them must not fail the analysis: they are made in a savepoint, dropped with a log line."""
+    from callscope.api import events
+    from callscope.models.orm import Call
+
+    try:
+        with session.begin_nested():
+            call = session.get(Call, job.call_id)
+            if call is not None:
+                events.call_analyzed(session, settings, call, job.kind)
+    except Exception:  # noqa: BLE001
+        log.exception("job %s: events not made", job.id)
 
 
 def _one_line(err: BaseException) -> str:
@@ -75,6 +91,7 @@ class WorkerPool:
             self._active[worker_id] = job.id
             try:
                 run_job(session, self.settings, job, self.analyze_fn)
+                _events_of_job(session, self.settings, job)
                 queue.complete(session, job)
                 log.info("job %s (%s, call %s) done", job.id, job.kind, job.call_id)
                 if not self._frozen:

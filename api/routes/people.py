@@ -6,7 +6,7 @@ from fastapi import APIRouter, Body, Query
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import select
 
-from callscope.api.deps import FastJSONResponse, PrincipalDep, SessionDep
+from callscope.api.deps import FastJSONResponse, PrincipalDep, SessionDep, SettingsDep
 from callscope.api.errors import FieldError, Forbidden, NotFound
 from callscope.api.schemas import DealIn, RepIn
 from callscope.api.services import people
@@ -108,10 +108,10 @@ def upsert_deal(
 
 
 @router.get("/deals/{deal_id}/insights")
-def get_insights(deal_id: str, session: SessionDep, principal: PrincipalDep) -> dict:
+def get_insights(deal_id: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep) -> dict:
     """What the calls say about one CRM deal (by CRM id): stage, objections, next steps, 1-15-30 clocks."""
     deal = people.find_deal(session, deal_id)
-    insights = deal_insights(session, principal, deal)
+    insights = deal_insights(session, principal, deal, tz=settings.timezone, team_config=settings.team_config)
     if not insights["calls"] and not principal.sees_everything:
         raise NotFound(f"no deal {deal_id}")
     return insights

@@ -14,6 +14,7 @@ from callscope.core.config import Settings
 from callscope.core.errors import InputError
 from callscope.models.document import Analysis, Transcript
 from callscope.models.orm import Call, Job
+from callscope.nlp.dates import resolve_next_steps
 from callscope.pipeline import AnalyzeOptions
 
 AnalyzeFn = Callable[[Path, AnalyzeOptions, Settings], Analysis]
@@ -42,4 +43,7 @@ def run_job(session: Session, settings: Settings, job: Job, analyze_fn: AnalyzeF
     else:
         options = AnalyzeOptions(channels=call.channels, rep_channel=call.rep_channel, rubric=rubric)
         analysis = (analyze_fn or _analyze)(Path(settings.data_dir) / call.audio_path, options, settings)
-    store_analysis(session, call, analysis.to_dict(), analysis.transcript.to_dict(), rubric_name)
+    document = analysis.to_dict()
+    # next steps' dates from the words said, against the call's start in the local time zone
+    resolve_next_steps(document.get("next_steps", []), call.started_at, settings.timezone)
+    store_analysis(session, call, document, analysis.transcript.to_dict(), rubric_name)
