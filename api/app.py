@@ -16,7 +16,7 @@ from fastapi_offline import FastAPIOffline
 
 from callscope import __version__
 from callscope.api import queue, web
-from callscope.api.crm import start_dispatcher
+from callscope.api.crm import start_crm
 from callscope.api.errors import install_error_handlers
 from callscope.api.routes import calls, health, people, rubrics, teams, webhooks
 from callscope.api.services.processing import AnalyzeFn
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, start_workers: bool = True, dem
             pool = WorkerPool(app.state.sessions, settings, settings.workers, analyze_fn=analyze_fn)
             pool.start()
         app.state.pool = pool
-        app.state.dispatcher = start_dispatcher(app.state.sessions, settings)
+        app.state.dispatcher = start_crm(app.state.sessions, settings)
         # what start-up made (modules, the app, routes) lives as long as the process: out of the
         # collector's way, a full collection no longer walks it (measured: 90 ms -> ~0, the p99 spikes)
         gc.freeze()

@@ -7,14 +7,19 @@ import logging
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from callscope.api import rollups
 from callscope.api.webhooks import Dispatcher
 from callscope.core.config import Settings
+from callscope.models.orm import Call
 
 log = logging.getLogger("callscope.crm")
 RISK_SWEEP_SECONDS = 3600.0
 
 
-def start_dispatcher(sessions: sessionmaker[Session], settings: Settings) -> Dispatcher | None:
+def start_crm(sessions: sessionmaker[Session], settings: Settings) -> Dispatcher | None:
+    """At start: roll-ups brought up to date, then the delivery loop (unless turned off)."""
+    with sessions() as session:
+        rollups.rebuild_if_stale(session)
     if not settings.webhook_delivery:
         return None
     from callscope.api.events import sweep_deal_risks
@@ -23,3 +28,13 @@ def start_dispatcher(sessions: sessionmaker[Session], settings: Settings) -> Dis
     dispatcher.periodic.append((RISK_SWEEP_SECONDS, lambda session: sweep_deal_risks(session, settings)))
     dispatcher.start()
     return dispatcher
+
+
+def after_override(session: Session, settings: Settings, call: Call) -> None:
+    """A manager's verdict changed a call's scorecard: its rep's day roll-up and evaluation.updated
+    follow it, in the same transaction."""
+    from callscope.api.events import evaluation_updated
+
+    rollups.refresh_call(session, call)
+    if call.status == "done":
+        evaluation_updated(session, settings, call.rep, call.started_at, reason=f"call {call.id} reviewed")

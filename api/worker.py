@@ -29,14 +29,21 @@ HEARTBEAT_SECONDS = 30.0
 def _events_of_job(session: Session, settings: Settings, job: Job) -> None:
     """The job's events (api.events) into the outbox, committed with its results. A bug in making
     them must not fail the analysis: they are made in a savepoint, dropped with a log line."""
-    from callscope.api import events
+    from callscope.api import events, rollups
     from callscope.models.orm import Call
 
+    call = session.get(Call, job.call_id)
+    if call is None:
+        return
     try:
         with session.begin_nested():
-            call = session.get(Call, job.call_id)
-            if call is not None:
-                events.call_analyzed(session, settings, call, job.kind)
+            call.status = "done"  # what queue.complete commits with it: the roll-up counts the call
+            rollups.refresh_call(session, call)
+    except Exception:  # noqa: BLE001
+        log.exception("job %s: roll-up not refreshed", job.id)
+    try:
+        with session.begin_nested():
+            events.call_analyzed(session, settings, call, job.kind)
     except Exception:  # noqa: BLE001
         log.exception("job %s: events not made", job.id)
 

@@ -10,6 +10,7 @@ from callscope.api.deps import FastJSONResponse, PrincipalDep, SessionDep, Setti
 from callscope.api.errors import FieldError, Forbidden, NotFound
 from callscope.api.schemas import DealIn, RepIn
 from callscope.api.services import people
+from callscope.api.services import team as team_service
 from callscope.api.services.calls import parse_end, parse_time
 from callscope.api.services.evaluation import evaluation_csv, rep_evaluation
 from callscope.api.services.insights import deal_insights
@@ -66,7 +67,12 @@ def get_evaluation(
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
-    return FastJSONResponse(rep_evaluation(session, rep, start, end))
+    evaluation = rep_evaluation(session, rep, start, end)
+    evaluation["team"] = team_service.comparison(session, rep, start, end)
+    targets = team_service.targets_of(session, rep, start, end)
+    if targets:
+        evaluation["targets"] = targets
+    return FastJSONResponse(evaluation)
 
 
 @router.get("/deals")
