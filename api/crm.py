@@ -7,7 +7,7 @@ import logging
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from callscope.api import rollups
+from callscope.api.services import rollups
 from callscope.api.webhooks import Dispatcher
 from callscope.core.config import Settings
 from callscope.models.orm import Call

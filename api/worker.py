@@ -29,7 +29,8 @@ HEARTBEAT_SECONDS = 30.0
 def _events_of_job(session: Session, settings: Settings, job: Job) -> None:
     """The job's events (api.events) into the outbox, committed with its results. A bug in making
     them must not fail the analysis: they are made in a savepoint, dropped with a log line."""
-    from callscope.api import events, rollups
+    from callscope.api import events
+    from callscope.api.services import rollups
     from callscope.models.orm import Call
 
     call = session.get(Call, job.call_id)

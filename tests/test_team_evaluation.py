@@ -49,8 +49,8 @@ def seeded(tmp_path_factory):
     seeded = []
     with sessions() as s:
         east, west = Team(name="East"), Team(name="West")
-        reps = [User(email=f"r{i}@example.com", name=f"销售{i}", team=east if i < 4 else west)
-                for i in range(5)]
+        reps = [User(email=f"r{i}@example.com", name=f"销售{i}" if i != 3 else "@销售3",
+                     team=east if i < 4 else west) for i in range(5)]
         s.add_all([east, west, *reps])
         s.flush()
         for n in range(320):
@@ -67,12 +67,13 @@ def seeded(tmp_path_factory):
                               if item["id"] in ("opening", "next_step") else item["passed"]}
                              for item in card["items"]]
             doc["scorecard"] = card
-            call = Call(rep_id=rep.id, started_at=started, audio_path=f"x/{n}.flac",
+            title = "=HYPERLINK(\"http://x\",\"点我\")" if n == 10 else f"通话 {n}"
+            call = Call(rep_id=rep.id, title=title, started_at=started, audio_path=f"x/{n}.flac",
                         sha256=secrets.token_hex(32), size=1, status="done")
             s.add(call)
             s.flush()
             store_analysis(s, call, doc, tr, "default")
-            seeded.append({"rep": reps.index(rep), "started": started, "score": card["score"],
+            seeded.append({"rep": reps.index(rep), "started": started, "title": title, "score": card["score"],
                            "duration": doc["duration"], "metrics": dict(doc["metrics"]),
                            "items": {i["id"]: i["passed"] for i in card["items"]}})
         s.commit()
@@ -232,3 +233,50 @@ def test_an_override_moves_the_team_figures(seeded):
     assert mine["calls"] == was["calls"]
     assert mine["items"]["opening"]["pass_rate"] >= was["items"]["opening"]["pass_rate"]
     assert mine["average_score"] != was["average_score"] or r.json()["item"]["override"]
+
+
+def test_exports_csv_and_xlsx_neutralise_formulas(seeded):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    api, rows, rep_ids = seeded
+    east = [row for row in _in_period(rows) if row["rep"] < 4]
+    r = api.get(f"/api/v1/exports/calls?from={FROM}&to={TO}", headers=api.manager)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    table = list(csv.DictReader(io.StringIO(r.text)))
+    assert len(table) == len(east)  # the manager's team only
+    from collections import Counter
+
+    exported = Counter(float(t["score"]) for t in table)
+    # every score as seeded, but the one call a manager overrode in the test before
+    assert sum((exported - Counter(row["score"] for row in east)).values()) <= 1
+    titles = {t["title"] for t in table}
+    assert not any(t.startswith(("=", "+", "-", "@")) for t in titles)
+    hyperlink = next(row["title"] for row in rows if row["title"].startswith("="))
+    if any(row["title"] == hyperlink for row in east):
+        assert "'" + hyperlink in titles
+    assert {t["rep_name"] for t in table} >= {"'@销售3"}
+
+    team = api.get(f"/api/v1/teams/East/evaluation?from={FROM}&to={TO}&format=csv", headers=api.manager)
+    lines = list(csv.DictReader(io.StringIO(team.text)))
+    assert [line["rep"] for line in lines] == [f"r{i}@example.com" for i in range(4)] + ["team"]
+    assert int(lines[-1]["calls"]) == len(east)
+
+    book = api.get(f"/api/v1/reps/{rep_ids[3]}/evaluation?from={FROM}&to={TO}&format=xlsx",
+                   headers=api.manager)
+    assert book.status_code == 200 and book.headers["content-type"].startswith("application/vnd.openxml")
+    workbook = load_workbook(io.BytesIO(book.content))
+    assert workbook.sheetnames == ["evaluation", "calls"]
+    summary = {(row[0], row[1]): row for row in workbook["evaluation"].iter_rows(values_only=True)}
+    assert summary[("rep", "name")][2] == "'@销售3"
+    mine = [row for row in east if row["rep"] == 3]
+    assert summary[("calls", "calls")][2] == len(mine)
+    team_average = summary[("score", "average_score")][3]
+    assert team_average == pytest.approx(_mean([row["score"] for row in east]), abs=1.0)
+    calls = list(workbook["calls"].iter_rows(values_only=True))
+    assert len(calls) == len(mine) + 1
+    for row in workbook["calls"].iter_rows():
+        for cell in row:
+            assert cell.data_type != "f"  # no formula anywhere

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Body, Query
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import select
 
+from callscope.api import exports
 from callscope.api.deps import FastJSONResponse, PrincipalDep, SessionDep, SettingsDep
 from callscope.api.errors import FieldError, Forbidden, NotFound
 from callscope.api.schemas import DealIn, RepIn
@@ -52,9 +53,10 @@ def get_evaluation(
     principal: PrincipalDep,
     from_: Annotated[str | None, Query(alias="from", description="ISO 8601 date/time")] = None,
     to: Annotated[str | None, Query(description="ISO 8601; a date includes that day")] = None,
-    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
-):  # noqa: ANN201 - JSON or CSV
-    """The rep's process evaluation over a period (?format=csv: one row per call plus averages)."""
+    format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
+):  # noqa: ANN201 - JSON, CSV or XLSX
+    """The rep's process evaluation over a period (?format=csv: one row per call plus averages;
+    ?format=xlsx: the evaluation beside the team and targets, and one row per call)."""
     rep = people.visible_rep(session, principal, rep_id)
     start = parse_time(from_, "from") if from_ else None
     end = parse_end(to) if to else None
@@ -72,6 +74,10 @@ def get_evaluation(
     targets = team_service.targets_of(session, rep, start, end)
     if targets:
         evaluation["targets"] = targets
+    if format == "xlsx":
+        name = f"evaluation-{rep.id}-{(from_ or 'all')[:10]}-{(to or 'now')[:10]}"
+        return exports.respond("xlsx", name, [exports.rep_summary_sheet(evaluation),
+                                              exports.call_sheet(session, principal, start, end, [rep.id])])
     return FastJSONResponse(evaluation)
 
 

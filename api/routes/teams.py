@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from callscope.api import exports
 from callscope.api.deps import FastJSONResponse, Principal, PrincipalDep, SessionDep, SettingsDep
 from callscope.api.errors import FieldError, Forbidden, NotFound
 from callscope.api.services import people
@@ -64,11 +65,34 @@ def get_team_evaluation(
     team_ref: str, session: SessionDep, principal: PrincipalDep,
     from_: Annotated[str | None, Query(alias="from", description="ISO 8601 date/time")] = None,
     to: Annotated[str | None, Query(description="ISO 8601; a date includes that day")] = None,
-):  # noqa: ANN201
-    """The team over a period: its figures, each rep's with their targets' attainment, top quartiles."""
+    format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
+):  # noqa: ANN201 - JSON, CSV or XLSX
+    """The team over a period: its figures, each rep's with their targets' attainment, top quartiles
+    (?format=csv: a row per rep and one for the team; xlsx: that and a row per call)."""
     team = _team(session, principal, team_ref)
     start, end = _period(from_, to)
-    return FastJSONResponse(team_service.team_evaluation(session, team, start, end))
+    evaluation = team_service.team_evaluation(session, team, start, end)
+    if format != "json":
+        sheets = [exports.team_sheet(evaluation)]
+        if format == "xlsx":
+            rep_ids = [r["rep"]["id"] for r in evaluation["reps"]]
+            sheets.append(exports.call_sheet(session, principal, start, end, rep_ids))
+        return exports.respond(format, f"team-{team.id}-{(from_ or 'all')[:10]}-{(to or 'now')[:10]}", sheets)
+    return FastJSONResponse(evaluation)
+
+
+@router.get("/exports/calls", tags=["exports"])
+def export_calls(
+    session: SessionDep, principal: PrincipalDep,
+    from_: Annotated[str | None, Query(alias="from", description="ISO 8601 date/time")] = None,
+    to: Annotated[str | None, Query(description="ISO 8601; a date includes that day")] = None,
+    format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
+):  # noqa: ANN201 - a file
+    """Call scores over a period (the calls you may see): one row per call with stage, score, metrics,
+    objections and each item's verdict."""
+    start, end = _period(from_, to)
+    sheet = exports.call_sheet(session, principal, start, end)
+    return exports.respond(format, f"calls-{(from_ or 'all')[:10]}-{(to or 'now')[:10]}", [sheet])
 
 
 @router.get("/teams/{team_ref}/leaderboard")

@@ -1,7 +1,7 @@
 """A rep judged against their team and their targets, the team's evaluation, the leaderboard, and KPI
 targets set directly or broken down from a team goal (目标分解: team -> reps, month -> weeks).
 
-Everything here reads the per rep and day roll-ups (api.rollups), never every call: a team's 90 days
+Everything here reads the per rep and day roll-ups (api.services.rollups), never every call: a team's 90 days
 are a few hundred rows.
 
 - team "average": over all the team's calls in the period (call-weighted; a pass rate over the calls
@@ -21,8 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callscope.api.errors import FieldError
-from callscope.api.rollups import METRICS, rep_totals
 from callscope.api.services.config import service_config
+from callscope.api.services.rollups import METRICS, rep_totals
 from callscope.models.orm import Target, Team, User
 
 SUM_METRICS = ("calls", "talk_time")  # split across reps and weeks; the rest are rates, kept as they are
@@ -66,7 +66,7 @@ def _team_reps(session: Session, team_id: int) -> list[User]:
 def _totals(session: Session, reps: list[User], start: datetime | None, end: datetime | None
             ) -> tuple[dict[int, dict[str, Any]], dict[str, Any]]:
     """Each rep's summary and the team's (all calls together)."""
-    from callscope.api.rollups import empty_stats, merge
+    from callscope.api.services.rollups import empty_stats, merge
 
     per_rep = rep_totals(session, [r.id for r in reps], start, end)
     team_stats, team_calls = empty_stats(), 0
@@ -159,7 +159,7 @@ def targets_of(session: Session, rep: User, start: datetime | None, end: datetim
 
 
 def _empty() -> dict[str, Any]:
-    from callscope.api.rollups import empty_stats
+    from callscope.api.services.rollups import empty_stats
 
     return empty_stats()
 
