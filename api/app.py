@@ -16,7 +16,7 @@ from fastapi_offline import FastAPIOffline
 
 from callscope import __version__
 from callscope.api import queue, web
-from callscope.api.crm import start_crm
+from callscope.api.crm import install_hooks, start_crm
 from callscope.api.errors import install_error_handlers
 from callscope.api.routes import calls, health, people, rubrics, teams, webhooks
 from callscope.api.services.processing import AnalyzeFn
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, start_workers: bool = True, dem
                analyze_fn: AnalyzeFn | None = None) -> FastAPI:
     """The app. Workers start with it unless start_workers is False (a `callscope worker` does the jobs)."""
     settings = settings or Settings.from_env()
+    install_hooks()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

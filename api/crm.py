@@ -16,10 +16,22 @@ log = logging.getLogger("callscope.crm")
 RISK_SWEEP_SECONDS = 3600.0
 
 
+def install_hooks() -> None:
+    """call.failed into the outbox wherever the queue fails a call for good."""
+    from callscope.api import queue
+    from callscope.api.events import call_failed
+
+    queue.on_call_failed(call_failed)
+
+
 def start_crm(sessions: sessionmaker[Session], settings: Settings) -> Dispatcher | None:
     """At start: roll-ups brought up to date, then the delivery loop (unless turned off)."""
+    from callscope.api.webhooks import release_claims
+
     with sessions() as session:
         rollups.rebuild_if_stale(session)
+        if session.get_bind().dialect.name == "sqlite":  # one server per SQLite file: its claims are ours
+            release_claims(session)
     if not settings.webhook_delivery:
         return None
     from callscope.api.events import sweep_deal_risks

@@ -144,11 +144,19 @@ def _release(session: Session, job_ids: list[int], max_attempts: int) -> int:
     return len(job_ids)
 
 
-def _call_failed(session: Session, call_id: int, error: str) -> None:
-    """call.failed into the webhook outbox, in the transaction that fails the call (api.events)."""
-    from callscope.api.events import call_failed
+_failed_hooks: list[Callable[[Session, int, str], None]] = []
 
-    call_failed(session, call_id, error)
+
+def on_call_failed(hook: Callable[[Session, int, str], None]) -> None:
+    """Run hook(session, call id, error) in the transaction that fails a call for good (the webhook
+    outbox's call.failed, api.events: installed by the app and the workers)."""
+    if hook not in _failed_hooks:
+        _failed_hooks.append(hook)
+
+
+def _call_failed(session: Session, call_id: int, error: str) -> None:
+    for hook in _failed_hooks:
+        hook(session, call_id, error)
 
 
 def pid_alive(pid: int) -> bool:

@@ -36,7 +36,7 @@ log = logging.getLogger("callscope.webhooks")
 
 EVENT_TYPES = ("call.analyzed", "call.failed", "deal.risk_changed", "evaluation.updated")
 SECRET_PREFIX = "whsec_"
-LEASE = timedelta(seconds=60)  # a claimed delivery not finished by then is tried again
+LEASE_MARGIN = timedelta(seconds=15)  # a claim lasts the attempt's timeout and this; then it is tried again
 BATCH = 20
 _wake = threading.Event()  # set when an event is committed in this process: look now
 
@@ -113,7 +113,17 @@ def signed_request(hook: Webhook, delivery: WebhookDelivery, now: datetime | Non
     }
 
 
-def claim_due(session: Session, limit: int = BATCH) -> list[int]:
+def release_claims(session: Session) -> int:
+    """A single-server start (SQLite): deliveries a killed process had claimed are due now, not at the
+    end of their lease (a waiting retry is tried now too: harmless, its webhook-id is the same). Commits."""
+    count = session.execute(update(WebhookDelivery).where(
+        WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at > utcnow())
+        .values(next_attempt_at=utcnow())).rowcount
+    session.commit()
+    return count
+
+
+def claim_due(session: Session, limit: int = BATCH, lease: timedelta = timedelta(seconds=30)) -> list[int]:
     """Take up to limit due deliveries: each claimed by moving its next attempt a lease ahead, on the
     condition that nobody moved it first. Commits."""
     now = utcnow()
@@ -125,7 +135,7 @@ def claim_due(session: Session, limit: int = BATCH) -> list[int]:
     for delivery_id in ids:
         got = session.execute(update(WebhookDelivery).where(
             WebhookDelivery.id == delivery_id, WebhookDelivery.status == "pending",
-            WebhookDelivery.next_attempt_at <= now).values(next_attempt_at=now + LEASE)).rowcount
+            WebhookDelivery.next_attempt_at <= now).values(next_attempt_at=now + lease)).rowcount
         if got:
             won.append(delivery_id)
     session.commit()
@@ -204,7 +214,7 @@ class Dispatcher:
     def run_once(self) -> int:
         """Send what is due now (waits for the answers). Returns how many were tried."""
         with self.sessions() as session:
-            ids = claim_due(session)
+            ids = claim_due(session, lease=timedelta(seconds=self.settings.webhook_timeout) + LEASE_MARGIN)
         futures = [self._pool.submit(attempt, self.sessions, self.settings, i, self._client) for i in ids]
         for future in futures:
             try:
