@@ -37,6 +37,52 @@ class GoalIn(TargetIn):
     by_week: bool = Field(default=True, description="also cut each rep's share into weeks")
 
 
+class TargetOut(BaseModel):
+    id: int
+    metric: str
+    rep_id: int | None
+    team_id: int | None
+    from_: str = Field(alias="from", description="first day")
+    to: str = Field(description="the day after the last (exclusive)")
+    value: float
+    source: Literal["direct", "team_goal", "breakdown"]
+    parent_id: int | None
+
+
+class TargetAttained(TargetOut):
+    actual: float | None = Field(description="counted over the target's own period")
+    attainment: float | None = Field(description="actual / value (value / actual where less is better)")
+
+
+class TargetList(BaseModel):
+    items: list[TargetAttained]
+
+
+class GoalOut(BaseModel):
+    goal: TargetOut
+    targets: list[TargetOut]
+
+
+class RepRef(BaseModel):
+    id: int
+    email: str
+    name: str
+
+
+class LeaderboardRow(BaseModel):
+    rep: RepRef
+    value: float | None
+    calls: int
+    rank: int | None
+
+
+class Leaderboard(BaseModel):
+    team: dict[str, int | str]
+    by: Literal["score", "improvement", "attainment"]
+    period: dict[str, str | None]
+    items: list[LeaderboardRow]
+
+
 def _team(session: SessionDep, principal: Principal, ref: str, members_too: bool = False) -> Team:
     team_id = parse_id(ref)
     team = session.get(Team, team_id) if team_id is not None else None
@@ -95,7 +141,7 @@ def export_calls(
     return exports.respond(format, f"calls-{(from_ or 'all')[:10]}-{(to or 'now')[:10]}", [sheet])
 
 
-@router.get("/teams/{team_ref}/leaderboard")
+@router.get("/teams/{team_ref}/leaderboard", response_model=Leaderboard)
 def get_leaderboard(
     team_ref: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep,
     by: Annotated[Literal["score", "improvement", "attainment"], Query()] = "score",
@@ -112,7 +158,7 @@ def get_leaderboard(
     return team_service.leaderboard(session, team, start, end, by)
 
 
-@router.post("/teams/{team_ref}/goals", status_code=201)
+@router.post("/teams/{team_ref}/goals", status_code=201, response_model=GoalOut, response_model_by_alias=True)
 def create_goal(
     team_ref: str, session: SessionDep, principal: PrincipalDep,
     body: Annotated[GoalIn, Body(examples=[{"metric": "calls", "from": "2026-12-01", "to": "2027-01-01",
@@ -137,7 +183,7 @@ def create_goal(
             "targets": [team_service.target_to_dict(t) for t in made[1:]]}
 
 
-@router.get("/reps/{rep_id}/targets")
+@router.get("/reps/{rep_id}/targets", response_model=TargetList, response_model_by_alias=True)
 def list_targets(
     rep_id: str, session: SessionDep, principal: PrincipalDep,
     from_: Annotated[str | None, Query(alias="from")] = None, to: Annotated[str | None, Query()] = None,
@@ -148,7 +194,7 @@ def list_targets(
     return {"items": team_service.targets_of(session, rep, start, end)}
 
 
-@router.put("/reps/{rep_id}/targets")
+@router.put("/reps/{rep_id}/targets", response_model=TargetOut, response_model_by_alias=True)
 def put_target(
     rep_id: str, session: SessionDep, principal: PrincipalDep,
     body: Annotated[TargetIn, Body(examples=[{"metric": "calls", "from": "2026-12-01", "to": "2026-12-08",
