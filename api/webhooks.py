@@ -224,7 +224,9 @@ class Dispatcher:
         return len(ids)
 
     def _loop(self) -> None:
-        last_run: dict[int, float] = {}
+        # periodic tasks first run one period after start, not in the busy minute a server starts in
+        started = time.monotonic()
+        last_run: dict[int, float] = {i: started for i in range(len(self.periodic))}
         while not self._stop.is_set():
             try:
                 tried = self.run_once()
