@@ -398,5 +398,6 @@ class RepDayStat(Base):
     team_id: Mapped[int | None] = mapped_column(Integer, index=True)
     calls: Mapped[int] = mapped_column(Integer, default=0)
     stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)  # a team figure's cache key (services.team)
 
     __table_args__ = (Index("ix_rep_day_stats_team_day", "team_id", "day"),)

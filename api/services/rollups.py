@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from callscope.api.services.results import effective_facts
-from callscope.models.orm import Call, RepDayStat, User
+from callscope.models.orm import Call, RepDayStat, User, utcnow
 
 log = logging.getLogger("callscope.rollups")
 METRICS = ("talk_ratio", "longest_monologue", "interactivity", "patience", "question_rate", "questions")
@@ -100,6 +100,7 @@ def refresh(session: Session, rep_days: Iterable[tuple[int, date]]) -> None:
             session.add(RepDayStat(**key, team_id=team_id, calls=calls, stats=stats))
         else:
             existing.calls, existing.stats, existing.team_id = calls, stats, team_id
+            existing.updated_at = utcnow()
 
 
 def refresh_call(session: Session, call: Call) -> None:
@@ -141,14 +142,27 @@ def rebuild_if_stale(session: Session) -> bool:
     return True
 
 
-def rep_totals(session: Session, rep_ids: list[int], start: datetime | None, end: datetime | None
-               ) -> dict[int, tuple[int, dict[str, Any]]]:
-    """Each rep's (calls, summed stats) over the UTC days from start's to end's (all days when None)."""
-    stmt = select(RepDayStat.rep_id, RepDayStat.calls, RepDayStat.stats).where(RepDayStat.rep_id.in_(rep_ids))
+def _period_filter(stmt, start: datetime | None, end: datetime | None):  # noqa: ANN001, ANN202
     if start is not None:
         stmt = stmt.where(RepDayStat.day >= day_of(start).isoformat())
     if end is not None:
         stmt = stmt.where(RepDayStat.day <= day_of(end).isoformat())
+    return stmt
+
+
+def stamp(session: Session, rep_ids: list[int], start: datetime | None, end: datetime | None) -> tuple:
+    """What changes whenever any of these reps' roll-ups in the period change: their count and the
+    newest update (one indexed aggregate, no JSON read)."""
+    stmt = select(func.count(), func.max(RepDayStat.updated_at), func.sum(RepDayStat.calls)).where(
+        RepDayStat.rep_id.in_(rep_ids))
+    return tuple(session.execute(_period_filter(stmt, start, end)).one())
+
+
+def rep_totals(session: Session, rep_ids: list[int], start: datetime | None, end: datetime | None
+               ) -> dict[int, tuple[int, dict[str, Any]]]:
+    """Each rep's (calls, summed stats) over the UTC days from start's to end's (all days when None)."""
+    stmt = select(RepDayStat.rep_id, RepDayStat.calls, RepDayStat.stats).where(RepDayStat.rep_id.in_(rep_ids))
+    stmt = _period_filter(stmt, start, end)
     out: dict[int, tuple[int, dict[str, Any]]] = {}
     for rep_id, calls, stats in session.execute(stmt):
         count, total = out.get(rep_id, (0, empty_stats()))

@@ -14,6 +14,8 @@ are a few hundred rows.
 from __future__ import annotations
 
 import statistics
+import threading
+from collections import OrderedDict
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
@@ -22,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from callscope.api.errors import FieldError
 from callscope.api.services.config import service_config
-from callscope.api.services.rollups import METRICS, rep_totals
+from callscope.api.services.rollups import METRICS, day_of, rep_totals, stamp
 from callscope.models.orm import Target, Team, User
 
 SUM_METRICS = ("calls", "talk_time")  # split across reps and weeks; the rest are rates, kept as they are
@@ -63,12 +65,36 @@ def _team_reps(session: Session, team_id: int) -> list[User]:
                                 .order_by(User.id)))
 
 
+_cache: OrderedDict[tuple, tuple[tuple, Any]] = OrderedDict()
+_cache_lock = threading.Lock()
+CACHE_SIZE = 256
+
+
 def _totals(session: Session, reps: list[User], start: datetime | None, end: datetime | None
             ) -> tuple[dict[int, dict[str, Any]], dict[str, Any]]:
-    """Each rep's summary and the team's (all calls together)."""
+    """Each rep's summary and the team's (all calls together). Kept per reps and days while the
+    roll-ups' stamp (count, newest update) is the same: every rep of a team asks the same figures."""
+    rep_ids = [r.id for r in reps]
+    key = (tuple(rep_ids), day_of(start) if start else None, day_of(end) if end else None)
+    current = stamp(session, rep_ids, start, end) if rep_ids else ()
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None and hit[0] == current:
+            _cache.move_to_end(key)
+            return hit[1]
+    result = _compute_totals(session, rep_ids, start, end)
+    with _cache_lock:
+        _cache[key] = (current, result)
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return result
+
+
+def _compute_totals(session: Session, rep_ids: list[int], start: datetime | None, end: datetime | None
+                    ) -> tuple[dict[int, dict[str, Any]], dict[str, Any]]:
     from callscope.api.services.rollups import empty_stats, merge
 
-    per_rep = rep_totals(session, [r.id for r in reps], start, end)
+    per_rep = rep_totals(session, rep_ids, start, end)
     team_stats, team_calls = empty_stats(), 0
     for calls, stats in per_rep.values():
         merge(team_stats, stats)

@@ -89,6 +89,7 @@ def upgrade() -> None:
         sa.Column('team_id', sa.Integer(), nullable=True),
         sa.Column('calls', sa.Integer(), nullable=False),
         sa.Column('stats', sa.JSON(), nullable=False),
+        sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(['rep_id'], ['users.id'], ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('rep_id', 'day'),
     )
