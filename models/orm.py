@@ -318,6 +318,97 @@ class RubricRecord(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+# --- the CRM and coaching loop (issue 15): webhooks, deal risk, KPI targets, rep-day roll-ups ----------
+
+
+class Webhook(Base):
+    """A webhook subscription: where to POST which events, signed with its Standard Webhooks secret."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list[Any]] = mapped_column(default=list)
+    secret: Mapped[str] = mapped_column(String(200))  # whsec_<base64>: needed to sign, so kept as is
+    description: Mapped[str] = mapped_column(String(500), default="")
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))  # a manager's: their team's events
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """The outbox: one event for one subscription, written in the transaction that made the event.
+    event_id is the webhook-id header, the same on every attempt."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict[str, Any]]  # the body: {"type", "timestamp", "data"}
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=utcnow)
+    last_attempt_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("webhook_id", "event_id", name="uq_webhook_deliveries_event"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_webhook", "webhook_id", "id"),
+    )
+
+
+class DealRisk(Base):
+    """A deal's last judged risk level: a change of level is a deal.risk_changed event."""
+
+    __tablename__ = "deal_risks"
+
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"), primary_key=True)
+    level: Mapped[str] = mapped_column(String(10))
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Target(Base):
+    """A KPI target of one rep for one period [period_start, period_end) (local dates, ISO strings),
+    set directly or broken down from a team goal (parent_id: the team goal it came from)."""
+
+    __tablename__ = "targets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rep_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    metric: Mapped[str] = mapped_column(String(100))
+    period_start: Mapped[str] = mapped_column(String(10))
+    period_end: Mapped[str] = mapped_column(String(10))
+    value: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(20), default="direct")  # direct | team_goal | breakdown
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("targets.id", ondelete="CASCADE"))
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RepDayStat(Base):
+    """What one rep's done calls of one local day add up to (sums and counts: facts of
+    models.document), so team comparisons read a row per rep and day, not every call."""
+
+    __tablename__ = "rep_day_stats"
+
+    rep_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, display time zone
+    team_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)  # a team figure's cache key (services.team)
+
+    __table_args__ = (Index("ix_rep_day_stats_team_day", "team_id", "day"),)
+
+
 # --- privacy and governance (issue 17, migration 0005) ---------------------------------------------
 
 

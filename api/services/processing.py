@@ -17,6 +17,7 @@ from callscope.core.config import Settings
 from callscope.core.errors import InputError
 from callscope.models.document import Analysis, Transcript
 from callscope.models.orm import Call, Job
+from callscope.nlp.dates import resolve_next_steps
 from callscope.pipeline import AnalyzeOptions
 
 log = logging.getLogger("callscope.pipeline")
@@ -55,6 +56,8 @@ def run_job(session: Session, settings: Settings, job: Job, analyze_fn: AnalyzeF
 
         store_digests(session, settings, call, analysis.transcript)
     document = analysis.to_dict()
+    # next steps' dates from the words said, against the call's start in the local time zone
+    resolve_next_steps(document.get("next_steps", []), call.started_at, settings.timezone)
     store_analysis(session, call, document, analysis.transcript.to_dict(), rubric_name)
     if job.kind != "rescore" and team_bleeps(session, call):
         bleep_audio(settings, call, document)

@@ -79,6 +79,15 @@ class Settings:
     log_format: str = "text"  # text | json: the service's and workers' log lines (api.logs)
     # IANA time zone the web pages show times in and cut weeks by (CALLSCOPE_TIMEZONE)
     timezone: str = "Asia/Shanghai"
+    # webhooks (api/webhooks.py): the delivery loop, first retry after this many seconds (doubling, with
+    # jitter, at most webhook_backoff_max apart), retried for webhook_retry_hours, each try webhook_timeout s
+    webhook_delivery: bool = True
+    webhook_backoff_base: float = 5.0
+    webhook_backoff_max: float = 3600.0
+    webhook_retry_hours: float = 26.0
+    webhook_timeout: float = 15.0
+    # per-team overrides of api/data/service.yaml (risk thresholds, leaderboard on/off), a YAML file
+    team_config: str = ""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
