@@ -72,7 +72,7 @@ SWITCH_CHECK_PROBABILITY = 0.6
 # a drifting stretch: DRIFT_MIN_WORDS words or more under DRIFT_WORD_PROBABILITY (one surer word may sit
 # between two), averaging under DRIFT_MEAN_PROBABILITY; decoded again alone, kept only if then surer
 DRIFT_WORD_PROBABILITY = 0.5
-DRIFT_MIN_WORDS = 3
+DRIFT_MIN_WORDS = 4  # 3 dropped a half-right 上而英 (少儿英) on phone-band dev-04
 DRIFT_MEAN_PROBABILITY = 0.4
 PROGRESS_EVERY = 20
 # Whisper's temperature fallback samples at random; a fixed seed per channel makes the same audio
