@@ -18,7 +18,7 @@ from callscope.core.config import Settings
 from callscope.models.db import make_engine, migrate, session_factory
 from callscope.models.orm import Call, Team, User
 from callscope.pipeline import rescore
-from tests.test_webhooks import NEGOTIATION, SLIPPING, transcript
+from tests.test_webhooks import CLOSING, SLIPPING, transcript
 
 FIRST_DAY = date(2026, 9, 1)
 DAYS = 60
@@ -43,7 +43,7 @@ def seeded(tmp_path_factory):
     engine = make_engine(settings.resolved_database_url)
     migrate(engine)
     sessions = session_factory(engine)
-    bases = [rescore(transcript(lines), "default") for lines in (NEGOTIATION, SLIPPING)]
+    bases = [rescore(transcript(lines), "default") for lines in (CLOSING, SLIPPING)]
     bases = [(a.to_dict(), a.transcript.to_dict()) for a in bases]
     rng = random.Random(15)
     seeded = []

@@ -34,17 +34,17 @@ from tests.service_support import Server, free_port
 from tests.test_api_access import short_audio
 
 NOW = datetime.now(timezone.utc)
-# a deal's crafted timeline: a negotiation call 45 days ago, then a first-contact call 40 days ago in
-# which the customer names a price objection and a competitor that go unanswered, and a next step
-# (下周二下午) after which no call came
-NEGOTIATION = [("rep", "王总您好，上次的报价单您看了吗？我们这边折扣可以再给到九折。"),
-               ("customer", "九折还是有点高，能不能再优惠一点，付款能不能分两期？"),
-               ("rep", "我去跟经理申请一下，分两期付款没问题，合同条款我发您确认。"),
-               ("customer", "好，那你们把合同和报价发过来，我们法务看一下。")]
+# a deal's crafted timeline: a closing call 45 days ago (the contract stamped), then a call 40 days
+# ago back at negotiation in which the customer's price objection and a competitor go unanswered, and
+# a next step (下周二下午) after which no call came
+CLOSING = [("rep", "王总您好，合同我们这边已经盖章了，今天给您快递过去。"),
+           ("customer", "好的，我们签完字就安排首付款，百分之三十对吧？"),
+           ("rep", "对，首付百分之三十，到货验收后付尾款，发票我们开好一起寄。"),
+           ("customer", "行，那交付和上线培训的时间你们排一下。")]
 SLIPPING = [("rep", "您好，王总，我是云帆科技的李明，今天想跟您聊聊仓储系统的方案。"),
-            ("customer", "你们这个价格太贵了，别家便宜百分之十五。"),
+            ("customer", "你们这个价格太贵了。"),
             ("rep", "我们的系统功能很多。"),
-            ("customer", "我们已经在用金蝶了。"),
+            ("customer", "我们现在用的是金蝶，他们比你们便宜百分之十五。"),
             ("rep", "那我下周二下午给您发一份详细方案，再约时间给您演示。"),
             ("customer", "好的，下周二下午。")]
 
@@ -172,7 +172,7 @@ def test_crm_receives_every_event_once_signed_through_failures_and_a_restart(tmp
     assert [w["id"] for w in listed] == [flaky_hook["id"], down_hook["id"]]
     assert all("secret" not in w for w in listed)  # shown once, at creation
 
-    # three calls: the slipping call and the negotiation before it on deal CRM-R, and one that fails
+    # three calls: the closing call and the slipping one after it on deal CRM-R, and one that fails
     def upload(offset: float, started: datetime, deal: str | None) -> int:
         fields = {"rep": "li.ming@example.com", "started_at": started.isoformat()}
         if deal:
@@ -182,17 +182,17 @@ def test_crm_receives_every_event_once_signed_through_failures_and_a_restart(tmp
         assert r.status_code == 202, r.text
         return r.json()["id"]
 
-    negotiation = upload(0.0, NOW - timedelta(days=45), "CRM-R")
+    closing = upload(0.0, NOW - timedelta(days=45), "CRM-R")
     slipping = upload(3.0, NOW - timedelta(days=40), "CRM-R")
     broken = upload(6.0, NOW - timedelta(days=1), None)
     with api.app.state.sessions() as s:
-        by_path = {s.get(Call, i).audio_path: i for i in (negotiation, slipping, broken)}
+        by_path = {s.get(Call, i).audio_path: i for i in (closing, slipping, broken)}
 
     def analyze(path, options, _settings):  # noqa: ANN001, ANN202 - the pipeline's signature
         call_id = by_path[str(Path(path).relative_to(settings.data_dir))]
         if call_id == broken:
             raise InputError("the recording is unreadable")
-        return rescore(transcript(NEGOTIATION if call_id == negotiation else SLIPPING), options.rubric)
+        return rescore(transcript(CLOSING if call_id == closing else SLIPPING), options.rubric)
 
     pool = WorkerPool(api.app.state.sessions, settings, analyze_fn=analyze)
     assert [pool.run_once("t:0:0") for _ in range(3)] == ["done", "done", "failed"]
@@ -211,7 +211,8 @@ def test_crm_receives_every_event_once_signed_through_failures_and_a_restart(tmp
     slipped = next(d for d in analyzed if d["call_id"] == slipping)
     assert slipped["deal"] == "CRM-R" and slipped["rep"]["email"] == "li.ming@example.com"
     assert slipped["stage"] and isinstance(slipped["score"], float)
-    assert {(o["type"], o["handled"]) for o in slipped["objections"]} >= {("competitor", False)}
+    unanswered = {("competitor", False), ("price", False)}
+    assert {(o["type"], o["handled"]) for o in slipped["objections"]} >= unanswered
     step = slipped["next_steps"][0]
     assert step["when"] == "下周二下午" and step["due"]["said"] == "下周二下午"
     said_on = (NOW - timedelta(days=40)).astimezone(ZoneInfo("Asia/Shanghai")).date()
@@ -229,7 +230,10 @@ def test_crm_receives_every_event_once_signed_through_failures_and_a_restart(tmp
     assert codes == {"no_contact_15d", "no_progress_30d", "open_objection", "competitor_unanswered",
                      "missed_next_step", "stage_backwards"}, insights["risk"]
     assert all(reason["text"] for reason in insights["risk"]["reasons"])
-    assert insights["next_steps"][0]["overdue"] is True
+    promised = next(step for step in insights["next_steps"] if step["call_id"] == slipping)
+    assert promised["overdue"] is True and promised["due"] == step["due"]["date"]
+    # a step promised in the closing call was followed by the next call: not overdue
+    assert not any(step["overdue"] for step in insights["next_steps"] if step["call_id"] == closing)
 
     # the other receiver is still down: its deliveries wait, logged, with their next attempt
     deadline = time.monotonic() + 20
