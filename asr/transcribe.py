@@ -105,7 +105,7 @@ def _stereo(recording: Recording, settings: Settings, model, language: str | Non
         words.extend(SpeakerWord(w, speaker_of[ch], ch) for w in results[ch].words)
     default = _majority(r.language for r in results.values())
     turns = build_turns(words, roles, default_language=default)
-    snap_to_speech(turns, {ch: r.speech for ch, r in results.items()})
+    turns = snap_to_speech(turns, {ch: r.speech for ch, r in results.items()})
     return turns, roles, results
 
 
@@ -123,7 +123,7 @@ def _mono(recording: Recording, settings: Settings, model, language: str | None,
     progress(f"mono: {diarization.speakers} speakers ({diarization.method})")
     turns = mono_turns(result, diarization)
     roles = mono_roles(turns, diarization)
-    snap_to_regions(turns, result.speech)
+    turns = snap_to_regions(turns, result.speech)
     return turns, roles, {0: result}, diarization
 
 

@@ -122,7 +122,7 @@ def build_turns(words: list[SpeakerWord], roles: dict[str, Role], *, default_lan
     return turns
 
 
-def snap_to_speech(turns: list[Turn], speech: dict[int, list[tuple[float, float]]]) -> None:
+def snap_to_speech(turns: list[Turn], speech: dict[int, list[tuple[float, float]]]) -> list[Turn]:
     """Stereo: move each turn's edges out to the edges of its channel's speech region around them.
 
     Word timestamps clip utterances (a last word often ends 0.5-2 s before the voice does), while each
@@ -135,12 +135,29 @@ def snap_to_speech(turns: list[Turn], speech: dict[int, list[tuple[float, float]
             by_channel.setdefault(turn.channel, []).append(turn)
     for channel, own in by_channel.items():
         _snap(own, speech.get(channel, []))
+    return _join_unpaused(turns)
 
 
-def snap_to_regions(turns: list[Turn], regions: list[tuple[float, float]]) -> None:
+def snap_to_regions(turns: list[Turn], regions: list[tuple[float, float]]) -> list[Turn]:
     """Mono: move each turn's edges out to the edges of the speech region around them (see
     `snap_to_speech`); all speakers share the regions, so a turn never grows over any neighbour."""
     _snap(sorted(turns, key=lambda t: t.start), regions)
+    return _join_unpaused(turns)
+
+
+def _join_unpaused(turns: list[Turn], pause: float = TURN_PAUSE) -> list[Turn]:
+    """Consecutive turns of one speaker that the snapped edges show without a pause between them are
+    one turn: the gap was in the words (speech the decoder left unheard), not in the speech."""
+    joined: list[Turn] = []
+    for turn in sorted(turns, key=lambda t: t.start):
+        last = joined[-1] if joined else None
+        if last and last.speaker == turn.speaker and turn.start - last.end <= pause:
+            last.text = join_words([last.text, turn.text])
+            last.end = max(last.end, turn.end)
+            last.words = last.words + turn.words
+        else:
+            joined.append(turn)
+    return joined
 
 
 def _snap(ordered: list[Turn], regions: list[tuple[float, float]]) -> None:
