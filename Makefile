@@ -7,8 +7,11 @@ SAMPLE ?= samples/zh-demo.stereo.flac
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q --require-hashes -r requirements.lock
-	$(VENV)/bin/pip install -q --no-deps -e '.[test]'
+	# torch first, from the CPU build on this machine kind's disk (not in the lock: resolved from PyPI it
+	# is a CUDA build of several GB); it satisfies the [speakers] extra that the lock holds the rest of
+	$(VENV)/bin/pip install -q torch==2.13.0
+	$(VENV)/bin/pip install -q --no-deps --require-hashes -r requirements.lock
+	$(VENV)/bin/pip install -q --no-deps -e '.[test,speakers]'
 	touch $@
 
 .PHONY: setup analyze serve test test-celery lint lock
@@ -38,10 +41,17 @@ test-celery: setup
 	  tests/test_service_http.py tests/test_celery_engine.py::test_a_worker_killed_mid_call_leaves_exactly_one_analysis
 
 ## regenerate requirements.lock from pyproject.toml (after changing a dependency); then `make setup`.
-## The extras locked are test and postgres; [speakers] (torch) is left out on purpose: resolved
-## from PyPI it is a CUDA build of several GB (see README, "Reproducible installs").
+## The extras locked are test, postgres and speakers, all but torch: resolved from PyPI it is a CUDA
+## build of several GB, so setup installs torch==2.13.0 (the CPU build on disk) before the lock.
+# torch and what only PyPI's CUDA build of it needs (the CPU build on disk needs none of them), and
+# the `typing` backport resemblyzer names (the standard library has it; PyPI's newest refuses Python 3)
+NOT_LOCKED = typing torch triton cuda-bindings cuda-pathfinder cuda-toolkit nvidia-cublas nvidia-cuda-cupti \
+	nvidia-cuda-nvrtc nvidia-cuda-runtime nvidia-cudnn-cu13 nvidia-cufft nvidia-cufile nvidia-curand \
+	nvidia-cusolver nvidia-cusparse nvidia-cusparselt-cu13 nvidia-nccl-cu13 nvidia-nvjitlink \
+	nvidia-nvshmem-cu13 nvidia-nvtx
 lock:
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q 'uv>=0.5'
-	$(VENV)/bin/uv pip compile pyproject.toml --extra test --extra postgres --universal \
-	  --python-version 3.10 --generate-hashes --quiet -o requirements.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --extra postgres --extra speakers --universal \
+	  $(foreach p,$(NOT_LOCKED),--no-emit-package $(p)) --python-version 3.10 --generate-hashes --quiet \
+	  -o requirements.lock

@@ -16,8 +16,10 @@ from fastapi_offline import FastAPIOffline
 
 from callscope import __version__
 from callscope.api import metrics, queue, web
+from callscope.api.crm import install_hooks, start_crm
 from callscope.api.errors import install_error_handlers
-from callscope.api.routes import calls, health, ops, people, rubrics
+from callscope.api.routes import calls, health, ops, people, rubrics, teams, webhooks
+from callscope.api.routes import privacy as privacy_routes
 from callscope.api.services.processing import AnalyzeFn
 from callscope.api.worker import WorkerPool
 from callscope.core.config import Settings
@@ -52,6 +54,7 @@ def create_app(settings: Settings | None = None, start_workers: bool = True, dem
                analyze_fn: AnalyzeFn | None = None) -> FastAPI:
     """The app. Workers start with it unless start_workers is False (a `callscope worker` does the jobs)."""
     settings = settings or Settings.from_env()
+    install_hooks()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -76,14 +79,21 @@ def create_app(settings: Settings | None = None, start_workers: bool = True, dem
             pool = WorkerPool(app.state.sessions, settings, settings.workers, analyze_fn=analyze_fn)
             pool.start()
         app.state.pool = pool
+        privacy_routes.start(app)  # file deletions, erasure jobs, retention (issue 17)
+        app.state.webhooks = start_crm(app.state.sessions, settings)  # webhook deliveries, risk sweep
         # what start-up made (modules, the app, routes) lives as long as the process: out of the
         # collector's way, a full collection no longer walks it (measured: 90 ms -> ~0, the p99 spikes)
         gc.freeze()
         try:
             yield
         finally:
+            privacy_routes.stop(app)
             if pool is not None:
                 pool.stop()
+            if app.state.webhooks is not None:
+                app.state.webhooks.stop()
+            if app.state.dispatcher is not None:
+                app.state.dispatcher.stop()
             engine.dispose()
 
     # FastAPIOffline: /docs (Swagger UI) and /redoc with their scripts and styles served from the
@@ -95,8 +105,9 @@ def create_app(settings: Settings | None = None, start_workers: bool = True, dem
     app.state.settings = settings
     app.add_middleware(ops.LatencyMiddleware)
     install_error_handlers(app)
-    for module in (health, calls, people, rubrics):
+    for module in (health, calls, people, rubrics, webhooks, teams):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ops.router)
+    privacy_routes.install(app)
     app.include_router(web.router)
     return app

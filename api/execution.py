@@ -13,7 +13,7 @@ from callscope.api.logs import job_context
 from callscope.api.services.processing import AnalyzeFn, run_job
 from callscope.core.config import Settings
 from callscope.core.errors import CallscopeError, ModelError
-from callscope.models.orm import Job
+from callscope.models.orm import Call, Job
 
 log = logging.getLogger("callscope.worker")
 
@@ -21,6 +21,29 @@ log = logging.getLogger("callscope.worker")
 def _one_line(err: BaseException) -> str:
     text = str(err).strip().splitlines()[0] if str(err).strip() else ""
     return text if isinstance(err, CallscopeError) else f"{type(err).__name__}: {text}".rstrip(": ")
+
+
+def _events_of_job(session: Session, settings: Settings, job: Job) -> None:
+    """The job's events (api.events) into the outbox, committed with its results, and the call's rep-day
+    roll-up. A bug in making them must not fail the analysis: each is made in a savepoint, dropped
+    with a log line."""
+    from callscope.api import events
+    from callscope.api.services import rollups
+
+    call = session.get(Call, job.call_id)
+    if call is None:
+        return
+    try:
+        with session.begin_nested():
+            call.status = "done"  # what queue.complete commits with it: the roll-up counts the call
+            rollups.refresh_call(session, call)
+    except Exception:  # noqa: BLE001
+        log.exception("job %s: roll-up not refreshed", job.id)
+    try:
+        with session.begin_nested():
+            events.call_analyzed(session, settings, call, job.kind)
+    except Exception:  # noqa: BLE001
+        log.exception("job %s: events not made", job.id)
 
 
 def run_claimed(session: Session, settings: Settings, job: Job, analyze_fn: AnalyzeFn | None = None,
@@ -32,6 +55,7 @@ def run_claimed(session: Session, settings: Settings, job: Job, analyze_fn: Anal
         started = time.perf_counter()
         try:
             run_job(session, settings, job, analyze_fn)
+            _events_of_job(session, settings, job)
             queue.complete(session, job)
             log.info("job %s (%s) done", job.id, job.kind)
             metrics.job_finished(job.kind, "done", time.perf_counter() - started)

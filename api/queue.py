@@ -181,6 +181,8 @@ def fail(session: Session, job: Job, error: str, permanent: bool, max_attempts: 
         # a call waiting for a retry reads as queued with the last error, so users see why
         session.execute(update(Call).where(Call.id == job.call_id)
                         .values(status=status, error=error, attempts=attempts, updated_at=now))
+        if status == "failed":
+            _call_failed(session, job.call_id, error)
     session.commit()
     return status
 
@@ -224,8 +226,25 @@ def _release(session: Session, job_ids: list[int], max_attempts: int) -> int:
         if job.kind == "analyze":
             session.execute(update(Call).where(Call.id == job.call_id, Call.status == "processing")
                             .values(status=status, error=error, updated_at=now))
+            if spent:
+                _call_failed(session, job.call_id, error)
     session.commit()
     return released
+
+
+_failed_hooks: list[Callable[[Session, int, str], None]] = []
+
+
+def on_call_failed(hook: Callable[[Session, int, str], None]) -> None:
+    """Run hook(session, call id, error) in the transaction that fails a call for good (the webhook
+    outbox's call.failed, api.events: installed by the app and the workers)."""
+    if hook not in _failed_hooks:
+        _failed_hooks.append(hook)
+
+
+def _call_failed(session: Session, call_id: int, error: str) -> None:
+    for hook in _failed_hooks:
+        hook(session, call_id, error)
 
 
 def pid_alive(pid: int) -> bool:

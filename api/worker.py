@@ -41,6 +41,9 @@ class WorkerPool:
         self._active: dict[str, int] = {}  # worker id -> job id
         self._frozen = False  # gc.freeze() done after the first job
         self._threads: list[threading.Thread] = []
+        from callscope.api.events import call_failed
+
+        queue.on_call_failed(call_failed)
 
     def start(self) -> None:
         for i in range(self.concurrency):

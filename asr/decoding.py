@@ -6,7 +6,8 @@
   whatever traditional characters still leak through are converted offline.
 - Repetition loops (one unit said five or more times, or a high compression ratio): the segment
   is decoded again alone with a repetition penalty; a loop that survives is collapsed.
-- Second look, one batched pass: dropped speech (VAD speech that got no words, typically a sentence
+- Second look, batched: dropped speech (VAD speech that got no heard words: a whole region of 1 s or
+  more, or 1.5 s inside one; typically an utterance the packed main pass skipped, or a sentence
   skipped inside a long turn) and doubtful regions (words of low probability: perhaps the other
   language) are decoded again, each as its own clip with its language detected per clip.
 - Mandarin homophones of sales words are corrected last (asr.homophones: 和同 -> 合同).
@@ -41,6 +42,9 @@ VAD = {"min_silence_duration_ms": 500, "speech_pad_ms": 200}
 LOOP_COMPRESSION_RATIO = 2.4
 # speech (seconds) left without words after decoding that is worth a second pass
 MIN_GAP = 1.5
+# a whole VAD region this long (seconds) with no heard word is dropped speech, whatever MIN_GAP says:
+# every utterance of 1 s or more must yield words (a 1.5 s "北京科技馆" at the end of a call vanished)
+MIN_REGION = 1.0
 # how far (seconds) a word's time may reach to cover neighbouring speech
 WORD_REACH = 0.4
 # a word the decoder gives less than this probability does not count as hearing the speech around it:
@@ -49,6 +53,11 @@ HEARD_PROBABILITY = 0.3
 # re-decoded text this unlikely is treated as a hallucination on noise and dropped
 MIN_REDECODE_LOGPROB = -1.0
 MAX_REDECODE_NO_SPEECH = 0.6
+# ...unless the model is sure of its text (Whisper's own rule needs both: silence likely AND text unsure).
+# The Chinese prompt lifts the no-speech probability of an English sentence: a real 8.7 s English
+# utterance in a Mandarin call, decoded alone word-perfect at log-probability -0.08, read 0.64 and was
+# dropped whole
+SURE_LOGPROB = -0.5
 # tokens a re-decoded stretch may produce per second of audio (fast Mandarin is ~6 characters/s);
 # from MAX_REDECODE_TOKENS on, the model's own limit applies
 REDECODE_TOKENS_PER_SECOND = 15
@@ -60,6 +69,11 @@ LOOP_UNIT_WORDS = 4
 LOOP_REPEATS = 5
 # a region whose words average below this probability is decoded again (perhaps the other language)
 SWITCH_CHECK_PROBABILITY = 0.6
+# a drifting stretch: DRIFT_MIN_WORDS words or more under DRIFT_WORD_PROBABILITY (one surer word may sit
+# between two), averaging under DRIFT_MEAN_PROBABILITY; decoded again alone, kept only if then surer
+DRIFT_WORD_PROBABILITY = 0.5
+DRIFT_MIN_WORDS = 4  # 3 dropped a half-right 上而英 (少儿英) on phone-band dev-04
+DRIFT_MEAN_PROBABILITY = 0.4
 PROGRESS_EVERY = 20
 # Whisper's temperature fallback samples at random; a fixed seed per channel makes the same audio
 # transcribe the same way on every run and in every worker (dev CER of one call varied 0.43-0.51)
@@ -75,6 +89,10 @@ class ChannelResult:
     speech: list[tuple[float, float]]  # VAD speech regions, seconds
     seconds: float  # wall time spent decoding
     guards: Counter[str] = field(default_factory=Counter)
+    # speech the model could not transcribe, reported instead of shown or silently lost: VAD regions of
+    # MIN_REGION seconds or more with no heard word after the second look (decoded only as noise: a 0.9 s
+    # 哦嗯 between two speakers), and drifting stretches dropped (see drifting_stretches)
+    unheard: list[tuple[float, float]] = field(default_factory=list)
 
 
 def speech_regions(audio: np.ndarray) -> list[tuple[float, float]]:
@@ -135,7 +153,8 @@ def decode_channel(model: LoadedModel, audio: np.ndarray, settings: Settings, *,
         if i % PROGRESS_EVERY == 0:
             progress(f"{label}: transcribed {segment.end:.0f}s of {duration:.0f}s")
 
-    words = _second_look(model, audio, speech, words, settings, language, forced, guards)
+    dropped: list[tuple[float, float]] = []
+    words = _second_look(model, audio, speech, words, settings, language, forced, guards, dropped)
     words.sort(key=lambda w: w.start)
     moved = realign_boundary_words(words, speech)
     if moved:
@@ -147,16 +166,28 @@ def decode_channel(model: LoadedModel, audio: np.ndarray, settings: Settings, *,
         corrected = correct_words(words, vocabulary, settings.hotword_list + settings.extra_term_list)
         if corrected:
             guards["homophone_characters_corrected"] += corrected
-    return ChannelResult(words, language, probability, speech, time.perf_counter() - t0, guards)
+    unheard = sorted(unheard_regions(speech, words) + dropped)
+    if unheard:
+        guards["speech_left_unheard"] += len(unheard)
+    return ChannelResult(words, language, probability, speech, time.perf_counter() - t0, guards, unheard)
+
+
+def unheard_regions(speech: list[tuple[float, float]], words: list[Word]) -> list[tuple[float, float]]:
+    """VAD regions of MIN_REGION seconds or more in which no heard word (HEARD_PROBABILITY) lies."""
+    return [(a, b) for a, b in speech if b - a >= MIN_REGION
+            and not any(w.probability >= HEARD_PROBABILITY and _inside(w, a, b) for w in words)]
 
 
 def _second_look(model: LoadedModel, audio: np.ndarray, speech: list[tuple[float, float]],
                  words: list[Word], settings: Settings, language: str, forced: bool,
-                 guards: Counter[str]) -> list[Word]:
-    """Dropped speech and doubtful regions, decoded again together in one batched pass.
+                 guards: Counter[str], dropped: list[tuple[float, float]]) -> list[Word]:
+    """Dropped speech, drifting stretches and doubtful regions, decoded again in batched passes.
 
-    - Dropped: VAD speech of MIN_GAP seconds or more that no heard word reaches, typically a sentence
-      the decoder skipped inside a long turn, or one it wrote as a stray unlikely character.
+    - Dropped: a VAD region of MIN_REGION seconds or more, or MIN_GAP seconds inside one, that no heard
+      word reaches: an utterance the packed main pass skipped, a sentence skipped inside a long turn,
+      or one written as a stray unlikely character.
+    - Drifting: a run of unlikely words (drifting_stretches), decoded again alone; the run's words go
+      and the new ones stay only if the model is surer of them; else the stretch goes to `dropped`.
     - Doubtful (code-switching): a region whose words average below SWITCH_CHECK_PROBABILITY. The
       main pass picks one language per 30 s chunk, so an English sentence among Mandarin ones comes
       out as Chinese nonsense (or not at all).
@@ -169,20 +200,36 @@ def _second_look(model: LoadedModel, audio: np.ndarray, speech: list[tuple[float
     doubtful: list[tuple[float, float, list[Word]]] = []
     for start, end in speech if not forced else []:
         inside = [w for w in words if _inside(w, start, end)]
-        if inside and float(np.mean([w.probability for w in inside])) < SWITCH_CHECK_PROBABILITY:
+        # a region with no heard word is dropped speech (a gap), not a doubtful one: as a check, the
+        # stray unheard word it holds would keep the second look's words out (they "reach" it)
+        if (any(w.probability >= HEARD_PROBABILITY for w in inside)
+                and float(np.mean([w.probability for w in inside])) < SWITCH_CHECK_PROBABILITY):
             doubtful.append((start, end, inside))
     gaps = [(a, b) for a, b in uncovered_speech(speech, words)
             if not any(s <= a and b <= e for s, e, _ in doubtful)]
-    if not gaps and not doubtful:
+    taken = gaps + [(s, e) for s, e, _ in doubtful]
+    drifts = [(a, b) for a, b in drifting_stretches(words) if not any(s < b and a < e for s, e in taken)]
+    if not gaps and not doubtful and not drifts:
         return words
-    found = _redecode_clips(model, audio, gaps, [(s, e) for s, e, _ in doubtful], settings, language,
+    stretches = gaps + drifts
+    found = _redecode_clips(model, audio, stretches, [(s, e) for s, e, _ in doubtful], settings, language,
                             multilingual=not forced)
     for (a, b), extra in zip(gaps, found[: len(gaps)], strict=True):
         if extra:
             guards["dropped_speech_redecoded"] += 1
             # the gap's unheard words (under HEARD_PROBABILITY) give way to what the second look heard
             words = [w for w in words if not _inside(w, a, b)] + extra
-    for (_, _, inside), redone in zip(doubtful, found[len(gaps):], strict=True):
+    for (a, b), redone in zip(drifts, found[len(gaps): len(stretches)], strict=True):
+        # a drifting stretch is never shown as speech: what the stretch decoded alone says, if the model
+        # is sure of it this time, or nothing
+        words = [w for w in words if not _inside(w, a, b)]
+        if redone and float(np.mean([w.probability for w in redone])) >= DRIFT_MEAN_PROBABILITY:
+            guards["drifting_stretch_redecoded"] += 1
+            words += redone
+        else:
+            guards["drifting_stretch_dropped"] += 1
+            dropped.append((a, b))
+    for (_, _, inside), redone in zip(doubtful, found[len(stretches):], strict=True):
         if not redone:
             continue
         if text_language(join_words([w.text for w in redone]), language) != language:
@@ -192,6 +239,32 @@ def _second_look(model: LoadedModel, audio: np.ndarray, speech: list[tuple[float
             guards["dropped_speech_redecoded"] += 1
             words = words + extra
     return words
+
+
+def drifting_stretches(words: list[Word]) -> list[tuple[float, float]]:
+    """Stretches where the decoder drifts: DRIFT_MIN_WORDS or more words under DRIFT_WORD_PROBABILITY,
+    at most one surer word between two of them, averaging under DRIFT_MEAN_PROBABILITY (zh-demo: the
+    spoken 省下的赔偿就超过了系统费用 came out as 省下爱。看会超朋友爱，文娃, p 0.07-0.45)."""
+    out: list[tuple[float, float]] = []
+    run: list[Word] = []
+
+    def close() -> None:
+        while run and run[-1].probability >= DRIFT_WORD_PROBABILITY:
+            run.pop()
+        low = sum(w.probability < DRIFT_WORD_PROBABILITY for w in run)
+        if low >= DRIFT_MIN_WORDS and float(np.mean([w.probability for w in run])) < DRIFT_MEAN_PROBABILITY:
+            out.append((run[0].start, run[-1].end))
+        run.clear()
+
+    for word in sorted(words, key=lambda w: w.start):
+        if word.probability < DRIFT_WORD_PROBABILITY:
+            run.append(word)
+        elif run and run[-1].probability < DRIFT_WORD_PROBABILITY:
+            run.append(word)  # one surer word inside a drift does not end it
+        else:
+            close()
+    close()
+    return out
 
 
 def _inside(word: Word, start: float, end: float) -> bool:
@@ -210,26 +283,21 @@ def _redecode_clips(model: LoadedModel, audio: np.ndarray, gaps: list[tuple[floa
     """The words of each gap, then of each check (stretches in seconds), from batched passes.
     Noise-like output is dropped.
 
-    Whisper encodes 30 s whatever it is given, so the stretches are first packed, a short silence
-    apart, into clips of up to CLIP_SECONDS (one encoder pass a clip, not one a stretch), the way the
-    batched pipeline packs VAD speech. Gaps (speech with no words) get the remedies: a gap piece that
-    loops is decoded again alone with the repetition guard's remedy, and a gap the decoder skipped
-    in its packed clip (no words at all, not even rejected ones) gets a clip of its own. A gap whose
-    words were all rejected as noise or loops was heard, and is not tried again. Checks (regions that
-    have words, decoded again to test their language) get no remedy: their words stand. Measured on
-    a 5.8-minute call: three 2 s gaps of noise, retried alone with remedies, cost 20 s for nothing.
+    Gaps (speech with no heard words) are decoded one clip each. Packing them, a short silence apart,
+    into shared 30 s clips saved encoder passes but repeated the main pass's failure: Whisper decoding
+    glued utterances without timestamps skips whole ones and times the words it did write over the
+    skipped audio (joined real speech, issue 13: a packed second look put the first words of one clip
+    on another clip's time and lost that clip). A gap piece that loops gets the repetition guard's
+    remedy. Checks (regions that have words, decoded again to test their language) stay packed (one
+    encoder pass per CLIP_SECONDS) and get no remedy: their words stand.
     """
     duration = len(audio) / SAMPLE_RATE
-    stretches = gaps + checks
-    results, heard = _decode_packed(model, audio, _pieces(stretches, duration), len(stretches), settings,
-                                    language, multilingual=multilingual, pack=True, remedied=len(gaps))
-    skipped = [i for i in range(len(gaps)) if i not in heard]
-    if skipped:
-        alone, _ = _decode_packed(model, audio, _pieces([gaps[i] for i in skipped], duration), len(skipped),
-                                  settings, language, multilingual=multilingual, pack=False,
-                                  remedied=len(skipped))
-        for i, found in zip(skipped, alone, strict=True):
-            results[i] = found
+    results, _ = _decode_packed(model, audio, _pieces(gaps, duration), len(gaps), settings, language,
+                                multilingual=multilingual, pack=False, remedied=len(gaps))
+    if checks:
+        found, _ = _decode_packed(model, audio, _pieces(checks, duration), len(checks), settings, language,
+                                  multilingual=multilingual, pack=True, remedied=0)
+        results += found
     return results
 
 
@@ -325,7 +393,9 @@ def _loops(segment: Any) -> bool:
 
 def _noise(segment: Any) -> bool:
     """Re-decoded output this unlikely is a hallucination on noise."""
-    return segment.avg_logprob < MIN_REDECODE_LOGPROB or segment.no_speech_prob > MAX_REDECODE_NO_SPEECH
+    if segment.avg_logprob < MIN_REDECODE_LOGPROB:
+        return True
+    return segment.no_speech_prob > MAX_REDECODE_NO_SPEECH and segment.avg_logprob < SURE_LOGPROB
 
 
 def _budget(seconds: float) -> int | None:
@@ -388,6 +458,9 @@ def uncovered_speech(speech: list[tuple[float, float]], words: list[Word]) -> li
                      if w.probability >= HEARD_PROBABILITY)
     gaps: list[tuple[float, float]] = []
     for start, end in speech:
+        if end - start >= MIN_REGION and not any(a < end and b > start for a, b in covered):
+            gaps.append((start, end))
+            continue
         cursor = start
         for a, b in covered:
             if b <= cursor or a >= end:

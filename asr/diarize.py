@@ -1,5 +1,14 @@
 """Who spoke when in a mono recording: offline speaker diarization, nothing fetched at run time.
 
+`diarize_call` is the pipeline's diarization step. It uses neural speaker embeddings
+(asr.speakers: Resemblyzer d-vectors, spectral clustering; the `speakers` extra) where they are
+installed and find two or more voices; measured on real recordings (bench.diarization) they reach
+a frame accuracy of 0.99-1.00 on 2-4 voices where the MFCC statistics below reached 0.47-0.67.
+Where the embeddings find one voice (the synthetic calls: one TTS voice pitch-shifted per role)
+or the extra is missing, it falls back to the MFCC diarizer below, whose labels asr.roles checks
+against the turn-taking.
+
+MFCC diarizer (`diarize`):
 1. Speech regions (from the caller's VAD, or Silero VAD shipped with faster-whisper).
 2. Short overlapping windows inside speech get a voice embedding: the mean and spread of MFCCs
    and pitch (asr.voice; numpy only, measured no worse than Resemblyzer d-vectors on our calls).
@@ -12,12 +21,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
-from callscope.asr import voice
+from callscope.asr import speakers, voice
+from callscope.asr.speakers import SpeakerSpan
 from callscope.asr.voice import HOP, SAMPLE_RATE
+from callscope.core.errors import InputError
+from callscope.models.document import Role
+
+Method = Literal["embeddings", "mfcc", "turn-taking"]
+METHODS = ("auto", "embeddings", "mfcc")
 
 WINDOW = 1.5  # seconds per embedding window
 STEP = 0.5  # seconds between window starts
@@ -33,10 +50,52 @@ MAX_CLUSTERED = 2000  # windows clustered directly (memory grows with the square
 
 
 @dataclass
-class SpeakerSpan:
-    start: float
-    end: float
-    speaker: str  # S0, S1, ... in order of first appearance
+class Diarization:
+    """The diarization step's result: spans, which method drew them and why."""
+
+    spans: list[SpeakerSpan]
+    method: Method  # turn-taking: the MFCC labels failed asr.roles' test, spans are utterances by role
+    speakers: int  # distinct speakers in the spans
+    reason: str  # why this method
+    seconds: float
+    details: dict = field(default_factory=dict)
+    roles: dict[str, Role] = field(default_factory=dict)  # known already (turn-taking), else empty
+
+    @property
+    def voices_separate(self) -> bool:
+        """True when speaker embeddings told the voices apart (no turn-taking check needed)."""
+        return self.method == "embeddings"
+
+    def summary(self) -> dict:
+        return {"method": self.method, "speakers": self.speakers, "reason": self.reason,
+                "seconds": round(self.seconds, 2), **self.details}
+
+
+def diarize_call(audio: np.ndarray, sample_rate: int, speech: list[tuple[float, float]] | None = None,
+                 *, method: str = "auto") -> Diarization:
+    """Who spoke when (deterministic). `method`: auto | embeddings | mfcc; `speech`: VAD regions (s)."""
+    if method not in METHODS:
+        raise InputError(f"diarizer must be one of {', '.join(METHODS)}, not {method!r}")
+    t0 = time.perf_counter()
+    audio16k = voice.to_16k(audio, sample_rate)
+    if speech is None:
+        speech = speech_regions(audio16k)
+    reason, details = "asked for", {}
+    if method != "mfcc":
+        if speakers.available():
+            found = speakers.diarize(audio16k, speech)
+            details = {"closest_voices": round(found.closest, 3), "windows": found.windows}
+            if found.speakers >= 2 or method == "embeddings":
+                return Diarization(found.spans, "embeddings", found.speakers,
+                                   "speaker embeddings separate the voices" if found.speakers >= 2
+                                   else "asked for", time.perf_counter() - t0, details)
+            reason = "speaker embeddings hear one voice"
+        else:
+            speakers.warn_unavailable()
+            reason = "speaker embeddings not installed"
+    spans = diarize(audio16k, SAMPLE_RATE, speech)
+    return Diarization(spans, "mfcc", len({s.speaker for s in spans}), reason, time.perf_counter() - t0,
+                       details)
 
 
 def diarize(audio: np.ndarray, sample_rate: int, speech: list[tuple[float, float]] | None = None,

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from callscope.asr.text import chinese_punctuation, join_words, text_language
+from callscope.asr.punctuation import punctuate_zh
+from callscope.asr.text import join_words, text_language
 from callscope.models.document import Role, Turn, Word
 
 # a pause longer than this (seconds) inside one speaker's speech starts a new turn
 TURN_PAUSE = 1.2
 # mono calls: a speaker change inside one stretch of speech must last this long (seconds) to count
 MIN_SPEAKER_RUN = 1.5
-_CJK_END = re.compile(r"[\u3400-\u9fff]$")
 
 
 @dataclass
@@ -107,10 +106,8 @@ def build_turns(words: list[SpeakerWord], roles: dict[str, Role], *, default_lan
             continue
         language = text_language(text, default_language)
         if language == "zh":
-            # a turn cut at a pause ends a sentence even where Whisper wrote a comma
-            text = re.sub(r"[，、]$", "。", chinese_punctuation(text))
-            if _CJK_END.search(text):
-                text += "。"
+            # a turn cut at a pause ends a sentence even where Whisper wrote a comma; questions end with ？
+            text = punctuate_zh(text)
         speaker = group[0].speaker
         turns.append(Turn(
             start=group[0].word.start,
@@ -125,7 +122,7 @@ def build_turns(words: list[SpeakerWord], roles: dict[str, Role], *, default_lan
     return turns
 
 
-def snap_to_speech(turns: list[Turn], speech: dict[int, list[tuple[float, float]]]) -> None:
+def snap_to_speech(turns: list[Turn], speech: dict[int, list[tuple[float, float]]]) -> list[Turn]:
     """Stereo: move each turn's edges out to the edges of its channel's speech region around them.
 
     Word timestamps clip utterances (a last word often ends 0.5-2 s before the voice does), while each
@@ -138,12 +135,29 @@ def snap_to_speech(turns: list[Turn], speech: dict[int, list[tuple[float, float]
             by_channel.setdefault(turn.channel, []).append(turn)
     for channel, own in by_channel.items():
         _snap(own, speech.get(channel, []))
+    return _join_unpaused(turns)
 
 
-def snap_to_regions(turns: list[Turn], regions: list[tuple[float, float]]) -> None:
+def snap_to_regions(turns: list[Turn], regions: list[tuple[float, float]]) -> list[Turn]:
     """Mono: move each turn's edges out to the edges of the speech region around them (see
     `snap_to_speech`); all speakers share the regions, so a turn never grows over any neighbour."""
     _snap(sorted(turns, key=lambda t: t.start), regions)
+    return _join_unpaused(turns)
+
+
+def _join_unpaused(turns: list[Turn], pause: float = TURN_PAUSE) -> list[Turn]:
+    """Consecutive turns of one speaker that the snapped edges show without a pause between them are
+    one turn: the gap was in the words (speech the decoder left unheard), not in the speech."""
+    joined: list[Turn] = []
+    for turn in sorted(turns, key=lambda t: t.start):
+        last = joined[-1] if joined else None
+        if last and last.speaker == turn.speaker and turn.start - last.end <= pause:
+            last.text = join_words([last.text, turn.text])
+            last.end = max(last.end, turn.end)
+            last.words = last.words + turn.words
+        else:
+            joined.append(turn)
+    return joined
 
 
 def _snap(ordered: list[Turn], regions: list[tuple[float, float]]) -> None:

@@ -50,7 +50,26 @@ def _cmd_token(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.data_dir:
         settings.data_dir = Path(args.data_dir)
-    print(create_token_cli(settings, role=args.role, rep=args.rep, team=args.team, name=args.name))
+    print(create_token_cli(settings, role=args.role, rep=args.rep, team=args.team, name=args.name,
+                           expires_in_days=args.expires_days, uploads_per_minute=args.uploads_per_minute,
+                           bytes_per_day=args.bytes_per_day))
+    return 0
+
+
+def _cmd_token_manage(args: argparse.Namespace, settings: Settings) -> int:
+    """token list | revoke ID | rotate ID: JSON lines on stdout (rotate: the new secret first)."""
+    import json
+
+    from callscope.api.tokens import manage_token_cli
+
+    if args.data_dir:
+        settings.data_dir = Path(args.data_dir)
+    rows, secret = manage_token_cli(settings, args.token_command, getattr(args, "id", None),
+                                    getattr(args, "grace_seconds", 0.0))
+    if secret:
+        print(secret)
+    for row in rows:
+        print(json.dumps(row, ensure_ascii=False))
     return 0
 
 
@@ -130,7 +149,21 @@ def build_parser() -> argparse.ArgumentParser:
     tc.add_argument("--name", default=None, help="a label for the token")
     tc.add_argument("--data-dir", default=None,
                     help="the service's data dir (default: CALLSCOPE_DATA_DIR, ./data)")
+    tc.add_argument("--expires-days", type=float, default=None, help="the token stops working after this")
+    tc.add_argument("--uploads-per-minute", type=int, default=None, help="upload limit (429 past it)")
+    tc.add_argument("--bytes-per-day", type=int, default=None, help="upload volume limit (429 past it)")
     tc.set_defaults(func=_cmd_token)
+    for action, text in (("list", "the tokens (no secrets)"), ("revoke", "revoke a token: 401 from now on"),
+                         ("rotate", "a new secret for a token; the old one is revoked")):
+        ta = tsub.add_parser(action, help=text)
+        if action != "list":
+            ta.add_argument("id", type=int, help="the token's id (token list)")
+        if action == "rotate":
+            ta.add_argument("--grace-seconds", type=float, default=0.0,
+                            help="the old secret keeps working this long")
+        ta.add_argument("--data-dir", default=None,
+                        help="the service's data dir (default: CALLSCOPE_DATA_DIR, ./data)")
+        ta.set_defaults(func=_cmd_token_manage)
 
     w = sub.add_parser("worker",
                        help="a worker of the shared job queue (set CALLSCOPE_DATABASE_URL; "

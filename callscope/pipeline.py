@@ -17,6 +17,7 @@ from callscope.core.errors import InputError
 from callscope.ingest import load_recording
 from callscope.models.document import Analysis, Transcript
 from callscope.nlp import annotate, load_trackers
+from callscope.nlp.redaction import redact_transcript
 from callscope.nlp.vocabulary import sales_vocabulary
 from callscope.scoring import Rubric, load_rubric, score
 
@@ -60,6 +61,13 @@ def analyze(path: str | Path, options: AnalyzeOptions | None = None, settings: S
         # hiss, hum or music passes the level check but holds no words: nothing to analyse or score
         raise InputError("no speech found in the recording")
     progress(f"transcribed {len(transcript.turns)} turns in {timings['asr']:.1f}s")
+    if settings.redact:
+        # before anything reads the text: annotations, scores, storage and logs see placeholders only
+        t0 = time.perf_counter()
+        found = redact_transcript(transcript)
+        timings["redaction"] = time.perf_counter() - t0
+        if found:
+            progress(f"redacted {len(found)} personal number(s) or address(es)")
 
     analysis = rescore(transcript, rubric, settings)
     analysis.timings = {**timings, **analysis.timings}

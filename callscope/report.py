@@ -230,10 +230,9 @@ def _next_steps(analysis: Analysis, t: dict[str, str], st: _Style) -> list[str]:
 
 
 def _metrics(analysis: Analysis, card: Scorecard, t: dict[str, str], st: _Style) -> list[str]:
-    conv, m = analysis.conversation, analysis.conversation.metrics
+    m = analysis.conversation.metrics
     targets, sec = card.targets, t["seconds"]
-    open_count = sum(1 for turn, ins in zip(conv.transcript.turns, conv.insights, strict=False)
-                     if turn.role == "rep" and ins.open_question)
+    open_count = m.open_questions  # counted as the scorecard counts (nlp.questions.count_questions)
     band = targets.get("talk_ratio")
     mono = targets.get("longest_monologue")
     open_target = targets.get("open_questions")

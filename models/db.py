@@ -52,6 +52,8 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            # deleted rows (a DELETE /calls, an erasure) are overwritten, not left in free pages (issue 17)
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
         return engine

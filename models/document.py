@@ -61,6 +61,23 @@ class Word:
 
 
 @dataclass
+class Redaction:
+    """A personal number or address taken out of a turn (nlp.redaction): its kind (phone | id | card |
+    email), its time span and the placeholder now in the text. `value` (what was said, normalised) lives
+    in memory only, for a salted hash: to_dict and Transcript.to_dict leave it out."""
+
+    kind: str
+    start: float
+    end: float
+    placeholder: str = ""
+    value: str = field(default="", repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "start": _r(self.start), "end": _r(self.end),
+                "placeholder": self.placeholder}
+
+
+@dataclass
 class Turn:
     """One speaker turn: cut where the speaker changes or pauses long."""
 
@@ -72,6 +89,7 @@ class Turn:
     language: str = ""
     channel: int | None = None
     words: list[Word] = field(default_factory=list)
+    redactions: list[Redaction] = field(default_factory=list)  # what redaction took out of text and words
 
     @property
     def duration(self) -> float:
@@ -88,12 +106,17 @@ class Transcript:
     asr: dict[str, Any] = field(default_factory=dict)  # model, device, timings, guards that fired
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        for turn, original in zip(data["turns"], self.turns, strict=True):
+            turn["redactions"] = [r.to_dict() for r in original.redactions]  # never the values
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Transcript:
         turns = [
-            Turn(**{**t, "words": [Word(**w) for w in t.get("words", [])]}) for t in data.get("turns", [])
+            Turn(**{**t, "words": [Word(**w) for w in t.get("words", [])],
+                    "redactions": [Redaction(**r) for r in t.get("redactions", [])]})
+            for t in data.get("turns", [])
         ]
         return cls(
             duration=data["duration"],
@@ -131,8 +154,18 @@ class TurnInsight:
     tokens: list[str]
     stage: str
     stage_confidence: float
-    is_question: bool = False
-    open_question: bool = False
+    # questions asked in the turn, and how many of them are open: nlp.questions.count_questions,
+    # the one definition the metrics, the scorecard and the report all count by
+    questions: int = 0
+    open_questions: int = 0
+
+    @property
+    def is_question(self) -> bool:
+        return self.questions > 0
+
+    @property
+    def open_question(self) -> bool:
+        return self.open_questions > 0
 
 
 @dataclass
@@ -179,6 +212,7 @@ class Metrics:
     questions: int  # rep's questions
     question_rate: float  # rep's questions per minute
     customer_questions: int = 0
+    open_questions: int = 0  # rep's open questions (of `questions`)
     rep_speech: float = 0.0
     customer_speech: float = 0.0
 
@@ -285,6 +319,7 @@ class Analysis:
                     "stage": ins.stage,
                     "question": ins.is_question,
                     "index": i,
+                    "redactions": [r.to_dict() for r in turn.redactions],
                 }
             )
 

@@ -107,6 +107,11 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # privacy issue (migration 0005): expiry, rotation and per-token upload limits (None: no limit)
+    expires_at: Mapped[datetime | None]
+    rotated_to_id: Mapped[int | None] = mapped_column(Integer)  # the token that replaced this one
+    uploads_per_minute: Mapped[int | None] = mapped_column(Integer)
+    bytes_per_day: Mapped[int | None] = mapped_column(Integer)
 
     user: Mapped[User | None] = relationship()
     team: Mapped[Team | None] = relationship()
@@ -309,5 +314,188 @@ class RubricRecord(Base):
     name: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)  # YAML or JSON as sent
     version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by: Mapped[str] = mapped_column(String(320), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# --- the CRM and coaching loop (issue 15): webhooks, deal risk, KPI targets, rep-day roll-ups ----------
+
+
+class Webhook(Base):
+    """A webhook subscription: where to POST which events, signed with its Standard Webhooks secret."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list[Any]] = mapped_column(default=list)
+    secret: Mapped[str] = mapped_column(String(200))  # whsec_<base64>: needed to sign, so kept as is
+    description: Mapped[str] = mapped_column(String(500), default="")
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))  # a manager's: their team's events
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """The outbox: one event for one subscription, written in the transaction that made the event.
+    event_id is the webhook-id header, the same on every attempt."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict[str, Any]]  # the body: {"type", "timestamp", "data"}
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=utcnow)
+    last_attempt_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("webhook_id", "event_id", name="uq_webhook_deliveries_event"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_webhook", "webhook_id", "id"),
+    )
+
+
+class DealRisk(Base):
+    """A deal's last judged risk level: a change of level is a deal.risk_changed event."""
+
+    __tablename__ = "deal_risks"
+
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"), primary_key=True)
+    level: Mapped[str] = mapped_column(String(10))
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Target(Base):
+    """A KPI target of one rep for one period [period_start, period_end) (local dates, ISO strings),
+    set directly or broken down from a team goal (parent_id: the team goal it came from)."""
+
+    __tablename__ = "targets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rep_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    metric: Mapped[str] = mapped_column(String(100))
+    period_start: Mapped[str] = mapped_column(String(10))
+    period_end: Mapped[str] = mapped_column(String(10))
+    value: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(20), default="direct")  # direct | team_goal | breakdown
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("targets.id", ondelete="CASCADE"))
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RepDayStat(Base):
+    """What one rep's done calls of one local day add up to (sums and counts: facts of
+    models.document), so team comparisons read a row per rep and day, not every call."""
+
+    __tablename__ = "rep_day_stats"
+
+    rep_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, display time zone
+    team_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)  # a team figure's cache key (services.team)
+
+    __table_args__ = (Index("ix_rep_day_stats_team_day", "team_id", "day"),)
+
+
+# --- privacy and governance (issue 17, migration 0005) ---------------------------------------------
+
+
+class RedactionDigest(Base):
+    """A keyed hash (HMAC-SHA256, api.privacy) of one value redaction took out of a call: never the value.
+    An erasure request hashes the phone or e-mail it names the same way and finds the calls."""
+
+    __tablename__ = "redaction_digests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # phone | id | card | email
+    role: Mapped[str] = mapped_column(String(20))  # who said it: rep | customer
+    digest: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class AuditEvent(Base):
+    """Who read, exported, overrode, deleted or erased what, and when. No foreign keys: the record
+    outlives the token, the call and the person it names."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(320))  # token label (a person's email, or role@team)
+    token_id: Mapped[int | None] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(20), default="")
+    action: Mapped[str] = mapped_column(String(40), index=True)  # read | export | override | delete | ...
+    object_type: Mapped[str] = mapped_column(String(40), default="")  # call | analysis | audio | erasure ...
+    object_id: Mapped[str] = mapped_column(String(100), default="")
+    team_id: Mapped[int | None] = mapped_column(Integer, index=True)  # the team the object belongs to
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ErasureJob(Base):
+    """POST /privacy/erase: find every call whose customer said (or was tagged with) a phone, e-mail or
+    name, and delete it. The phone and e-mail are kept as keyed hashes only; the name until the job ends."""
+
+    __tablename__ = "erasure_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued | running | done | failed
+    requested_by: Mapped[str] = mapped_column(String(320), default="")
+    token_id: Mapped[int | None] = mapped_column(Integer)
+    criteria: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"digests": [...], "name": ...}
+    call_ids: Mapped[list[Any]] = mapped_column(default=list)  # the calls found (ids only)
+    calls_found: Mapped[int] = mapped_column(Integer, default=0)
+    calls_deleted: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class FileDeletion(Base):
+    """A file to remove once the transaction that forgot it has committed; retried until it is gone."""
+
+    __tablename__ = "file_deletions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(String(500))  # relative to the data dir
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TokenUpload(Base):
+    """One upload accepted for a token: what the per-token limits (uploads a minute, bytes a day) count."""
+
+    __tablename__ = "token_uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    bytes: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_token_uploads_token_at", "token_id", "at"),)
+
+
+class TeamPolicy(Base):
+    """A team's retention and audio policy: audio deleted after audio_days (scores and redacted transcripts
+    kept), everything after delete_days (None: never); bleep the stored audio over redacted spans."""
+
+    __tablename__ = "team_policies"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    audio_days: Mapped[int | None] = mapped_column(Integer, default=180)
+    delete_days: Mapped[int | None] = mapped_column(Integer)
+    bleep_audio: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_by: Mapped[str] = mapped_column(String(320), default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

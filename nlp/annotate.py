@@ -9,7 +9,7 @@ from callscope.nlp.hits import find_compliance, find_trackers
 from callscope.nlp.metrics import compute_metrics
 from callscope.nlp.next_steps import find_next_steps
 from callscope.nlp.objections import find_objections
-from callscope.nlp.questions import question_kind
+from callscope.nlp.questions import count_questions, question_kind
 from callscope.nlp.spans import span_times
 from callscope.nlp.stage import classify_stages
 from callscope.nlp.text import detect_language, split_sentences
@@ -27,24 +27,22 @@ def annotate(transcript: Transcript, settings: Settings | None = None) -> Conver
                              [len(tk) for tk in tokens])
 
     insights: list[TurnInsight] = []
-    rep_questions: list[Evidence] = []
-    customer_questions = 0
+    rep_questions: list[Evidence] = []  # where the rep asked: each sentence that asks
+    asked = {"rep": 0, "customer": 0}
+    rep_open = 0
     for index, turn in enumerate(turns):
         lang = turn.language or detect_language(turn.text)
-        kinds = []
-        for sentence in split_sentences(turn.text):
-            kind = question_kind(sentence.text, lang)
-            if kind is None:
-                continue
-            kinds.append(kind)
-            if turn.role == "rep":
-                start, end = span_times(turn, sentence.begin, sentence.end)
-                rep_questions.append(Evidence(start, end, sentence.text, turn=index))
-            else:
-                customer_questions += 1
+        counts = count_questions(turn.text, lang)
+        asked[turn.role] = asked.get(turn.role, 0) + counts.asked
+        if turn.role == "rep":
+            rep_open += counts.open
+            for sentence in split_sentences(turn.text):
+                if question_kind(sentence.text, lang) is not None:
+                    start, end = span_times(turn, sentence.begin, sentence.end)
+                    rep_questions.append(Evidence(start, end, sentence.text, turn=index))
         insights.append(TurnInsight(tokens=tokens[index], stage=stages.turn_stages[index],
                                     stage_confidence=stages.turn_confidences[index],
-                                    is_question=bool(kinds), open_question="open" in kinds))
+                                    questions=counts.asked, open_questions=counts.open))
 
     return Conversation(
         transcript=transcript,
@@ -56,5 +54,5 @@ def annotate(transcript: Transcript, settings: Settings | None = None) -> Conver
         questions=rep_questions,
         compliance=find_compliance(transcript),
         trackers=find_trackers(transcript, settings.trackers),
-        metrics=compute_metrics(transcript, len(rep_questions), customer_questions),
+        metrics=compute_metrics(transcript, asked["rep"], asked["customer"], rep_open),
     )

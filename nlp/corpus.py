@@ -1,9 +1,12 @@
 """The labeled training corpus (nlp/data/corpus/*.yaml) and its ASR-noise augmentation.
 
 utterances.yaml: groups of utterances sharing stage, role, language, industry and objection type.
-calls.yaml: whole short calls; each turn is "R text" (rep) or "C text" (customer), optionally
-followed by "!<objection type>" on a customer turn, "!handled" / "!unhandled" on the rep's answer
-("#" would start a YAML comment), and "@<stage>" where one turn serves another stage than the call.
+calls*.yaml: whole short calls, every file named calls*.yaml in the folder (calls.yaml, the team's own;
+calls_authors_a.yaml ..., written by outside authors); each file is one author for leave-one-author-out
+cross-validation (utterances.yaml belongs to the team's). In a call each turn is "R text" (rep) or
+"C text" (customer), optionally followed by "!<objection type>" on a customer turn, "!handled" /
+"!unhandled" on the rep's answer ("#" would start a YAML comment), and "@<stage>" where one turn
+serves another stage than the call.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import hashlib
 import random
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from callscope.models.document import OBJECTION_TYPES, STAGES
 from callscope.nlp.resources import DATA_DIR, load_yaml
@@ -20,6 +24,7 @@ from callscope.nlp.text import has_cjk
 
 CORPUS_DIR = DATA_DIR / "corpus"
 NO_OBJECTION = "none"
+TEAM = "team"  # the author of utterances.yaml and calls.yaml
 _TURN = re.compile(r"^(?P<role>[RC])\s+(?P<text>.*?)(?P<tags>(?:\s+[!@][a-z_]+)*)\s*$")
 
 
@@ -32,6 +37,7 @@ class Example:
     objection: str = NO_OBJECTION
     handled: bool | None = None  # on a rep turn that answers an objection
     group: str = ""  # examples of one group (a call, an utterance and its variants) stay in one fold
+    author: str = TEAM  # who wrote it: the corpus file's author (see author_of)
 
 
 @dataclass
@@ -41,6 +47,7 @@ class Call:
     lang: str
     industry: str
     turns: list[Example] = field(default_factory=list)
+    author: str = TEAM
 
 
 @dataclass
@@ -51,6 +58,24 @@ class Corpus:
     def all_examples(self) -> list[Example]:
         return self.utterances + [t for c in self.calls for t in c.turns]
 
+    def authors(self) -> list[str]:
+        """The corpus's authors, the team first."""
+        return sorted({c.author for c in self.calls} | {e.author for e in self.utterances},
+                      key=lambda a: (a != TEAM, a))
+
+
+def author_of(path: Path) -> str:
+    """calls.yaml / utterances.yaml -> "team"; calls_authors_a.yaml -> "authors_a"."""
+    stem = path.stem
+    if stem in ("calls", "utterances"):
+        return TEAM
+    return stem.removeprefix("calls_").removeprefix("calls-") or stem
+
+
+def call_files() -> list[Path]:
+    """Every calls*.yaml in the corpus folder, in name order."""
+    return sorted(CORPUS_DIR.glob("calls*.yaml"))
+
 
 def _check(value: str, allowed: tuple[str, ...], where: str) -> str:
     if value not in allowed:
@@ -58,12 +83,12 @@ def _check(value: str, allowed: tuple[str, ...], where: str) -> str:
     return value
 
 
-def _parse_turn(line: str, call: dict, index: int) -> Example:
+def _parse_turn(line: str, call: dict, index: int, author: str) -> Example:
     m = _TURN.match(line.strip())
     if not m:
         raise ValueError(f"call {call['id']} turn {index}: expected 'R text' or 'C text', got {line!r}")
     example = Example(text=m.group("text"), stage=call["stage"], role="rep" if m.group("role") == "R" else
-                      "customer", lang=call["lang"], group=call["id"])
+                      "customer", lang=call["lang"], group=call["id"], author=author)
     for tag in m.group("tags").split():
         name = tag[1:]
         if tag.startswith("@"):
@@ -87,12 +112,19 @@ def load_corpus() -> Corpus:
             lang = group.get("lang") or ("zh" if has_cjk(text) else "en")
             utterances.append(Example(text=str(text), stage=stage, role=group["role"], lang=lang,
                                       objection=objection, group=f"u{g}-{i}"))
-    calls = []
-    for spec in load_yaml(CORPUS_DIR / "calls.yaml"):
-        _check(spec["stage"], STAGES, spec["id"])
-        call = Call(id=spec["id"], stage=spec["stage"], lang=spec["lang"], industry=spec.get("industry", ""))
-        call.turns = [_parse_turn(line, spec, i) for i, line in enumerate(spec["turns"])]
-        calls.append(call)
+    calls: list[Call] = []
+    seen: dict[str, str] = {}
+    for path in call_files():
+        author = author_of(path)
+        for spec in load_yaml(path) or []:
+            _check(spec["stage"], STAGES, spec["id"])
+            if spec["id"] in seen:
+                raise ValueError(f"{path.name}: call id {spec['id']!r} already used in {seen[spec['id']]}")
+            seen[spec["id"]] = path.name
+            call = Call(id=spec["id"], stage=spec["stage"], lang=spec["lang"],
+                        industry=spec.get("industry", ""), author=author)
+            call.turns = [_parse_turn(line, spec, i, author) for i, line in enumerate(spec["turns"])]
+            calls.append(call)
     return Corpus(utterances, calls)
 
 
@@ -146,5 +178,6 @@ def augment(examples: list[Example], seed: int) -> list[Example]:
     out = list(examples)
     for ex in examples:
         for variant in noisy_variants(ex.text, rng):
-            out.append(Example(variant, ex.stage, ex.role, ex.lang, ex.objection, ex.handled, ex.group))
+            out.append(Example(variant, ex.stage, ex.role, ex.lang, ex.objection, ex.handled, ex.group,
+                               ex.author))
     return out

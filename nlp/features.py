@@ -14,8 +14,11 @@ def build_classifier(seed: int) -> Pipeline:
     """A text classifier; fit(texts, labels) then predict_proba(texts)."""
     features = FeatureUnion([
         # characters carry meaning in Chinese (贵, 签) and survive ASR homophone errors in part
-        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), preprocessor=model_text,
-                                  sublinear_tf=True, min_df=2, max_features=40000)),
+        # 1-4: four characters hold a Chinese phrase (钱都分完, 做不了主) and an English word's stem,
+        # which carry over to authors who phrase things their own way (leave-one-author-out: python
+        # -m callscope.nlp.train --leave-one-author-out)
+        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), preprocessor=model_text,
+                                  sublinear_tf=True, min_df=2, max_features=60000)),
         ("words", TfidfVectorizer(analyzer=token_features, sublinear_tf=True, min_df=1, max_features=30000)),
     ])
     classifier = LogisticRegression(C=8.0, max_iter=3000, class_weight="balanced", random_state=seed)

@@ -55,7 +55,9 @@ def _patience(turns: list[Turn]) -> float:
     return sum(pauses) / len(pauses) if pauses else 0.0
 
 
-def compute_metrics(transcript: Transcript, rep_questions: int, customer_questions: int) -> Metrics:
+def compute_metrics(transcript: Transcript, rep_questions: int, customer_questions: int,
+                    open_questions: int = 0) -> Metrics:
+    """The metrics; the question counts come from nlp.questions.count_questions over the turns."""
     turns = sorted(transcript.turns, key=lambda t: (t.start, t.end))
     rep = sum(speech_time(t) for t in turns if t.role == "rep")
     customer = sum(speech_time(t) for t in turns if t.role != "rep")
@@ -70,6 +72,7 @@ def compute_metrics(transcript: Transcript, rep_questions: int, customer_questio
         questions=rep_questions,
         question_rate=rep_questions / minutes if minutes > 0 else 0.0,
         customer_questions=customer_questions,
+        open_questions=open_questions,
         rep_speech=rep,
         customer_speech=customer,
     )

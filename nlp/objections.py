@@ -25,7 +25,8 @@ from callscope.nlp.resources import load_yaml
 from callscope.nlp.spans import span_times
 from callscope.nlp.text import normalize, split_sentences
 
-# a later customer turn within this many turns raising the same type repeats the objection
+# a later customer turn within this many customer turns raising the same type repeats the objection
+# (counted in the customer's turns: the rep's pitch in between does not make it a new objection)
 _REPEAT_WINDOW = 2
 # the rep's answer: rep turns after the objection, up to this many turns ahead
 _RESPONSE_WINDOW = 3
@@ -39,6 +40,7 @@ class _Lexicons:
     cue_weight: float
     weak_cue_weight: float
     second_type_confidence: float
+    model_mass_share: float
     cues: PhraseLexicon
     weak_cues: PhraseLexicon
     asked: PhraseLexicon
@@ -62,6 +64,7 @@ def _lexicons() -> _Lexicons:
         cue_weight=float(data["cue_weight"]),
         weak_cue_weight=float(data["weak_cue_weight"]),
         second_type_confidence=float(data["second_type_confidence"]),
+        model_mass_share=float(data["model_mass_share"]),
         cues=PhraseLexicon({t: types[t]["cues"] for t in OBJECTION_TYPES}),
         weak_cues=PhraseLexicon({t: types[t].get("weak", []) for t in OBJECTION_TYPES}),
         asked=PhraseLexicon({t: data["asked"].get(t, []) for t in OBJECTION_TYPES}),
@@ -113,9 +116,41 @@ def objection_confidences(model_probs: np.ndarray, text: str,
     """
     lex = _lexicons()
     strong, weak = cue_types(text) - answered, weak_cue_types(text) - answered
-    return {kind: 1.0 - (1.0 - float(model_probs[k])) * (1.0 - (lex.cue_weight if kind in strong else 0.0))
-            * (1.0 - (lex.weak_cue_weight if kind in weak else 0.0))
-            for k, kind in enumerate(OBJECTION_TYPES)}
+
+    def combined(model: np.ndarray) -> dict[str, float]:
+        return {kind: 1.0 - (1.0 - float(model[k])) * (1.0 - (lex.cue_weight if kind in strong else 0.0))
+                * (1.0 - (lex.weak_cue_weight if kind in weak else 0.0))
+                for k, kind in enumerate(OBJECTION_TYPES)}
+
+    first = combined(np.asarray(model_probs, dtype=float))
+    # the type the model and the cues agree on most carries the model's objection mass
+    best = max(first, key=first.__getitem__) if first else None
+    out = combined(model_type_probabilities(model_probs, best))
+    if strong:
+        # a strong cue is the high-precision backstop: where one names a type, another type the model
+        # leans to ("我听说你们的价格挺贵的": trust by 听说) ranks below it unless the model is sure
+        cued = max(out[k] for k in strong)
+        for kind in out:
+            if kind not in strong and lex.second_type_confidence > out[kind] >= cued:
+                out[kind] = cued * 0.99
+    return out
+
+
+def model_type_probabilities(model_probs: np.ndarray, top: str | None = None) -> np.ndarray:
+    """The model's evidence per type: one type (`top`, by default the model's most likely) carries
+    its own probability plus model_mass_share of the other types' (1.0: the whole objection mass,
+    1 - P(none)), the others their own probability.
+
+    A sentence said in an unfamiliar way ("今年的钱都已经分出去了") often reads as an objection to the
+    model while its probability is shared between two or three types; judged type by type it
+    would fall under the threshold although the model is sure it is an objection. Which type it is
+    is best told by the model and the cues together ("我听说你们的价格挺贵的": the cue says price
+    where the model leans to trust), so objection_confidences hands the mass to that type."""
+    out = np.array(model_probs, dtype=float)
+    if out.size and out.sum() > 0:
+        k = OBJECTION_TYPES.index(top) if top is not None else int(out.argmax())
+        out[k] = min(1.0, out[k] + _lexicons().model_mass_share * float(out.sum() - out[k]))
+    return out
 
 
 def detect_objection(model_probs: np.ndarray, text: str) -> str | None:
@@ -196,6 +231,8 @@ def find_objections(transcript: Transcript, classifiers: Classifiers) -> list[Ob
 
     objections: list[Objection] = []
     last_seen: dict[str, int] = {}
+    customer_turns = (i for i, t in enumerate(transcript.turns) if t.role == "customer")
+    customer_rank = {i: k for k, i in enumerate(customer_turns)}
     for (index, kind), (confidence, begin, end, text) in sorted(found.items()):
         turn = transcript.turns[index]
         start, stop = span_times(turn, begin, end)
@@ -206,8 +243,9 @@ def find_objections(transcript: Transcript, classifiers: Classifiers) -> list[Ob
         current = Objection(type=kind, turn=index, start=start, end=stop, text=text,
                             handled=is_handled(kind, reply_text), confidence=confidence, response=response)
         previous = next((o for o in reversed(objections) if o.type == kind), None)
-        repeated = previous is not None and 0 < index - last_seen[kind] <= _REPEAT_WINDOW
-        last_seen[kind] = index
+        rank = customer_rank.get(index, index)
+        repeated = previous is not None and 0 < rank - last_seen[kind] <= _REPEAT_WINDOW
+        last_seen[kind] = rank
         if previous is not None and repeated:
             # the same objection said again: one objection, judged by the rep's last answer
             previous.end, previous.handled, previous.response = stop, current.handled, current.response

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 from typing import Literal
 
 from callscope.nlp.resources import load_yaml
@@ -120,15 +121,37 @@ def _zh_open_asks(norm: str) -> int:
     return min(asks, MAX_ASKS_PER_SENTENCE)
 
 
-def count_open_questions(text: str, lang: str | None = None) -> int:
-    """Open questions asked in a turn: one per open sentence, or more where ASR ran them together."""
-    count = 0
+@dataclass(frozen=True)
+class QuestionCount:
+    asked: int = 0  # questions asked
+    open: int = 0  # of them open
+
+    @property
+    def closed(self) -> int:
+        return self.asked - self.open
+
+
+def count_questions(text: str, lang: str | None = None) -> QuestionCount:
+    """The questions a turn asks: THE definition of a question count, used by the metrics, the
+    scorecard and the report alike. One per sentence that asks (question_kind), and for an open
+    Chinese sentence one per question word standing apart, as ASR runs two questions together
+    without a question mark (at most MAX_ASKS_PER_SENTENCE)."""
+    asked = open_ = 0
     for sentence in split_sentences(text):
         prepared = _prepared(sentence.text, lang)
-        if prepared and _kind(*prepared) == "open":
-            norm, sentence_lang = prepared
-            count += _zh_open_asks(norm) if sentence_lang == "zh" else 1
-    return count
+        kind = _kind(*prepared) if prepared else None
+        if kind is None:
+            continue
+        norm, sentence_lang = prepared  # type: ignore[misc]
+        asks = _zh_open_asks(norm) if kind == "open" and sentence_lang == "zh" else 1
+        asked += asks
+        open_ += asks if kind == "open" else 0
+    return QuestionCount(asked, open_)
+
+
+def count_open_questions(text: str, lang: str | None = None) -> int:
+    """Open questions asked in a turn (count_questions(...).open)."""
+    return count_questions(text, lang).open
 
 
 def is_question(text: str, lang: str | None = None) -> bool:

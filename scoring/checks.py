@@ -13,7 +13,8 @@ from typing import Any
 
 from callscope.models.document import Conversation, Evidence, Turn
 from callscope.nlp.metrics import MONOLOGUE_GAP
-from callscope.nlp.questions import count_open_questions
+from callscope.nlp.opening import opening_parts
+from callscope.nlp.questions import QuestionCount, count_questions
 from callscope.scoring.cues import find_cue, join, label
 
 MAX_EVIDENCE = 5  # moments shown per item: enough to point at, few enough to read
@@ -68,14 +69,18 @@ def _customer_indices(conv: Conversation) -> list[int]:
     return [i for i, t in enumerate(conv.transcript.turns) if t.role == "customer" and t.text.strip()]
 
 
+def _questions(conv: Conversation, index: int) -> QuestionCount:
+    """The questions of a turn as nlp counted them (nlp.questions.count_questions, the one
+    definition the metrics and the report use too); counted afresh where no insight is given."""
+    if index < len(conv.insights):
+        ins = conv.insights[index]
+        return QuestionCount(ins.questions, ins.open_questions)
+    turn = conv.transcript.turns[index]
+    return count_questions(turn.text, turn.language or None)
+
+
 def _is_question(conv: Conversation, index: int) -> bool:
-    text = conv.transcript.turns[index].text
-    flagged = index < len(conv.insights) and conv.insights[index].is_question
-    return flagged or "?" in text or "？" in text
-
-
-def _is_open_question(conv: Conversation, index: int) -> bool:
-    return index < len(conv.insights) and conv.insights[index].open_question
+    return _questions(conv, index).asked > 0
 
 
 def _longest_turns(conv: Conversation, indices: list[int], n: int) -> list[Evidence]:
@@ -101,10 +106,12 @@ def _opening(conv: Conversation, p: dict[str, Any], lang: str) -> Outcome:
     if not reps:
         return NOT_APPLICABLE
     early = [i for i in reps if turns[i].start < p["within_seconds"]]
+    shapes = {i: opening_parts(turns[i].text, turns[i].language or None) for i in early}
     found: dict[str, int] = {}
     for part, spec in p["parts"].items():
         for i in early:
-            if find_cue(turns[i].text, spec["cues"]):
+            # the rubric's cues, or the part's general shape (我是X的Y, "this is NAME from COMPANY")
+            if find_cue(turns[i].text, spec["cues"]) or spec.get("detect") in shapes[i]:
                 found[part] = i
                 break
     names = {part: spec["label"].get(lang) or next(iter(spec["label"].values()))
@@ -126,11 +133,11 @@ def _open_questions(conv: Conversation, p: dict[str, Any], lang: str) -> Outcome
     reps = _rep_indices(conv)
     if not reps:
         return NOT_APPLICABLE
-    open_q = [i for i in reps if _is_open_question(conv, i)]
-    closed = [i for i in reps if _is_question(conv, i) and i not in open_q]
-    # questions, not turns, count: "你们现在怎么做的？一年大概多少单？" asks two things. A turn the
-    # annotator marked open counts at least once even where the sentences read differently alone.
-    count = sum(count_open_questions(turns[i].text, turns[i].language or None) or 1 for i in open_q)
+    counts = {i: _questions(conv, i) for i in reps}
+    open_q = [i for i in reps if counts[i].open]
+    closed = [i for i in reps if counts[i].closed]
+    # questions, not turns, count: "你们现在怎么做的？一年大概多少单？" asks two things
+    count = sum(counts[i].open for i in open_q)
     if open_q:
         evidence = [_evidence(turns, i) for i in open_q[:MAX_EVIDENCE]]
     else:  # show the closed questions asked instead, or where the rep talked instead of asking
@@ -139,7 +146,8 @@ def _open_questions(conv: Conversation, p: dict[str, Any], lang: str) -> Outcome
         passed=count >= p["min_count"],
         fraction=_share(count, p["min_count"]),
         evidence=evidence,
-        values={"count": count, "min_count": p["min_count"], "closed_count": len(closed)},
+        values={"count": count, "min_count": p["min_count"],
+                "closed_count": sum(counts[i].closed for i in reps)},
     )
 
 

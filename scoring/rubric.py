@@ -21,6 +21,7 @@ import yaml
 
 from callscope.core.errors import RubricError
 from callscope.models.document import ROLES, STAGES
+from callscope.nlp.opening import OPENING_PARTS
 from callscope.scoring.checks import CHECKS, Param
 
 BUILTIN_DIR = Path(__file__).with_name("rubrics")
@@ -205,6 +206,15 @@ class _Validator:
             raise self.fail(field, f"expected true or false, got {_show(value)}")
         return value
 
+    def detect(self, value: Any, field: str) -> str | None:
+        """An opening part nlp recognises by its shape besides the cues (nlp.opening)."""
+        if value is None:
+            return None
+        if value not in OPENING_PARTS:
+            raise self.fail(field, f"unknown value {_show(value)} "
+                                   f"(expected one of: {', '.join(OPENING_PARTS)})")
+        return str(value)
+
     def choices(self, value: Any, field: str, allowed: tuple[str, ...]) -> list[str]:
         if not isinstance(value, list) or not value:
             raise self.fail(field, f"expected a non-empty list, got {_show(value)}")
@@ -250,9 +260,10 @@ class _Validator:
             out = {}
             for key, part in parts.items():
                 sub = f"{field}.{key}"
-                self.keys(self.mapping(part, sub), sub, ("label", "cues"), ())
+                self.keys(self.mapping(part, sub), sub, ("label", "cues"), ("detect",))
                 out[key] = {"label": self.localized(part["label"], f"{sub}.label"),
-                            "cues": self.cues(part["cues"], f"{sub}.cues")}
+                            "cues": self.cues(part["cues"], f"{sub}.cues"),
+                            "detect": self.detect(part.get("detect"), f"{sub}.detect")}
             return out
         raise AssertionError(f"unknown parameter kind {spec.kind}")  # a bug in CHECKS, not in the rubric
 

@@ -116,9 +116,6 @@ def test_english_call_stays_english() -> None:
     assert cer(reference, text) < 0.25
 
 
-@pytest.mark.xfail(reason="issue 13: with the packages resolved on 2026-12-01 the customer's first English "
-                          "turn of mixed-demo is lost (fails on 335c7fd too, before the namespace move)",
-                   strict=False)
 def test_mixed_call_keeps_english_turns_english() -> None:
     tr = transcript_of("mixed-demo.stereo.flac")
     assert tr.language == "zh"

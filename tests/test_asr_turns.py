@@ -69,7 +69,7 @@ def test_uncovered_speech_finds_dropped_sentences() -> None:
     speech = [(0.0, 10.0)]
     words = [Word(0.2, 0.8, "a"), Word(1.0, 2.0, "b"), Word(8.0, 9.8, "c")]
     assert uncovered_speech(speech, words) == [(2.4, 7.6)]
-    assert uncovered_speech([(0.0, 1.0)], []) == []  # too short to bother
+    assert uncovered_speech([(0.0, 0.9)], []) == []  # too short to bother (from 1 s a region must)
 
 
 def test_a_stray_unlikely_word_does_not_cover_a_sentence() -> None:

@@ -18,6 +18,7 @@ from callscope.models.document import (
     TurnInsight,
 )
 from callscope.nlp.metrics import compute_metrics
+from callscope.nlp.questions import count_questions
 from callscope.scoring import load_rubric, score
 
 # (start, end, role, text, question kind: None | "open" | "closed")
@@ -57,15 +58,21 @@ def build(specs: list[TurnSpec], language: str = "zh", stage: str = "discovery",
              for s, e, role, text, _ in specs]
     transcript = Transcript(duration=max(e for _, e, *_ in specs) + 0.5, language=language,
                             layout="stereo", turns=turns, speakers={"S0": "rep", "S1": "customer"})
-    insights = [TurnInsight(tokens=[], stage=stage, stage_confidence=0.8, is_question=q is not None,
-                            open_question=q == "open") for *_, q in specs]
+    # questions exactly as annotate counts them (nlp.questions.count_questions, the one definition);
+    # the spec's question column only tells the reader what each turn was written to be
+    counts = [count_questions(t.text, language) for t in turns]
+    insights = [TurnInsight(tokens=[], stage=stage, stage_confidence=0.8, questions=c.asked,
+                            open_questions=c.open) for c in counts]
     questions = [Evidence(t.start, t.end, t.text, i)
-                 for i, (t, (*_, q)) in enumerate(zip(turns, specs, strict=True)) if q and t.role == "rep"]
+                 for i, (t, c) in enumerate(zip(turns, counts, strict=True)) if c.asked and t.role == "rep"]
+    rep = [c for t, c in zip(turns, counts, strict=True) if t.role == "rep"]
     return Conversation(
         transcript=transcript, insights=insights, stage=stage,
         stage_scores={stage: 0.8}, objections=objections or [], next_steps=next_steps or [],
         questions=questions, compliance=compliance or [], trackers=[],
-        metrics=compute_metrics(transcript, len(questions), 0),
+        metrics=compute_metrics(transcript, sum(c.asked for c in rep),
+                                sum(c.asked for t, c in zip(turns, counts, strict=True) if t.role != "rep"),
+                                sum(c.open for c in rep)),
     )
 
 

@@ -181,4 +181,7 @@ def test_open_questions_are_counted_per_question_not_per_turn() -> None:
     specs[8] = (45.8, 50.0, "rep", "好的，明白了。", None)  # only the turn with two open questions is left
     item = _items(score(build(specs), load_rubric("default")))["needs_discovery"]
     assert item.passed is True
-    assert "2个开放式问题" in item.feedback
+    # two turns ask open questions: one asks two ("怎么…？遇到了哪些问题？"), the budget one
+    # ("有多少预算？", a how-much question) one; three questions, not two turns
+    assert len(item.evidence) == 2
+    assert "3个开放式问题" in item.feedback

@@ -8,6 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 
 from callscope.api import queue
+from callscope.api.crm import after_override
 from callscope.api.deps import CallId, Principal, PrincipalDep, SessionDep, SettingsDep
 from callscope.api.errors import Conflict, Forbidden, NotFound
 from callscope.api.schemas import CommentIn, OverrideIn
@@ -137,7 +138,7 @@ def _require_reviewer(principal: Principal) -> None:
 
 @router.put("/calls/{call_id}/scorecard/items/{item_id}")
 def override_item(
-    call_id: CallId, item_id: str, session: SessionDep, principal: PrincipalDep,
+    call_id: CallId, item_id: str, session: SessionDep, principal: PrincipalDep, request: Request,
     body: Annotated[OverrideIn,
                     Body(examples=[{"passed": True, "score": 10, "reason": "asked about budget"}])],
 ) -> dict:
@@ -146,6 +147,7 @@ def override_item(
     call = calls_service.visible_call(session, principal, call_id)
     item = reviews.override_item(session, principal, call, item_id, body.passed, body.score, body.reason,
                                  clear_passed="passed" in body.model_fields_set and body.passed is None)
+    after_override(session, request.app.state.settings, call)
     session.commit()
     return {"call_id": call.id, "score": call.score, "item": item}
 

@@ -6,10 +6,12 @@ from fastapi import APIRouter, Body, Query
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import select
 
-from callscope.api.deps import FastJSONResponse, PrincipalDep, SessionDep
+from callscope.api import exports
+from callscope.api.deps import FastJSONResponse, PrincipalDep, SessionDep, SettingsDep
 from callscope.api.errors import FieldError, Forbidden, NotFound
 from callscope.api.schemas import DealIn, RepIn
 from callscope.api.services import people
+from callscope.api.services import team as team_service
 from callscope.api.services.calls import parse_end, parse_time
 from callscope.api.services.evaluation import evaluation_csv, rep_evaluation
 from callscope.api.services.insights import deal_insights
@@ -51,9 +53,10 @@ def get_evaluation(
     principal: PrincipalDep,
     from_: Annotated[str | None, Query(alias="from", description="ISO 8601 date/time")] = None,
     to: Annotated[str | None, Query(description="ISO 8601; a date includes that day")] = None,
-    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
-):  # noqa: ANN201 - JSON or CSV
-    """The rep's process evaluation over a period (?format=csv: one row per call plus averages)."""
+    format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
+):  # noqa: ANN201 - JSON, CSV or XLSX
+    """The rep's process evaluation over a period (?format=csv: one row per call plus averages;
+    ?format=xlsx: the evaluation beside the team and targets, and one row per call)."""
     rep = people.visible_rep(session, principal, rep_id)
     start = parse_time(from_, "from") if from_ else None
     end = parse_end(to) if to else None
@@ -66,7 +69,16 @@ def get_evaluation(
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
-    return FastJSONResponse(rep_evaluation(session, rep, start, end))
+    evaluation = rep_evaluation(session, rep, start, end)
+    evaluation["team"] = team_service.comparison(session, rep, start, end)
+    targets = team_service.targets_of(session, rep, start, end)
+    if targets:
+        evaluation["targets"] = targets
+    if format == "xlsx":
+        name = f"evaluation-{rep.id}-{(from_ or 'all')[:10]}-{(to or 'now')[:10]}"
+        return exports.respond("xlsx", name, [exports.rep_summary_sheet(evaluation),
+                                              exports.call_sheet(session, principal, start, end, [rep.id])])
+    return FastJSONResponse(evaluation)
 
 
 @router.get("/deals")
@@ -108,10 +120,10 @@ def upsert_deal(
 
 
 @router.get("/deals/{deal_id}/insights")
-def get_insights(deal_id: str, session: SessionDep, principal: PrincipalDep) -> dict:
+def get_insights(deal_id: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep) -> dict:
     """What the calls say about one CRM deal (by CRM id): stage, objections, next steps, 1-15-30 clocks."""
     deal = people.find_deal(session, deal_id)
-    insights = deal_insights(session, principal, deal)
+    insights = deal_insights(session, principal, deal, tz=settings.timezone, team_config=settings.team_config)
     if not insights["calls"] and not principal.sees_everything:
         raise NotFound(f"no deal {deal_id}")
     return insights

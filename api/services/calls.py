@@ -80,7 +80,13 @@ def create_call(session: Session, settings: Settings, principal: Principal,
         probe = probe_audio(upload.temp_path, settings)
         deal = resolve_deal_for_upload(session, form.deal, rep)
         rel_path = store_audio(upload, probe.ext, settings.data_dir)
-        call = Call(title=form.title or upload.filename[:300] or f"call {form.started_at:%Y-%m-%d %H:%M}",
+        title = form.title or upload.filename[:300] or f"call {form.started_at:%Y-%m-%d %H:%M}"
+        if settings.redact:  # a CRM's title or a file name may carry the customer's number too
+            from callscope.nlp.redaction import redact_text
+
+            title = redact_text(title)
+            upload.filename = redact_text(upload.filename)
+        call = Call(title=title,
                     rep_id=rep.id, deal_id=deal.id if deal else None, started_at=form.started_at,
                     duration=probe.duration or None, channels=form.channels, rep_channel=form.rep_channel,
                     audio_path=rel_path, sha256=upload.sha256, size=upload.size,

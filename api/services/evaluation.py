@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
+from callscope.api.services.cells import safe_cell
 from callscope.api.services.config import service_config
 from callscope.api.services.results import effective_digests, effective_facts
 from callscope.models.orm import Call, User
@@ -246,6 +247,16 @@ def rep_evaluation(
     }
 
 
+class _SafeWriter:
+    """csv.writer whose text cells are neutralised against formula injection (services.cells)."""
+
+    def __init__(self, writer: Any) -> None:
+        self._writer = writer
+
+    def writerow(self, row: list[Any]) -> None:
+        self._writer.writerow([safe_cell(v) for v in row])
+
+
 def evaluation_csv(session: Session, rep: User, start: datetime | None, end: datetime | None) -> str:
     """One row per call (score, items, metrics, objections) and a final row of averages."""
     calls = _period_calls(session, rep, start, end)
@@ -256,7 +267,7 @@ def evaluation_csv(session: Session, rep: User, start: datetime | None, end: dat
             if item["id"] not in item_ids:
                 item_ids.append(item["id"])
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = _SafeWriter(csv.writer(out))
     header = [
         "call_id",
         "started_at",

@@ -3,7 +3,6 @@ next steps promised (with due dates where the words allow), and the 1-15-30 cloc
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,33 +12,29 @@ from sqlalchemy.orm import Session
 from callscope.api.deps import Principal
 from callscope.api.services.config import service_config
 from callscope.api.services.results import effective_digests
+from callscope.api.services.risk import judge, team_settings
 from callscope.models.orm import Call, Deal, utcnow
-
-_WEEKDAY = re.compile(
-    r"(下周|下星期|下礼拜|周|星期|礼拜)([一二三四五六日天])"
-    r"|(next )?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
-)
+from callscope.nlp.dates import DEFAULT_TZ, resolve
 
 
-def due_date(when: str, said_on: datetime) -> str | None:
-    """The date a next step's time expression points at, counted from the call's day (None if unclear)."""
-    cfg = service_config()
-    text = (when or "").lower()
-    match = _WEEKDAY.search(text)
-    if match:
-        day = cfg["weekdays"][match.group(2) or match.group(4)]
-        ahead = (day - said_on.weekday()) % 7 or 7
-        if match.group(1) in ("下周", "下星期", "下礼拜") or match.group(3):
-            ahead = 7 - said_on.weekday() + day  # "next Tuesday": the Tuesday of next week
-        return (said_on + timedelta(days=ahead)).date().isoformat()
-    for phrase, days in sorted(cfg["relative_days"].items(), key=lambda kv: -len(kv[0])):
-        if phrase in text:
-            return (said_on + timedelta(days=days)).date().isoformat()
-    return None
+def due_date(when: str, said_on: datetime, tz: str = DEFAULT_TZ) -> str | None:
+    """The date a next step's time expression points at, counted from the call's start in its local
+    time zone (None if the words name no day): nlp.dates."""
+    found = resolve(when or "", said_on, tz)
+    return found.date.isoformat() if found else None
+
+
+def _resolved(step: dict[str, Any], said_on: datetime, tz: str) -> dict[str, Any] | None:
+    """The step's resolved date: stored with the analysis (api.services.processing), else resolved now."""
+    if isinstance(step.get("due"), dict):
+        return step["due"]
+    found = resolve(step.get("when", "") or step.get("text", ""), said_on, tz)
+    return found.to_dict() if found else None
 
 
 def deal_insights(
-    session: Session, principal: Principal, deal: Deal, now: datetime | None = None
+    session: Session, principal: Principal, deal: Deal, now: datetime | None = None,
+    tz: str = DEFAULT_TZ, team_config: str = "",
 ) -> dict[str, Any]:
     cfg = service_config()
     funnel = cfg["funnel"]
@@ -85,13 +80,17 @@ def deal_insights(
             objections.append(entry)
             last_by_type[obj["type"]] = entry
         for step in doc.get("next_steps", []):
+            resolved = _resolved(step, call.started_at, tz)
             next_steps.append(
                 {
                     "call_id": call.id,
                     "text": step.get("text", ""),
                     "when": step.get("when", ""),
                     "promised_on": call.started_at.date().isoformat(),
-                    "due": due_date(step.get("when", "") or step.get("text", ""), call.started_at),
+                    "promised_at": call.started_at.isoformat(),
+                    "due": resolved["date"] if resolved else None,
+                    "due_time": resolved["time"] if resolved else None,
+                    "deadline": resolved["by"] if resolved else None,
                     "start": step.get("start"),
                 }
             )
@@ -114,7 +113,11 @@ def deal_insights(
     else:
         intent = "stalled: no progress in 30 days, stop spending time unless something changes"
     follow_up_due = (last + timedelta(days=clocks_cfg["follow_up_days"])) if last else None
-    return {
+    for step in next_steps:
+        step["overdue"] = bool(step["due"] and step["due"] < now.date().isoformat()
+                               and not any(c.started_at > datetime.fromisoformat(step["promised_at"])
+                                           for c in calls if c.status == "done"))
+    insights = {
         "deal": {
             "id": deal.id,
             "external_id": deal.external_id,
@@ -153,3 +156,7 @@ def deal_insights(
             },
         },
     }
+    team = deal.owner.team.name if deal.owner and deal.owner.team else (
+        calls[-1].rep.team.name if calls and calls[-1].rep.team else None)
+    insights["risk"] = judge(insights, now, tz, team_settings(team, team_config)["risk"])
+    return insights

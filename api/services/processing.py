@@ -17,6 +17,7 @@ from callscope.core.config import Settings
 from callscope.core.errors import InputError
 from callscope.models.document import Analysis, Transcript
 from callscope.models.orm import Call, Job
+from callscope.nlp.dates import resolve_next_steps
 from callscope.pipeline import AnalyzeOptions
 
 log = logging.getLogger("callscope.pipeline")
@@ -47,7 +48,16 @@ def run_job(session: Session, settings: Settings, job: Job, analyze_fn: AnalyzeF
     else:
         options = AnalyzeOptions(channels=call.channels, rep_channel=call.rep_channel, rubric=rubric)
         analysis = (analyze_fn or _analyze)(audio_store(settings).local_path(call.audio_path), options,
-                                                    settings)
+                                            settings)
     if job.kind != "rescore":
         metrics.analysis_measured(analysis.timings, analysis.transcript.duration)
-    store_analysis(session, call, analysis.to_dict(), analysis.transcript.to_dict(), rubric_name)
+        # keyed hashes of what redaction took out (for erasure requests); the values go no further
+        from callscope.api.privacy import bleep_audio, store_digests, team_bleeps
+
+        store_digests(session, settings, call, analysis.transcript)
+    document = analysis.to_dict()
+    # next steps' dates from the words said, against the call's start in the local time zone
+    resolve_next_steps(document.get("next_steps", []), call.started_at, settings.timezone)
+    store_analysis(session, call, document, analysis.transcript.to_dict(), rubric_name)
+    if job.kind != "rescore" and team_bleeps(session, call):
+        bleep_audio(settings, call, document)

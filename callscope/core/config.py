@@ -54,9 +54,15 @@ class Settings:
     extra_terms: str = ""
     # rewrite Mandarin homophones of sales words after decoding (和同 -> 合同); see asr/homophones.py
     correct_homophones: bool = True
+    # who spoke when in mono calls: auto (speaker embeddings where installed and the voices separate,
+    # else MFCC statistics with turn-taking), embeddings or mfcc; see asr/diarize.py
+    diarizer: str = "auto"
     # keyword trackers YAML (CALLSCOPE_TRACKERS); empty = the default nlp/data/trackers.yaml
     trackers: str = ""
     rubric: str = "default"
+    # take phone, ID and card numbers and e-mail addresses out of transcripts right after ASR
+    # (nlp/redaction.py): the originals never reach storage
+    redact: bool = True
     max_duration: float = 4 * 3600.0  # seconds of audio accepted
     min_duration: float = 1.0
     max_upload_bytes: int = 2 * 1024**3
@@ -73,6 +79,15 @@ class Settings:
     log_format: str = "text"  # text | json: the service's and workers' log lines (api.logs)
     # IANA time zone the web pages show times in and cut weeks by (CALLSCOPE_TIMEZONE)
     timezone: str = "Asia/Shanghai"
+    # webhooks (api/webhooks.py): the delivery loop, first retry after this many seconds (doubling, with
+    # jitter, at most webhook_backoff_max apart), retried for webhook_retry_hours, each try webhook_timeout s
+    webhook_delivery: bool = True
+    webhook_backoff_base: float = 5.0
+    webhook_backoff_max: float = 3600.0
+    webhook_retry_hours: float = 26.0
+    webhook_timeout: float = 15.0
+    # per-team overrides of api/data/service.yaml (risk thresholds, leaderboard on/off), a YAML file
+    team_config: str = ""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

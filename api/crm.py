@@ -1,0 +1,52 @@
+"""The CRM loop's background work inside `callscope serve`: the webhook delivery loop, and the hourly
+re-judging of deal risks (the clocks run without calls)."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from callscope.api.services import rollups
+from callscope.api.webhooks import Dispatcher
+from callscope.core.config import Settings
+from callscope.models.orm import Call
+
+log = logging.getLogger("callscope.crm")
+RISK_SWEEP_SECONDS = 3600.0
+
+
+def install_hooks() -> None:
+    """call.failed into the outbox wherever the queue fails a call for good."""
+    from callscope.api import queue
+    from callscope.api.events import call_failed
+
+    queue.on_call_failed(call_failed)
+
+
+def start_crm(sessions: sessionmaker[Session], settings: Settings) -> Dispatcher | None:
+    """At start: roll-ups brought up to date, then the delivery loop (unless turned off)."""
+    from callscope.api.webhooks import release_claims
+
+    with sessions() as session:
+        rollups.rebuild_if_stale(session)
+        if session.get_bind().dialect.name == "sqlite":  # one server per SQLite file: its claims are ours
+            release_claims(session)
+    if not settings.webhook_delivery:
+        return None
+    from callscope.api.events import sweep_deal_risks
+
+    dispatcher = Dispatcher(sessions, settings, poll_seconds=1.0)
+    dispatcher.periodic.append((RISK_SWEEP_SECONDS, lambda session: sweep_deal_risks(session, settings)))
+    dispatcher.start()
+    return dispatcher
+
+
+def after_override(session: Session, settings: Settings, call: Call) -> None:
+    """A manager's verdict changed a call's scorecard: its rep's day roll-up and evaluation.updated
+    follow it, in the same transaction."""
+    from callscope.api.events import evaluation_updated
+
+    rollups.refresh_call(session, call)
+    if call.status == "done":
+        evaluation_updated(session, settings, call.rep, call.started_at, reason=f"call {call.id} reviewed")

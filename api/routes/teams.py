@@ -1,0 +1,210 @@
+"""Teams: the team's evaluation, the leaderboard (a team may turn it off), KPI targets set per rep or
+broken down from a team goal (目标分解)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from callscope.api import exports
+from callscope.api.deps import FastJSONResponse, Principal, PrincipalDep, SessionDep, SettingsDep
+from callscope.api.errors import FieldError, Forbidden, NotFound
+from callscope.api.services import people
+from callscope.api.services import team as team_service
+from callscope.api.services.calls import parse_end, parse_time
+from callscope.api.services.risk import team_settings
+from callscope.api.tokens import user_by_ref
+from callscope.models.orm import Team, User, parse_id, utcnow
+
+router = APIRouter(tags=["teams and targets"])
+
+
+class TargetIn(BaseModel):
+    metric: str = Field(max_length=100, description="calls, talk_time (minutes), average_score, "
+                        "objection_handled_rate, a metric (question_rate, ...) or pass_rate:<item id>")
+    from_: str = Field(alias="from", description="first day, YYYY-MM-DD")
+    to: str = Field(description="the day after the last, YYYY-MM-DD (exclusive)")
+    value: float
+
+
+class GoalIn(TargetIn):
+    weights: dict[str, float] | None = Field(default=None, description="rep id or email -> share "
+                                             "(sum metrics; even when left out)")
+    by_week: bool = Field(default=True, description="also cut each rep's share into weeks")
+
+
+class TargetOut(BaseModel):
+    id: int
+    metric: str
+    rep_id: int | None
+    team_id: int | None
+    from_: str = Field(alias="from", description="first day")
+    to: str = Field(description="the day after the last (exclusive)")
+    value: float
+    source: Literal["direct", "team_goal", "breakdown"]
+    parent_id: int | None
+
+
+class TargetAttained(TargetOut):
+    actual: float | None = Field(description="counted over the target's own period")
+    attainment: float | None = Field(description="actual / value (value / actual where less is better)")
+
+
+class TargetList(BaseModel):
+    items: list[TargetAttained]
+
+
+class GoalOut(BaseModel):
+    goal: TargetOut
+    targets: list[TargetOut]
+
+
+class RepRef(BaseModel):
+    id: int
+    email: str
+    name: str
+
+
+class LeaderboardRow(BaseModel):
+    rep: RepRef
+    value: float | None
+    calls: int
+    rank: int | None
+
+
+class Leaderboard(BaseModel):
+    team: dict[str, int | str]
+    by: Literal["score", "improvement", "attainment"]
+    period: dict[str, str | None]
+    items: list[LeaderboardRow]
+
+
+def _team(session: SessionDep, principal: Principal, ref: str, members_too: bool = False) -> Team:
+    team_id = parse_id(ref)
+    team = session.get(Team, team_id) if team_id is not None else None
+    team = team or session.scalar(select(Team).where(Team.name == ref))
+    if team is None:
+        raise NotFound(f"no team {ref}")
+    if principal.sees_everything or (principal.role == "manager" and principal.team_id == team.id):
+        return team
+    if members_too and principal.role == "rep" and principal.user_id is not None:
+        member = session.get(User, principal.user_id)
+        if member is not None and member.team_id == team.id:
+            return team
+    raise NotFound(f"no team {ref}")
+
+
+def _period(from_: str | None, to: str | None):  # noqa: ANN202
+    start = parse_time(from_, "from") if from_ else None
+    end = parse_end(to) if to else None
+    if start and end and end < start:
+        raise FieldError("to: before from")
+    return start, end
+
+
+@router.get("/teams/{team_ref}/evaluation")
+def get_team_evaluation(
+    team_ref: str, session: SessionDep, principal: PrincipalDep,
+    from_: Annotated[str | None, Query(alias="from", description="ISO 8601 date/time")] = None,
+    to: Annotated[str | None, Query(description="ISO 8601; a date includes that day")] = None,
+    format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
+):  # noqa: ANN201 - JSON, CSV or XLSX
+    """The team over a period: its figures, each rep's with their targets' attainment, top quartiles
+    (?format=csv: a row per rep and one for the team; xlsx: that and a row per call)."""
+    team = _team(session, principal, team_ref)
+    start, end = _period(from_, to)
+    evaluation = team_service.team_evaluation(session, team, start, end)
+    if format != "json":
+        sheets = [exports.team_sheet(evaluation)]
+        if format == "xlsx":
+            rep_ids = [r["rep"]["id"] for r in evaluation["reps"]]
+            sheets.append(exports.call_sheet(session, principal, start, end, rep_ids))
+        return exports.respond(format, f"team-{team.id}-{(from_ or 'all')[:10]}-{(to or 'now')[:10]}", sheets)
+    return FastJSONResponse(evaluation)
+
+
+@router.get("/exports/calls", tags=["exports"])
+def export_calls(
+    session: SessionDep, principal: PrincipalDep,
+    from_: Annotated[str | None, Query(alias="from", description="ISO 8601 date/time")] = None,
+    to: Annotated[str | None, Query(description="ISO 8601; a date includes that day")] = None,
+    format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
+):  # noqa: ANN201 - a file
+    """Call scores over a period (the calls you may see): one row per call with stage, score, metrics,
+    objections and each item's verdict."""
+    start, end = _period(from_, to)
+    sheet = exports.call_sheet(session, principal, start, end)
+    return exports.respond(format, f"calls-{(from_ or 'all')[:10]}-{(to or 'now')[:10]}", [sheet])
+
+
+@router.get("/teams/{team_ref}/leaderboard", response_model=Leaderboard)
+def get_leaderboard(
+    team_ref: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep,
+    by: Annotated[Literal["score", "improvement", "attainment"], Query()] = "score",
+    from_: Annotated[str | None, Query(alias="from", description="default: 30 days ago")] = None,
+    to: Annotated[str | None, Query(description="default: now")] = None,
+) -> dict:
+    """Reps ranked by average score, improvement or attainment; 403 where the team turned it off."""
+    team = _team(session, principal, team_ref, members_too=True)
+    if not team_settings(team.name, settings.team_config)["leaderboard"].get("enabled", True):
+        raise Forbidden(f"team {team.name} has the leaderboard turned off")
+    start, end = _period(from_, to)
+    end = end or utcnow()
+    start = start or end - timedelta(days=30)
+    return team_service.leaderboard(session, team, start, end, by)
+
+
+@router.post("/teams/{team_ref}/goals", status_code=201, response_model=GoalOut, response_model_by_alias=True)
+def create_goal(
+    team_ref: str, session: SessionDep, principal: PrincipalDep,
+    body: Annotated[GoalIn, Body(examples=[{"metric": "calls", "from": "2026-12-01", "to": "2027-01-01",
+                                            "value": 400, "by_week": True}])],
+) -> dict:
+    """目标分解: a team goal over a period, broken down to each rep (and into weeks)."""
+    team = _team(session, principal, team_ref)
+    if principal.role not in ("admin", "manager"):
+        raise Forbidden("only managers and admins set targets")
+    weights = None
+    if body.weights:
+        weights = {}
+        for ref, weight in body.weights.items():
+            rep = user_by_ref(session, ref)
+            if rep is None:
+                raise FieldError(f"weights: no rep {ref}")
+            weights[rep.id] = weight
+    made = team_service.break_down(session, team, body.metric, body.from_, body.to, body.value, weights,
+                                   body.by_week, principal.label)
+    session.commit()
+    return {"goal": team_service.target_to_dict(made[0]),
+            "targets": [team_service.target_to_dict(t) for t in made[1:]]}
+
+
+@router.get("/reps/{rep_id}/targets", response_model=TargetList, response_model_by_alias=True)
+def list_targets(
+    rep_id: str, session: SessionDep, principal: PrincipalDep,
+    from_: Annotated[str | None, Query(alias="from")] = None, to: Annotated[str | None, Query()] = None,
+) -> dict:
+    """The rep's targets (overlapping the period when given), each with its actual and attainment."""
+    rep = people.visible_rep(session, principal, rep_id)
+    start, end = _period(from_, to)
+    return {"items": team_service.targets_of(session, rep, start, end)}
+
+
+@router.put("/reps/{rep_id}/targets", response_model=TargetOut, response_model_by_alias=True)
+def put_target(
+    rep_id: str, session: SessionDep, principal: PrincipalDep,
+    body: Annotated[TargetIn, Body(examples=[{"metric": "calls", "from": "2026-12-01", "to": "2026-12-08",
+                                              "value": 25}])],
+) -> dict:
+    """Set one target of the rep for a period (replaces the same metric and period)."""
+    rep = people.visible_rep(session, principal, rep_id)
+    if principal.role not in ("admin", "manager"):
+        raise Forbidden("only managers and admins set targets")
+    target = team_service.set_target(session, rep, body.metric, body.from_, body.to, body.value,
+                                     principal.label)
+    session.commit()
+    return team_service.target_to_dict(target)

@@ -1,0 +1,234 @@
+"""Redaction figures: recall on utterances with personal numbers and addresses, and how often a look-alike
+(a price, a date, an order number, a quantity) is redacted, on the true text and on the real ASR transcripts
+of the synthcall renders (clean full band, and phone band: --rate 8000 --noise 25).
+
+    .venv/bin/python -m bench.redaction              # true text + cached ASR transcripts (ASR when missing)
+    .venv/bin/python -m bench.redaction --asr        # transcribe the renders again
+    .venv/bin/python -m bench.redaction --text-only  # true text alone (no model)
+
+An utterance with a personal number counts as found when a redaction covers it (on ASR transcripts: a
+redaction's time span overlaps the utterance's span in the truth file), and as leaked when four or more
+of its digits in a row are still in the text after redaction; one ASR wrote nothing for (an English turn
+of a Mandarin call, say) is counted apart ("lost"), not in recall: nothing of it is stored. A look-alike
+counts as redacted when any redaction touches it. The scripts come from bench/redaction/make_scripts.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from callscope.core.config import Settings
+from callscope.models.document import Transcript, Turn, Word
+from callscope.nlp.redaction import _runs, redact_transcript
+
+HERE = Path(__file__).resolve().parent
+SCRIPTS = HERE / "scripts"
+AUDIO = HERE / "audio"
+CACHE = HERE / "results" / "asr"
+VARIANTS = ("clean", "phone")
+
+
+@dataclass
+class Tally:
+    personal: int = 0
+    found: int = 0
+    right_kind: int = 0
+    leaked: int = 0
+    lookalikes: int = 0
+    false_positives: int = 0
+    prompt_false_positives: int = 0  # the rep's questions hold no personal number either
+    lost: int = 0  # personal utterances ASR wrote nothing for (not counted in recall)
+    misses: list[str] = field(default_factory=list)
+    fps: list[str] = field(default_factory=list)
+
+    def add(self, other: Tally) -> None:
+        for name in ("personal", "found", "right_kind", "leaked", "lookalikes", "false_positives",
+                     "prompt_false_positives", "lost"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.misses += other.misses
+        self.fps += other.fps
+
+    def row(self) -> dict[str, Any]:
+        return {"personal": self.personal, "recall": round(self.found / max(1, self.personal), 3),
+                "kind_accuracy": round(self.right_kind / max(1, self.found), 3),
+                "leaked": self.leaked, "lookalikes": self.lookalikes,
+                "lookalike_fp_rate": round(self.false_positives / max(1, self.lookalikes), 3),
+                "prompt_fp": self.prompt_false_positives, "not_transcribed": self.lost}
+
+
+def load_scripts() -> list[dict[str, Any]]:
+    return [json.loads(p.read_text()) for p in sorted(SCRIPTS.glob("*.json"))]
+
+
+def _utterances(script: dict[str, Any], timed: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """utterance id -> its truth (None for a look-alike), customer turn indices and time span."""
+    out: dict[str, dict[str, Any]] = {}
+    for i, (turn, t) in enumerate(zip(script["turns"], timed, strict=True)):
+        if turn["role"] != "customer":
+            continue
+        u = out.setdefault(turn["utterance"], {"truth": turn.get("truth"), "turns": [], "span": [1e9, 0.0]})
+        u["turns"].append(i)
+        u["span"] = [min(u["span"][0], t["start"]), max(u["span"][1], t["end"])]
+    return out
+
+
+def _leaked(text: str, value: str) -> bool:
+    digits = "".join(ch for ch in value if ch.isdigit())
+    if not digits:
+        return value.split("@")[0].replace(".", " ").split()[0] in text.lower().replace(" ", "") \
+            if "@" in value else False
+    for run in _runs(0, text):
+        for k in range(len(run.digits) - 3):
+            if run.digits[k:k + 4] in digits:
+                return True
+    return False
+
+
+def _timed(script: dict[str, Any], variant: str | None) -> list[dict[str, Any]]:
+    truth = AUDIO / (variant or "clean") / f"{script['id']}.truth.json"
+    if truth.exists():
+        return json.loads(truth.read_text())["turns"]
+    t, out = 0.0, []
+    for turn in script["turns"]:
+        length = max(1.0, len(turn["text"]) * (0.25 if script["language"] == "zh" else 0.07))
+        out.append({"start": t, "end": t + length})
+        t += length + 0.6
+    return out
+
+
+def true_text(script: dict[str, Any]) -> Tally:
+    """The script's own text as a transcript (rep S0, customer S1), one word per character."""
+    timed = _timed(script, None)
+    turns = []
+    for turn, t in zip(script["turns"], timed, strict=True):
+        text = turn["text"]
+        step = (t["end"] - t["start"]) / max(1, len(text))
+        words = [Word(t["start"] + k * step, t["start"] + (k + 1) * step, ch) for k, ch in enumerate(text)]
+        role = "rep" if turn["role"] == "rep" else "customer"
+        turns.append(Turn(t["start"], t["end"], "S0" if role == "rep" else "S1", role, text,
+                          language=turn.get("lang", script["language"]), words=words))
+    transcript = Transcript(duration=timed[-1]["end"], language=script["language"], layout="stereo",
+                            turns=turns)
+    redact_transcript(transcript)
+    tally = Tally()
+    for uid, u in _utterances(script, timed).items():
+        reds = [r for i in u["turns"] for r in transcript.turns[i].redactions]
+        text = " ".join(transcript.turns[i].text for i in u["turns"])
+        _count(tally, uid, u["truth"], reds, text)
+    tally.prompt_false_positives += sum(len(t.redactions) for t in transcript.turns if t.role == "rep")
+    return tally
+
+
+def _count(tally: Tally, uid: str, truth: dict[str, Any] | None, reds: list, text: str) -> None:
+    if truth is None:
+        tally.lookalikes += 1
+        if reds:
+            tally.false_positives += 1
+            tally.fps.append(f"{uid}: {text}")
+        return
+    if not text.strip() and not reds:
+        tally.lost += 1  # ASR wrote nothing there: nothing to redact, nothing stored
+        tally.misses.append(f"{uid} ({truth['kind']}): not transcribed")
+        return
+    tally.personal += 1
+    if reds:
+        tally.found += 1
+        tally.right_kind += any(r.kind == truth["kind"] for r in reds)
+    else:
+        tally.misses.append(f"{uid} ({truth['kind']}): {text}")
+    if _leaked(text, truth["value"]):
+        tally.leaked += 1
+        if reds:
+            tally.misses.append(f"{uid} ({truth['kind']}, partly): {text}")
+
+
+def asr_transcript(script: dict[str, Any], variant: str, again: bool) -> Transcript | None:
+    cache = CACHE / variant / f"{script['id']}.json"
+    if cache.exists() and not again:
+        return Transcript.from_dict(json.loads(cache.read_text()))
+    audio = AUDIO / variant / f"{script['id']}.stereo.ogg"
+    if not audio.exists():
+        return None
+    from callscope.asr import transcribe
+    from callscope.ingest import load_recording
+    from callscope.pipeline import recognizer_vocabulary
+
+    settings = Settings.from_env()
+    recording = load_recording(audio, channels="stereo", settings=settings)
+    transcript = transcribe(recording, settings, vocabulary=recognizer_vocabulary())
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(transcript.to_dict(), ensure_ascii=False) + "\n")  # before redaction
+    return transcript
+
+
+def on_asr(script: dict[str, Any], variant: str, again: bool) -> Tally | None:
+    transcript = asr_transcript(script, variant, again)
+    if transcript is None:
+        return None
+    timed = _timed(script, variant)
+    redact_transcript(transcript)
+    tally = Tally()
+    for uid, u in _utterances(script, timed).items():
+        lo, hi = u["span"][0] - 0.3, u["span"][1] + 0.3
+        turns = [t for t in transcript.turns if t.role == "customer" and t.end > lo and t.start < hi]
+        reds = [r for t in transcript.turns for r in t.redactions if r.end > lo and r.start < hi]
+        _count(tally, uid, u["truth"], reds, " ".join(t.text for t in turns))
+    rep_spans = [(t["start"], t["end"]) for turn, t in zip(script["turns"], timed, strict=True)
+                 if turn["role"] == "rep"]
+    tally.prompt_false_positives += sum(
+        1 for t in transcript.turns if t.role == "rep" for r in t.redactions
+        if any(r.end > a and r.start < b for a, b in rep_spans))
+    return tally
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.redaction", description=__doc__.splitlines()[0])
+    parser.add_argument("--asr", action="store_true", help="transcribe the renders again (else cached)")
+    parser.add_argument("--text-only", action="store_true", help="the true text only (no ASR)")
+    parser.add_argument("--out", type=Path, help="write the figures as JSON here")
+    parser.add_argument("--show", action="store_true", help="list the misses and false positives")
+    args = parser.parse_args(argv)
+    scripts = load_scripts()
+    results: dict[str, dict[str, Any]] = {}
+    tallies: dict[str, dict[str, Tally]] = defaultdict(dict)
+    sources = ["text"] + ([] if args.text_only else list(VARIANTS))
+    for source in sources:
+        for language in ("zh", "en", "all"):
+            tallies[source][language] = Tally()
+        for script in scripts:
+            got = true_text(script) if source == "text" else on_asr(script, source, args.asr)
+            if got is None:
+                print(f"{source}: no render of {script['id']} (see bench/redaction/README.md)",
+                      file=sys.stderr)
+                continue
+            tallies[source][script["language"]].add(got)
+            tallies[source]["all"].add(got)
+        results[source] = {lang: t.row() for lang, t in tallies[source].items()}
+    print(f"{'source':8} {'lang':4} {'personal':>8} {'recall':>7} {'kind':>6} {'leaked':>6} "
+          f"{'look-alikes':>11} {'FP rate':>7} {'prompt FP':>9} {'lost':>4}")
+    for source, rows in results.items():
+        for lang, row in rows.items():
+            print(f"{source:8} {lang:4} {row['personal']:8d} {row['recall']:7.3f} "
+                  f"{row['kind_accuracy']:6.3f} {row['leaked']:6d} {row['lookalikes']:11d} "
+                  f"{row['lookalike_fp_rate']:7.3f} {row['prompt_fp']:9d} {row['not_transcribed']:4d}")
+    if args.show:
+        for source in sources:
+            t = tallies[source]["all"]
+            for line in t.misses:
+                print(f"[{source}] miss  {line}")
+            for line in t.fps:
+                print(f"[{source}] FP    {line}")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
