@@ -89,12 +89,26 @@ class Dispatcher:
         self._outbox: SimpleQueue[list[tuple[int, str]]] = SimpleQueue()
         self._thread: threading.Thread | None = None
 
+    def stop(self, timeout: float = 5.0) -> None:
+        """Publish what is waiting in the outbox, then end the dispatcher's thread (what is left is
+        the sweeper's: those jobs keep dispatched_at NULL)."""
+        if self._thread is not None:
+            self._outbox.put([])  # the end marker
+            self._thread.join(timeout)
+            self._thread = None
+
     def _drain(self) -> None:
         while True:
             jobs = self._outbox.get()
+            if not jobs:
+                return
             with contextlib.suppress(Empty):
                 while len(jobs) < 500:  # what else is waiting goes out in the same round
-                    jobs = jobs + self._outbox.get_nowait()
+                    more = self._outbox.get_nowait()
+                    if not more:
+                        self._outbox.put(more)  # the end marker: after this round
+                        break
+                    jobs = jobs + more
             try:
                 self.publish(jobs)
             except Exception:  # noqa: BLE001 - the database is down: the sweeper publishes them later
