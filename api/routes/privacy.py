@@ -28,6 +28,15 @@ from callscope.api.tokens import create_token, find_team, hash_token, rotate_tok
 from callscope.models.orm import ApiToken, AuditEvent, Call, ErasureJob, Team, TeamPolicy, User, utcnow
 
 router = APIRouter(tags=["privacy and governance"])
+
+
+def _refresh_rollups(session: Any, rep_id: int, started_at: Any) -> None:
+    from callscope.api.services import rollups
+
+    rollups.refresh(session, [(rep_id, rollups.day_of(started_at))])
+
+
+privacy.CALL_DELETED_HOOKS.append(_refresh_rollups)  # a deleted call leaves the rep-day roll-ups too
 API_PREFIX = "/api/v1"
 
 
