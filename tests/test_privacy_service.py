@@ -121,6 +121,9 @@ def test_personal_numbers_never_reach_storage(service):
     team_log = clients["manager"].get("/api/v1/audit").json()["items"]
     assert team_log and all(e["team_id"] == team_log[0]["team_id"] for e in team_log)
     assert rep.get("/api/v1/audit").status_code == 403
+    audit_page = httpx.get(f"{server.base}/audit", cookies={"callscope_token": tokens["admin"]}, timeout=30)
+    assert audit_page.status_code == 200
+    assert "mgr@example.com" in audit_page.text and "call_page" in audit_page.text
 
 
 def test_tokens_revoke_rotate_expire_and_limits(service):
