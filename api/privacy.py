@@ -22,7 +22,8 @@ import re
 import secrets
 import threading
 import time
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ from callscope.models.orm import (
     TokenUpload,
     Turn,
     User,
+    WebhookDelivery,
     utcnow,
 )
 
@@ -197,15 +199,36 @@ _CALL_TABLES = (Turn, CallDigest, ScorecardItemRecord, ScorecardRecord, Analysis
                 RedactionDigest, Job)
 
 
+# what else must forget a deleted call, registered by the layers above (api.routes.privacy adds the rep-day
+# roll-ups of api.services): each is called as hook(session, rep_id, started_at) before the commit
+CALL_DELETED_HOOKS: list[Callable[[Session, int, datetime], None]] = []
+
+
+def _forget_deliveries(session: Session, call_id: int) -> int:
+    """Webhook deliveries not yet delivered whose event is about the call: they would carry it out."""
+    gone = 0
+    for row_id, payload in session.execute(select(WebhookDelivery.id, WebhookDelivery.payload)
+                                           .where(WebhookDelivery.status != "delivered")):
+        data = (payload or {}).get("data") or {}
+        if data.get("call_id") == call_id or (data.get("call") or {}).get("id") == call_id:
+            session.execute(delete(WebhookDelivery).where(WebhookDelivery.id == row_id))
+            gone += 1
+    return gone
+
+
 def delete_call(session: Session, call: Call) -> str:
     """Delete the call and every row derived from it in session (the caller commits, then calls
     remove_files); its audio is queued for removal. Returns the audio's relative path."""
     audio = call.audio_path
+    rep_id, started_at = call.rep_id, call.started_at
+    _forget_deliveries(session, call.id)
     others = session.scalar(select(func.count()).select_from(Call)
                             .where(Call.audio_path == audio, Call.id != call.id)) if audio else 0
     for table in _CALL_TABLES:
         session.execute(delete(table).where(table.call_id == call.id))
     session.execute(delete(Call).where(Call.id == call.id))
+    for hook in CALL_DELETED_HOOKS:
+        hook(session, rep_id, started_at)
     if audio and not others:
         session.add(FileDeletion(path=audio))
         for extra in _derived_files(audio):

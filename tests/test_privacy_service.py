@@ -121,6 +121,9 @@ def test_personal_numbers_never_reach_storage(service):
     team_log = clients["manager"].get("/api/v1/audit").json()["items"]
     assert team_log and all(e["team_id"] == team_log[0]["team_id"] for e in team_log)
     assert rep.get("/api/v1/audit").status_code == 403
+    audit_page = httpx.get(f"{server.base}/audit", cookies={"callscope_token": tokens["admin"]}, timeout=30)
+    assert audit_page.status_code == 200
+    assert "mgr@example.com" in audit_page.text and "call_page" in audit_page.text
 
 
 def test_tokens_revoke_rotate_expire_and_limits(service):
@@ -174,8 +177,15 @@ def test_tokens_revoke_rotate_expire_and_limits(service):
 def test_delete_a_call(service):
     server, clients, _ = service
     admin, rep = clients["admin"], clients["rep"]
+    # a subscriber that never answers: the call's event stays in the outbox, to be retried
+    hook = admin.post("/api/v1/webhooks", json={"url": "http://127.0.0.1:9/hook",
+                                                "events": ["call.analyzed"]})
+    assert hook.status_code == 201, hook.text
+    hook_id = hook.json()["id"]
     call_id = _upload(rep, "del-1", "演示预约")
     wait_status(admin, call_id, {"done", "failed"}, timeout=300)
+    outbox = admin.get(f"/api/v1/webhooks/{hook_id}/deliveries").json()["items"]
+    assert [d["event"] for d in outbox] == ["call.analyzed"] and outbox[0]["status"] != "delivered"
     stored = [p for p in (server.data_dir / "audio").rglob("*") if p.is_file()]
     assert len(stored) == 2
     assert rep.delete(f"/api/v1/calls/{call_id}").status_code == 403  # reps do not delete
@@ -183,6 +193,8 @@ def test_delete_a_call(service):
     assert admin.get(f"/api/v1/calls/{call_id}").status_code == 404
     assert admin.get(f"/api/v1/calls/{call_id}/analysis").status_code == 404
     assert admin.delete(f"/api/v1/calls/{call_id}").status_code == 404
+    assert admin.get(f"/api/v1/webhooks/{hook_id}/deliveries").json()["items"] == []  # it goes too
+    assert admin.delete(f"/api/v1/webhooks/{hook_id}").status_code == 204
     assert call_id not in [c["id"] for c in admin.get("/api/v1/calls", params={"q": "演示"}).json()["items"]]
     assert len([p for p in (server.data_dir / "audio").rglob("*") if p.is_file()]) == 1
     with sqlite3.connect(server.data_dir / "callscope.db") as db:

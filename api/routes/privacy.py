@@ -28,6 +28,15 @@ from callscope.api.tokens import create_token, find_team, hash_token, rotate_tok
 from callscope.models.orm import ApiToken, AuditEvent, Call, ErasureJob, Team, TeamPolicy, User, utcnow
 
 router = APIRouter(tags=["privacy and governance"])
+
+
+def _refresh_rollups(session: Any, rep_id: int, started_at: Any) -> None:
+    from callscope.api.services import rollups
+
+    rollups.refresh(session, [(rep_id, rollups.day_of(started_at))])
+
+
+privacy.CALL_DELETED_HOOKS.append(_refresh_rollups)  # a deleted call leaves the rep-day roll-ups too
 API_PREFIX = "/api/v1"
 
 
@@ -366,9 +375,29 @@ class PrivacyMiddleware:
         await run_in_threadpool(write)
 
 
+pages = APIRouter(include_in_schema=False)
+
+
+@pages.get("/audit")
+def audit_page(request: Request, session: SessionDep) -> Response:
+    """The audit log as a page: admins everything, a manager their team's events (newest 200)."""
+    from callscope.api.web.auth import page_principal
+    from callscope.api.web.rendering import render
+
+    principal = page_principal(request, session)
+    if not (principal.is_admin or (principal.role == "manager" and principal.team_id is not None)):
+        raise Forbidden("the audit log is for admins and managers")
+    stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(200)
+    if not principal.is_admin:
+        stmt = stmt.where(AuditEvent.team_id == principal.team_id)
+    return render(request, "audit.html", {"principal": principal, "nav": "audit",
+                                          "events": list(session.scalars(stmt))})
+
+
 def install(app: FastAPI) -> None:
-    """The routes under /api/v1 and the middleware (call from create_app)."""
+    """The routes under /api/v1, the audit page and the middleware (call from create_app)."""
     app.include_router(router, prefix=API_PREFIX)
+    app.include_router(pages)
     app.add_middleware(PrivacyMiddleware)
 
 
