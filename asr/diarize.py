@@ -110,7 +110,7 @@ def diarize(audio: np.ndarray, sample_rate: int, speech: list[tuple[float, float
     if not regions:
         return []
     feats = _normalized(_frame_features(audio16k, n_frames), regions)
-    windows = _windows(regions)
+    windows = voice.sliding_windows(regions, int(WINDOW / HOP), int(STEP / HOP))
     embeddings = _embed(feats, windows)
     labels = _cluster(embeddings, min_speakers, max_speakers)
     frame_labels = _frames_from_windows(labels, windows, regions, n_frames)
@@ -144,20 +144,6 @@ def _normalized(feats: np.ndarray, regions: list[tuple[int, int]]) -> np.ndarray
     """Mean/variance normalization over the speech frames of the whole call (not per window)."""
     speech = np.concatenate([feats[a:b] for a, b in regions])
     return ((feats - speech.mean(axis=0)) / (speech.std(axis=0) + 1e-6)).astype(np.float32)
-
-
-def _windows(regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    win, step = int(WINDOW / HOP), int(STEP / HOP)
-    out = []
-    for a, b in regions:
-        if b - a <= win:
-            out.append((a, b))
-            continue
-        starts = list(range(a, b - win + 1, step))
-        if starts[-1] + win < b:
-            starts.append(b - win)
-        out.extend((s, s + win) for s in starts)
-    return out
 
 
 def _embed(feats: np.ndarray, windows: list[tuple[int, int]]) -> np.ndarray:

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from callscope.asr.voice import sliding_windows
+
 SAMPLE_RATE = 16000
 N_FFT = 400  # 25 ms
 HOP = 160  # 10 ms: one frame
@@ -168,7 +170,7 @@ def diarize(audio16k: np.ndarray, speech: list[tuple[float, float]],
     n = len(mel)
     regions = [(max(0, int(round(a * 100))), min(n, int(round(b * 100)))) for a, b in speech]
     regions = [(a, b) for a, b in regions if b - a >= SHORTEST]
-    windows = _windows(regions)
+    windows = sliding_windows(regions, WINDOW, STEP, MIN_WINDOW)
     if len(windows) < 3:
         spans = _spans(_fill(np.zeros(n, int), regions), regions) if regions else []
         return EmbeddingDiarization(spans, 1 if regions else 0, 1.0, len(windows), time.perf_counter() - t0)
@@ -190,21 +192,6 @@ def diarize(audio16k: np.ndarray, speech: list[tuple[float, float]],
     found = len({s.speaker for s in spans})
     return EmbeddingDiarization(spans, found, closest, len(windows), time.perf_counter() - t0,
                                 {"clusters": k})
-
-
-def _windows(regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    out = []
-    for a, b in regions:
-        if b - a < MIN_WINDOW:
-            continue
-        if b - a <= WINDOW:
-            out.append((a, b))
-            continue
-        starts = list(range(a, b - WINDOW + 1, STEP))
-        if starts[-1] + WINDOW < b:
-            starts.append(b - WINDOW)
-        out.extend((s, s + WINDOW) for s in starts)
-    return out
 
 
 def _embed(mel: np.ndarray, windows: list[tuple[int, int]]) -> np.ndarray:

@@ -104,3 +104,22 @@ def stats_embeddings(features: np.ndarray, windows: list[tuple[int, int]]) -> np
         out[i, : features.shape[1]] = chunk.mean(axis=0)
         out[i, features.shape[1]:] = chunk.std(axis=0)
     return out
+
+
+def sliding_windows(regions: list[tuple[int, int]], window: int, step: int,
+                    min_length: int = 0) -> list[tuple[int, int]]:
+    """Windows of `window` frames every `step` frames over each region (the last one flush with the
+    region's end); a region up to `window` long is one window, one under `min_length` none."""
+    out = []
+    for a, b in regions:
+        if b - a < min_length:
+            continue
+        if b - a <= window:
+            out.append((a, b))
+            continue
+        starts = list(range(a, b - window + 1, step))
+        if starts[-1] + window < b:
+            starts.append(b - window)
+        out.extend((s, s + window) for s in starts)
+    return out
+
