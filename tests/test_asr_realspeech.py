@@ -107,3 +107,14 @@ def test_an_english_utterance_inside_a_mandarin_call_is_kept_in_english(settings
     english = realspeech.words_text(result.words, en.start - 0.3, en.end + 0.3)
     assert error_rate(en.reference, english, "en").rate < 0.2, english
     assert not result.unheard
+
+
+@pytest.mark.parametrize(("text", "punctuated"), [
+    ("今天跟您确认一下合同的最后几个细节", "今天跟您确认一下合同的最后几个细节。"),  # 几 counts
+    ("前几天您说的那个方案我们看了", "前几天您说的那个方案我们看了。"),
+    ("咱们现在有几个仓库", "咱们现在有几个仓库？"),
+])
+def test_ji_after_a_demonstrative_counts_and_does_not_ask(text: str, punctuated: str) -> None:
+    from callscope.asr.punctuation import punctuate_zh
+
+    assert punctuate_zh(text) == punctuated
