@@ -217,7 +217,7 @@ def _resegment(feats: np.ndarray, frame_labels: np.ndarray, regions: list[tuple[
     for a, b in regions:
         block = loglik[offset: offset + (b - a)]
         offset += b - a
-        out[a:b] = np.asarray(speakers)[_viterbi(_smooth(block), SWITCH_COST)]
+        out[a:b] = np.asarray(speakers)[voice.viterbi_path(_smooth(block), SWITCH_COST)]
     return out
 
 
@@ -226,22 +226,6 @@ def _smooth(loglik: np.ndarray) -> np.ndarray:
         return loglik
     kernel = np.ones(SMOOTH_FRAMES) / SMOOTH_FRAMES
     return np.stack([np.convolve(col, kernel, mode="same") for col in loglik.T], axis=1)
-
-
-def _viterbi(loglik: np.ndarray, switch_cost: float) -> np.ndarray:
-    n, k = loglik.shape
-    score = loglik[0].copy()
-    back = np.zeros((n, k), dtype=np.int32)
-    penalty = switch_cost * (1 - np.eye(k))
-    for t in range(1, n):
-        cand = score[:, None] - penalty  # from i (rows) to j (columns)
-        back[t] = cand.argmax(axis=0)
-        score = cand.max(axis=0) + loglik[t]
-    path = np.empty(n, dtype=np.int32)
-    path[-1] = int(score.argmax())
-    for t in range(n - 1, 0, -1):
-        path[t - 1] = back[t, path[t]]
-    return path
 
 
 def _drop_tiny_speakers(feats: np.ndarray, frame_labels: np.ndarray, regions: list[tuple[int, int]],

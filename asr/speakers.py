@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from callscope.asr.voice import sliding_windows
+from callscope.asr.voice import sliding_windows, viterbi_path
 
 SAMPLE_RATE = 16000
 N_FFT = 400  # 25 ms
@@ -286,7 +286,7 @@ def _resegment(emb: np.ndarray, windows: list[tuple[int, int]], centroids: np.nd
         if covered.any():
             score = num[a:b][covered] / den[a:b][covered][:, None]
             labels = np.full(b - a, -1)
-            labels[covered] = _viterbi(score * 100, SWITCH_COST)
+            labels[covered] = viterbi_path(score * 100, SWITCH_COST)
             out[a:b] = labels
     return _fill(out, regions)
 
@@ -307,22 +307,6 @@ def _fill(labels: np.ndarray, regions: list[tuple[int, int]]) -> np.ndarray:
         nearest = np.full(len(speech), known[0])
     out[speech] = labels[nearest]
     return out
-
-
-def _viterbi(loglik: np.ndarray, switch_cost: float) -> np.ndarray:
-    n, k = loglik.shape
-    score = loglik[0].copy()
-    back = np.zeros((n, k), dtype=np.int32)
-    penalty = switch_cost * (1 - np.eye(k))
-    for t in range(1, n):
-        cand = score[:, None] - penalty
-        back[t] = cand.argmax(axis=0)
-        score = cand.max(axis=0) + loglik[t]
-    path = np.empty(n, dtype=np.int32)
-    path[-1] = int(score.argmax())
-    for t in range(n - 1, 0, -1):
-        path[t - 1] = back[t, path[t]]
-    return path
 
 
 def _spans(frame_labels: np.ndarray, regions: list[tuple[int, int]]) -> list[SpeakerSpan]:

@@ -123,3 +123,21 @@ def sliding_windows(regions: list[tuple[int, int]], window: int, step: int,
         out.extend((s, s + window) for s in starts)
     return out
 
+
+def viterbi_path(loglik: np.ndarray, switch_cost: float) -> np.ndarray:
+    """The most likely label per frame (frames x labels log-likelihoods), a change of label costing
+    `switch_cost`."""
+    n, k = loglik.shape
+    score = loglik[0].copy()
+    back = np.zeros((n, k), dtype=np.int32)
+    penalty = switch_cost * (1 - np.eye(k))
+    for t in range(1, n):
+        cand = score[:, None] - penalty  # from i (rows) to j (columns)
+        back[t] = cand.argmax(axis=0)
+        score = cand.max(axis=0) + loglik[t]
+    path = np.empty(n, dtype=np.int32)
+    path[-1] = int(score.argmax())
+    for t in range(n - 1, 0, -1):
+        path[t - 1] = back[t, path[t]]
+    return path
+
