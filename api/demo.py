@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from callscope.api import queue
 from callscope.api.schemas import DealIn
 from callscope.api.services.people import upsert_deal, upsert_rep
+from callscope.api.storage import audio_store
 from callscope.api.tokens import create_token, find_team
 from callscope.api.uploads import Upload, probe_audio, store_audio
 from callscope.core.config import Settings
@@ -85,7 +86,7 @@ def _add_calls(session: Session, settings: Settings, cfg: dict, reps: list) -> i
             duration=probe.duration or None,
             channels="mono" if ".mono." in path.name else "auto",
             rep_channel=0,
-            audio_path=store_audio(upload, probe.ext, settings.data_dir),
+            audio_path=store_audio(upload, probe.ext, audio_store(settings)),
             sha256=upload.sha256,
             size=upload.size,
             original_filename=path.name,

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from callscope.api.storage import audio_store
 from callscope.core.config import Settings
 from callscope.models.document import Transcript
 from callscope.models.orm import (
@@ -245,19 +246,14 @@ def _derived_files(audio: str) -> list[str]:
 def remove_files(sessions: sessionmaker[Session], settings: Settings, limit: int = 200) -> int:
     """Remove the files whose deletion is queued; a file still there stays queued (retried on the next
     round). Returns how many are still pending."""
-    root = Path(settings.data_dir).resolve()
+    store = audio_store(settings)
     with sessions() as session:
         rows = list(session.scalars(select(FileDeletion).order_by(FileDeletion.id).limit(limit)))
         for row in rows:
-            path = (root / row.path).resolve()
             try:
-                if root not in path.parents:
-                    raise OSError(f"outside the data dir: {row.path}")
-                path.unlink(missing_ok=True)
-                if path.exists():
-                    raise OSError("still there after unlink")
+                store.delete(row.path)
                 session.delete(row)
-            except OSError as err:
+            except (OSError, ValueError) as err:
                 row.attempts += 1
                 row.last_error = str(err)[:500]
                 if row.attempts in (1, 10, 100):
@@ -464,7 +460,8 @@ def bleep_audio(settings: Settings, call: Call, document: dict[str, Any]) -> boo
 
     from callscope.ingest import load_recording
 
-    source = Path(settings.data_dir) / call.audio_path
+    store = audio_store(settings)
+    source = store.local_path(call.audio_path)
     recording = load_recording(source, channels="stereo" if call.channels == "stereo" else "auto",
                                settings=settings)
     rate = recording.sample_rate
@@ -475,13 +472,15 @@ def bleep_audio(settings: Settings, call: Call, document: dict[str, Any]) -> boo
             t = np.arange(b - a) / rate
             data[a:b, :] = (0.2 * np.sin(2 * np.pi * 1000.0 * t))[:, None]
     rel = Path(call.audio_path).with_suffix(".bleeped.flac").as_posix()
-    target = Path(settings.data_dir) / rel
-    sf.write(target, data, rate, format="FLAC")
+    temp = Path(settings.data_dir) / "tmp" / f"bleep-{call.id}-{secrets.token_hex(4)}.flac"
+    temp.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(temp, data, rate, format="FLAC")
+    store.put(temp, rel)
     old = call.audio_path
     call.audio_path = rel
     if old != rel:
         with contextlib.suppress(OSError):
-            source.unlink()
+            store.delete(old)
     return True
 
 

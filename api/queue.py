@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -67,20 +67,28 @@ def claim(session: Session, worker_id: str, queues: Iterable[str] | None = None)
         if candidate is None:
             session.commit()
             return None
-        won = session.execute(
-            update(Job).where(Job.id == candidate, Job.status == "queued")
-            .values(status="processing", claimed_by=worker_id, claimed_at=now, attempts=Job.attempts + 1,
-                    updated_at=now)).rowcount
-        if won:
-            job = session.get(Job, candidate, populate_existing=True)
-            job.held_by = worker_id  # the claim, kept apart from the row (a rollback reloads claimed_by)
-            if job.kind == "analyze":
-                session.execute(update(Call).where(Call.id == job.call_id)
-                                .values(status="processing", attempts=job.attempts, updated_at=now))
-            session.commit()
-            return job
+        job = _take(session, candidate, worker_id, now)
         session.commit()
+        if job is not None:
+            return job
     return None
+
+
+def _take(session: Session, job_id: int, worker_id: str, now: datetime) -> Job | None:
+    """The one claiming UPDATE: mark this job processing for worker_id if it is still queued (and its
+    call, for an analysis). None when another worker won it. The caller commits."""
+    won = session.execute(
+        update(Job).where(Job.id == job_id, Job.status == "queued")
+        .values(status="processing", claimed_by=worker_id, claimed_at=now, attempts=Job.attempts + 1,
+                updated_at=now)).rowcount
+    if not won:
+        return None
+    job = session.get(Job, job_id, populate_existing=True)
+    job.held_by = worker_id  # the claim, kept apart from the row (a rollback reloads claimed_by)
+    if job.kind == "analyze":
+        session.execute(update(Call).where(Call.id == job.call_id)
+                        .values(status="processing", attempts=job.attempts, updated_at=now))
+    return job
 
 
 def claim_job(session: Session, job_id: int, worker_id: str, max_attempts: int,
@@ -102,18 +110,7 @@ def claim_job(session: Session, job_id: int, worker_id: str, max_attempts: int,
     if job is None or job.status != "queued" or job.next_attempt_at > now:
         session.commit()
         return None
-    won = session.execute(
-        update(Job).where(Job.id == job_id, Job.status == "queued")
-        .values(status="processing", claimed_by=worker_id, claimed_at=now, attempts=Job.attempts + 1,
-                updated_at=now)).rowcount
-    if not won:
-        session.commit()
-        return None
-    job = session.get(Job, job_id, populate_existing=True)
-    job.held_by = worker_id
-    if job.kind == "analyze":
-        session.execute(update(Call).where(Call.id == job.call_id)
-                        .values(status="processing", attempts=job.attempts, updated_at=now))
+    job = _take(session, job_id, worker_id, now)
     session.commit()
     return job
 

@@ -23,7 +23,10 @@ class AudioStore(Protocol):
         """Take the file at source (it is moved, not copied) and keep it under key."""
 
     def local_path(self, key: str) -> Path:
-        """A local file with the recording of key, for the pipeline to read."""
+        """A local file with the recording of key, for the pipeline and the player to read."""
+
+    def delete(self, key: str) -> None:
+        """Remove key (nothing to do when it is gone already); OSError when it is still there."""
 
 
 class LocalStore:
@@ -45,6 +48,12 @@ class LocalStore:
 
     def local_path(self, key: str) -> Path:
         return self._path(key)
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        path.unlink(missing_ok=True)
+        if path.exists():
+            raise OSError(f"{key}: still there after unlink")
 
 
 def audio_store(settings: Settings) -> AudioStore:

@@ -19,6 +19,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
+from callscope.api.storage import AudioStore
 from callscope.core.config import Settings
 from callscope.core.errors import InputError
 
@@ -224,13 +225,11 @@ def probe_audio(path: Path, settings: Settings) -> AudioProbe:
                       sample_rate=rate)
 
 
-def store_audio(upload: Upload, ext: str, data_dir: Path) -> str:
-    """Move the temp file to its content address; returns the path relative to data_dir."""
-    from callscope.api.storage import LocalStore
-
+def store_audio(upload: Upload, ext: str, store: AudioStore) -> str:
+    """Move the temp file into the store under its content address; returns the key."""
     rel = Path("audio") / upload.sha256[:2] / f"{upload.sha256}.{ext}"
     try:
-        LocalStore(Path(data_dir)).put(upload.temp_path, rel.as_posix())  # api.storage
+        store.put(upload.temp_path, rel.as_posix())
     except OSError as err:
         raise storage_error(err) from err
     upload.temp_path = None

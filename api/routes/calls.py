@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request
@@ -16,6 +15,7 @@ from callscope.api.services import calls as calls_service
 from callscope.api.services import reviews
 from callscope.api.services.results import current_analysis, effective_document
 from callscope.api.services.rubrics import check_name, get_rubric
+from callscope.api.storage import audio_store
 from callscope.api.uploads import CONTENT_TYPES, receive_upload
 
 router = APIRouter(tags=["calls"])
@@ -100,8 +100,8 @@ def get_audio(call_id: CallId, session: SessionDep, principal: PrincipalDep,
               settings: SettingsDep) -> FileResponse:
     """The recording (HTTP range requests supported, for players)."""
     call = calls_service.visible_call(session, principal, call_id)
-    path = Path(settings.data_dir) / call.audio_path
-    if not path.is_file():
+    path = audio_store(settings).local_path(call.audio_path) if call.audio_path else None
+    if path is None or not path.is_file():
         raise NotFound(f"the audio of call {call_id} is missing from the data dir")
     ext = path.suffix.lstrip(".")
     return FileResponse(path, media_type=CONTENT_TYPES.get(ext, "application/octet-stream"),

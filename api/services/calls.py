@@ -16,6 +16,7 @@ from callscope.api.deps import Principal
 from callscope.api.errors import Conflict, FieldError, NotFound
 from callscope.api.search import matching_call_ids
 from callscope.api.services.people import resolve_deal_for_upload, resolve_rep_for_upload
+from callscope.api.storage import audio_store
 from callscope.api.uploads import Upload, probe_audio, store_audio
 from callscope.core.config import Settings
 from callscope.models.document import OBJECTION_TYPES, STAGES
@@ -79,7 +80,7 @@ def create_call(session: Session, settings: Settings, principal: Principal,
         rep = resolve_rep_for_upload(session, principal, form.rep)
         probe = probe_audio(upload.temp_path, settings)
         deal = resolve_deal_for_upload(session, form.deal, rep)
-        rel_path = store_audio(upload, probe.ext, settings.data_dir)
+        rel_path = store_audio(upload, probe.ext, audio_store(settings))
         title = form.title or upload.filename[:300] or f"call {form.started_at:%Y-%m-%d %H:%M}"
         if settings.redact:  # a CRM's title or a file name may carry the customer's number too
             from callscope.nlp.redaction import redact_text

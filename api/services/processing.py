@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from callscope.api import metrics
+from callscope.api.privacy import bleep_audio, store_digests, team_bleeps
 from callscope.api.services.results import current_analysis, store_analysis
 from callscope.api.services.rubrics import rubric_ref
 from callscope.api.storage import audio_store
@@ -52,8 +53,6 @@ def run_job(session: Session, settings: Settings, job: Job, analyze_fn: AnalyzeF
     if job.kind != "rescore":
         metrics.analysis_measured(analysis.timings, analysis.transcript.duration)
         # keyed hashes of what redaction took out (for erasure requests); the values go no further
-        from callscope.api.privacy import bleep_audio, store_digests, team_bleeps
-
         store_digests(session, settings, call, analysis.transcript)
     document = analysis.to_dict()
     # next steps' dates from the words said, against the call's start in the local time zone
