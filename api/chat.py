@@ -138,12 +138,17 @@ def _slack_escape(text: str) -> str:
 
 
 def _slack_line(line: list[Piece]) -> str:
+    """Slack's mrkdwn: <href|text> links, *bold* (a space after it: Slack reads a closing * only before
+    a space or punctuation, and Chinese runs on without either)."""
     out = []
-    for piece in line:
+    for index, piece in enumerate(line):
         text = _slack_escape(piece.text)
         if piece.href:
             text = f"<{piece.href}|{text.replace('|', '¦')}>"
-        out.append(f"*{text}*" if piece.bold and text.strip() else text)
+        if piece.bold and text.strip():
+            following = line[index + 1].text if index + 1 < len(line) else " "
+            text = f"*{text}*" + ("" if following[:1].isspace() else " ")
+        out.append(text)
     return "".join(out)
 
 

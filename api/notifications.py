@@ -8,7 +8,8 @@ caller's session, with the change it reports, and the webhook delivery loop send
 retries with backoff and jitter, retry window and delivery log as webhooks. Each notification has an
 event id of its own (a call's review, a rep's week), so a channel gets it once however often the
 reason to send it comes up (a re-score, the digest check running again, a second server).
-With redaction on, every text of a message goes through nlp.redaction once more before it is stored.
+With redaction on, everything people said or typed that a message quotes (words of the call, call titles,
+deal and rep names) goes through nlp.redaction once more: no personal number reaches a chat.
 """
 
 from __future__ import annotations
@@ -92,12 +93,23 @@ class _Words:
         self.quote_chars = int(cfg.get("quote_chars", 60))
         self.zone = ZoneInfo(settings.timezone)
         self.base = settings.public_url.rstrip("/")
+        self.redact = settings.redact
 
     def __call__(self, key: str, **values: Any) -> str:
         return self._text[key].format(**values)
 
-    def quote(self, text: str) -> str:
+    def said(self, text: str) -> str:
+        """What a person said or typed, as a message may carry it: with redaction on, its personal
+        numbers and addresses replaced (placeholders in the text's own language)."""
         text = " ".join((text or "").split())
+        if not self.redact or not any(c.isdigit() or c == "@" for c in text):
+            return text
+        from callscope.nlp.redaction import redact_text
+
+        return redact_text(text, "zh" if any("\u4e00" <= c <= "\u9fff" for c in text) else "en")
+
+    def quote(self, text: str) -> str:
+        text = self.said(text)
         cut = text[:self.quote_chars] + ("…" if len(text) > self.quote_chars else "")
         return f"“{cut}”" if self.language == "zh" else f"\"{cut}\""
 
@@ -120,25 +132,10 @@ def _rep_name(user: User | None) -> str:
     return user.name or user.email.split("@")[0]
 
 
-def _redacted(notice: Notice, settings: Settings) -> Notice:
-    """The notice with every text through redaction once more (links are the service's own)."""
-    if not settings.redact:
-        return notice
-    from callscope.nlp.redaction import redact_text
-
-    @functools.cache
-    def clean(text: str) -> str:
-        return redact_text(text, notice.language) if any(c.isdigit() or c == "@" for c in text) else text
-
-    lines = [[Piece(clean(p.text), p.href, p.bold) for p in line] for line in notice.lines]
-    return Notice(clean(notice.title), lines, notice.language)
-
-
 def _enqueue(session: Session, settings: Settings, channels: list[ChatChannel], kind: str, event_id: str,
              notice: Notice, data: dict[str, Any]) -> int:
     """One outbox row per channel that does not hold this event yet (not committed: the caller's
     transaction carries it). Returns how many were added."""
-    notice = _redacted(notice, settings)
     added = 0
     for channel in channels:
         held = session.scalar(select(WebhookDelivery.id).where(WebhookDelivery.channel_id == channel.id,
@@ -192,31 +189,36 @@ def call_review(session: Session, settings: Settings, call: Call, doc: dict[str,
         return 0
     w = _Words(cfg["language"], settings)
     card = doc.get("scorecard") or {}
-    rep = _rep_name(call.rep)
+    rep = w.said(_rep_name(call.rep))
     stage = w.stages.get(doc.get("stage") or "", doc.get("stage") or "")
     facts = w("review_facts", rep=rep, started=w.local(call.started_at), stage=stage)
     lines: list[list[Piece]] = [[Piece(facts)]]
     if "score" in reasons:
         lines.append([Piece(w("review_score", score=f"{float(card['score']):.0f}",
-                              threshold=cfg["review"]["min_score"]), bold=True)])
+                              threshold=f"{float(cfg['review']['min_score']):g}"), bold=True)])
     if "compliance" in reasons:
-        said = doc.get("compliance", [])
-        hits = [h for h in said if h.get("role", "rep") == "rep"] or said
-        if not hits:
+        found = doc.get("compliance", [])
+        by_turn: dict[int, list[dict[str, Any]]] = {}
+        for hit in [h for h in found if h.get("role", "rep") == "rep"] or found:
+            by_turn.setdefault(int(hit.get("turn", -1)), []).append(hit)
+        if not by_turn:
             lines.append([Piece(w("review_compliance_none"), bold=True)])
-        for hit in hits[:3]:
-            said = hit.get("text") or hit.get("term") or ""
-            lines.append([Piece(w("review_compliance", term=w.quote(said)), bold=True), Piece(" "),
-                          Piece(_clock(hit.get("start", 0)), w.call_url(call.id, hit.get("start", 0)))])
+        for hits in list(by_turn.values())[:3]:  # a turn's phrases on one line, linked to the turn
+            said = dict.fromkeys(w.quote(h.get("term") or h.get("text", "")) for h in hits)
+            terms = w("separator").join(said)
+            at = hits[0].get("start", 0)
+            lines.append([Piece(w("review_compliance", term=terms), bold=True), Piece(w("gap")),
+                          Piece(_clock(at), w.call_url(call.id, at))])
     if "unhandled_objection" in reasons:
         for objection in [o for o in doc.get("objections", []) if not o.get("handled")][:3]:
             word = w.objections.get(objection.get("type", ""), objection.get("type", ""))
             at = objection.get("start", 0)
-            lines.append([Piece(w("review_objection", type=word), bold=True),
+            lines.append([Piece(w("review_objection", type=word), bold=True), Piece(w("gap")),
                           Piece(w.quote(objection.get("text", ""))), Piece(" "),
                           Piece(_clock(at), w.call_url(call.id, at))])
     lines.append([Piece(w("review_open"), w.call_url(call.id))])
-    notice = Notice(w("review_title", rep=rep, title=call.title or w("untitled")), lines, w.language)
+    title = w.said(call.title) or w("untitled")
+    notice = Notice(w("review_title", rep=rep, title=title), lines, w.language)
     return _enqueue(session, settings, channels, "call_review", f"chat.review.{call.id}", notice,
                     {"call_id": call.id, "reasons": reasons})
 
@@ -233,7 +235,7 @@ def _reason_text(w: _Words, reason: dict[str, Any]) -> str:
     for key in ("from", "to"):
         if key in fields:
             fields[key] = w.stages.get(str(fields[key]), fields[key])
-    fields["said"] = str(fields.get("said", ""))[:30]
+    fields["said"] = w.said(str(fields.get("said", "")))[:30]
     try:
         return template.format(**fields)
     except (KeyError, IndexError, ValueError):
@@ -263,7 +265,7 @@ def deal_risk_rose(session: Session, settings: Settings, deal: Deal, old: str | 
             line += [Piece(" "), Piece(w("risk_moment"), w.call_url(int(reason["call_id"])))]
         lines.append(line)
     lines.append([Piece(w("risk_open"), f"{w.base}/deals/{quote(deal.external_id, safe='')}")])
-    name = deal.name or deal.account or deal.external_id
+    name = w.said(deal.name or deal.account or deal.external_id)
     notice = Notice(w("risk_title", deal=name), lines, w.language)
     return _enqueue(session, settings, channels, "deal_risk", f"chat.risk.{deal.id}.{uuid.uuid4().hex[:16]}",
                     notice, {"deal": deal.external_id, "old_level": old, "new_level": new})
@@ -320,7 +322,7 @@ def _digest_notice(session: Session, settings: Settings, w: _Words, cfg: dict[st
     strengths = evaluation["strengths"][:int(cfg["strengths"])]
     if strengths:
         listed = w("separator").join(f"{name(s)} {rate(s['pass_rate'])}" for s in strengths)
-        lines.append([Piece(w("digest_strengths"), bold=True), Piece(listed)])
+        lines.append([Piece(w("digest_strengths"), bold=True), Piece(w("gap") + listed)])
     else:
         lines.append([Piece(w("digest_no_strengths"))])
     focus = evaluation["improvements"][0] if evaluation["improvements"] else None
@@ -331,7 +333,7 @@ def _digest_notice(session: Session, settings: Settings, w: _Words, cfg: dict[st
         if focus.get("feedback"):
             lines.append([Piece(focus["feedback"][0])])
         for example in focus.get("examples", [])[:int(cfg["moments"])]:
-            title = example.get("call_title") or w("untitled")
+            title = w.said(example.get("call_title") or "") or w("untitled")
             if example.get("text"):  # a moment: the player opens there
                 at = float(example.get("start") or 0.0)
                 lines.append([Piece("▶ "), Piece(f"{title} {_clock(at)}", w.call_url(example["call_id"], at)),
@@ -340,7 +342,7 @@ def _digest_notice(session: Session, settings: Settings, w: _Words, cfg: dict[st
                 lines.append([Piece("▶ "), Piece(f"{title} · {w('digest_whole_call')}",
                                                  w.call_url(example["call_id"]))])
     lines.append([Piece(w("digest_open"), f"{w.base}/reps/{rep.id}")])
-    return Notice(w("digest_title", rep=_rep_name(rep), week=week), lines, w.language)
+    return Notice(w("digest_title", rep=w.said(_rep_name(rep)), week=week), lines, w.language)
 
 
 def _week_bounds(monday: date, settings: Settings) -> tuple[datetime, datetime]:
