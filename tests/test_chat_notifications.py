@@ -29,9 +29,10 @@ from callscope.api.app import create_app
 from callscope.api.tokens import create_token
 from callscope.api.worker import WorkerPool
 from callscope.core.config import Settings
-from callscope.models.orm import Call, Team, User, WebhookDelivery
+from callscope.models.db import make_engine, migrate, session_factory
+from callscope.models.orm import Call, ChatChannel, Deal, Team, User, WebhookDelivery
 from callscope.pipeline import rescore
-from tests.service_support import free_port
+from tests.service_support import Server, free_port
 from tests.test_api_access import short_audio
 from tests.test_webhooks import CLOSING, transcript
 
@@ -454,3 +455,54 @@ def test_formats_signatures_and_masks():
     wecom_url = "https://u:p@qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx"
     assert chat.masked_url("wecom", wecom_url) == "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…7xxx"
     assert notifications.parse_week("2026-W48") == date(2026, 11, 23)
+
+
+def test_chat_outbox_survives_a_killed_server(tmp_path, robots):
+    """Notifications committed to the outbox reach a DingTalk robot that was down while `callscope serve`
+    was killed with SIGKILL: once each, signed at the attempt that got through."""
+    data = tmp_path / "data"
+    data.mkdir()
+    url = f"sqlite:///{data / 'callscope.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    robot = Robot("dingtalk", secret="SECk1lledServerTest")
+    robots.append(robot)
+    settings = Settings(data_dir=data)
+    with sessions() as s:
+        team = Team(name="华东一组")
+        owner = User(email="li.ming@example.com", name="李明", team=team)
+        s.add_all([team, owner])
+        s.flush()
+        s.add(ChatChannel(team_id=team.id, platform="dingtalk", url=robot.url, secret=robot.secret,
+                          notifications=["deal_risk"]))
+        s.flush()
+        for n in range(3):
+            deal = Deal(external_id=f"CRM-{n}", name=f"商机 {n}", owner=owner)
+            s.add(deal)
+            s.flush()
+            reasons = [{"code": "no_contact_15d", "days": 20 + n, "text": "…", "severity": "medium"}]
+            assert notifications.deal_risk_rose(s, settings, deal, "low", "medium", reasons, team.id) == 1
+        s.commit()
+    env = {"CALLSCOPE_DATABASE_URL": url, "CALLSCOPE_WORKERS": "0", "CALLSCOPE_WEBHOOK_BACKOFF_BASE": "0.2",
+           "CALLSCOPE_WEBHOOK_BACKOFF_MAX": "1"}
+    server = Server(data, env).start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with sessions() as s:
+                tried = list(s.scalars(select(WebhookDelivery.attempts)))
+            if all(t >= 1 for t in tried):
+                break
+            time.sleep(0.2)
+        assert len(tried) == 3 and all(t >= 1 for t in tried)
+        server.kill()
+        robot.start()
+        server = Server(data, env).start()
+        got = robot.wait_for(3, timeout=30)
+        assert got == {f"商机风险升高：商机 {n}": 1 for n in range(3)}
+        assert all(r["signed"] for r in robot.requests)
+        assert "20 天没有和客户通话" in _text(robot.message("商机风险升高：商机 0"))
+    finally:
+        server.stop()
+        engine.dispose()
