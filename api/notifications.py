@@ -126,6 +126,11 @@ def _clock(seconds: float) -> str:
     return f"{seconds // 60:02d}:{seconds % 60:02d}"
 
 
+def _in_language(text: str, language: str) -> bool:
+    """Whether a coaching text is in the language (Chinese characters or none)."""
+    return any("\u4e00" <= c <= "\u9fff" for c in text) == (language == "zh")
+
+
 def _rep_name(user: User | None) -> str:
     if user is None:
         return "?"
@@ -330,8 +335,9 @@ def _digest_notice(session: Session, settings: Settings, w: _Words, cfg: dict[st
         lines.append([Piece(w("digest_no_focus"))])
     else:
         lines.append([Piece(w("digest_focus", item=name(focus), rate=rate(focus["pass_rate"])), bold=True)])
-        if focus.get("feedback"):
-            lines.append([Piece(focus["feedback"][0])])
+        feedback = [f for f in focus.get("feedback", []) if _in_language(f, w.language)]
+        if feedback:  # the rubric's words for the call, when written in the team's language
+            lines.append([Piece(feedback[0])])
         for example in focus.get("examples", [])[:int(cfg["moments"])]:
             title = w.said(example.get("call_title") or "") or w("untitled")
             if example.get("text"):  # a moment: the player opens there
