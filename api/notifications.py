@@ -58,18 +58,19 @@ def notification_config() -> dict[str, Any]:
     return yaml.safe_load(DATA_FILE.read_text(encoding="utf-8"))
 
 
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+def merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """base with extra over it, nested dicts key by key (a setting left out keeps its value)."""
     out = copy.deepcopy(base)
     for key, value in (extra or {}).items():
         nested = isinstance(value, dict) and isinstance(out.get(key), dict)
-        out[key] = _merge(out[key], value) if nested else value
+        out[key] = merged(out[key], value) if nested else value
     return out
 
 
 def team_settings(session: Session, team_id: int) -> dict[str, Any]:
     """The team's notification settings: the stored ones over notifications.yaml's defaults."""
     row = session.get(TeamNotificationSettings, team_id)
-    return _merge(notification_config()["defaults"], row.settings if row else {})
+    return merged(notification_config()["defaults"], row.settings if row else {})
 
 
 def channels_for(session: Session, team_id: int, kind: str) -> list[ChatChannel]:

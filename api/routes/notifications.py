@@ -199,8 +199,8 @@ def put_notifications(team: str, session: SessionDep, principal: PrincipalDep, b
     row_team = _team(session, principal, team)
     row = session.get(TeamNotificationSettings, row_team.id) or TeamNotificationSettings(team_id=row_team.id)
     change = body.model_dump(exclude_unset=True)
-    merged = notifications._merge(row.settings or {}, change)
-    row.settings, row.updated_by, row.updated_at = merged, principal.label, utcnow()
+    stored = notifications.merged(row.settings or {}, change)
+    row.settings, row.updated_by, row.updated_at = stored, principal.label, utcnow()
     session.add(row)
     session.flush()
     privacy.audit_principal(session, principal, "notifications.update", "team", row_team.id, row_team.id,
