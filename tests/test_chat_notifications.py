@@ -32,7 +32,7 @@ from callscope.core.config import Settings
 from callscope.models.db import make_engine, migrate, session_factory
 from callscope.models.orm import Call, ChatChannel, Deal, Team, User, WebhookDelivery
 from callscope.pipeline import rescore
-from tests.service_support import Server, free_port
+from tests.service_support import Server, database_url, free_port
 from tests.test_api_access import short_audio
 from tests.test_webhooks import CLOSING, transcript
 
@@ -509,4 +509,55 @@ def test_chat_outbox_survives_a_killed_server(tmp_path, robots):
         assert "20 天没有和客户通话" in _text(robot.message("商机风险升高：商机 0"))
     finally:
         server.stop()
+        engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_review_is_written_once_even_by_two_servers_at_once(kind, tmp_path):
+    """Two transactions writing one call's review: the second finds it held (on PostgreSQL it waits
+    for the first to commit, then its insert meets the unique key and is dropped, not an error)."""
+    with database_url(kind, tmp_path) as url:
+        engine = make_engine(url)
+        migrate(engine)
+        sessions = session_factory(engine)
+        settings = Settings(data_dir=tmp_path, public_url="https://cs.example.com")
+        with sessions() as s:
+            team = Team(name="East")
+            s.add(team)
+            s.flush()
+            rep = User(email="a@example.com", name="A", team_id=team.id)
+            s.add(rep)
+            s.flush()
+            call = Call(title="t", rep_id=rep.id, audio_path="a.flac", sha256="0" * 64, size=1, status="done")
+            s.add_all([call, ChatChannel(team_id=team.id, platform="slack", notifications=["call_review"],
+                                         url="https://hooks.slack.com/services/T/B/x")])
+            s.commit()
+            call_id = call.id
+        doc = {"stage": "discovery", "scorecard": {"score": 40.0, "items": []}, "objections": [],
+               "compliance": []}
+        first, second = sessions(), sessions()
+        assert notifications.call_review(first, settings, first.get(Call, call_id), doc) == 1
+        if kind == "postgresql":
+            result: dict[str, int] = {}
+
+            def other_server() -> None:
+                result["added"] = notifications.call_review(second, settings, second.get(Call, call_id), doc)
+                second.commit()
+
+            thread = threading.Thread(target=other_server)
+            thread.start()
+            time.sleep(0.5)  # its insert waits on the first transaction's row
+            first.commit()
+            thread.join(15)
+            assert result == {"added": 0}
+        else:
+            first.commit()
+            assert notifications.call_review(second, settings, second.get(Call, call_id), doc) == 0
+            second.commit()
+        with sessions() as s:
+            rows = list(s.scalars(select(WebhookDelivery)))
+        assert len(rows) == 1 and rows[0].event_id == f"chat.review.{call_id}"
+        assert "低于本组复核线 60" in rows[0].payload["message"]["blocks"][1]["text"]["text"]
+        first.close()
+        second.close()
         engine.dispose()
