@@ -48,7 +48,6 @@ from callscope.models.orm import (
 )
 
 log = logging.getLogger("callscope.notifications")
-KINDS = ("call_review", "deal_risk", "weekly_digest")
 LEVELS = ("low", "medium", "high")
 DATA_FILE = Path(__file__).resolve().parent / "data" / "notifications.yaml"
 

@@ -13,7 +13,14 @@ from sqlalchemy import func, select
 from callscope.api import chat, notifications, privacy, webhooks
 from callscope.api.deps import Principal, PrincipalDep, RowId, SessionDep, SettingsDep
 from callscope.api.errors import FieldError, NotFound
-from callscope.api.schemas import _Body
+from callscope.api.schemas import (
+    ChannelIn,
+    ChannelPatch,
+    ChatPlatform,
+    DigestIn,
+    NotificationKind,
+    NotificationSettingsIn,
+)
 from callscope.models.orm import (
     ChatChannel,
     Team,
@@ -24,35 +31,6 @@ from callscope.models.orm import (
 )
 
 router = APIRouter(tags=["chat notifications"])
-Platform = Literal["wecom", "dingtalk", "feishu", "slack"]
-Kind = Literal["call_review", "deal_risk", "weekly_digest"]
-
-
-class ReviewSettings(_Body):
-    min_score: float | None = Field(default=None, ge=0, le=100,
-                                    description="a call scoring below this needs review (null: never for "
-                                                "the score alone)")
-    compliance: bool | None = Field(default=None, description="a compliance breach needs review")
-    unhandled_objection: bool | None = Field(default=None, description="an unanswered objection needs review")
-
-
-class RiskSettings(_Body):
-    min_level: Literal["medium", "high"] | None = Field(default=None,
-                                                        description="notify when a deal's risk rises to this")
-
-
-class DigestSettings(_Body):
-    weekday: int | None = Field(default=None, ge=1, le=7, description="ISO weekday it goes out (1 Monday)")
-    hour: int | None = Field(default=None, ge=0, le=23, description="from this hour, in CALLSCOPE_TIMEZONE")
-    strengths: int | None = Field(default=None, ge=0, le=10)
-    moments: int | None = Field(default=None, ge=0, le=10)
-
-
-class SettingsIn(_Body):
-    language: Literal["zh", "en"] | None = None
-    review: ReviewSettings | None = None
-    deal_risk: RiskSettings | None = None
-    digest: DigestSettings | None = None
 
 
 class SettingsOut(BaseModel):
@@ -62,33 +40,14 @@ class SettingsOut(BaseModel):
     digest: dict[str, int]
 
 
-class ChannelIn(_Body):
-    platform: Platform
-    url: str = Field(min_length=8, max_length=2000,
-                     description="the robot's webhook URL, as its settings show it")
-    secret: str | None = Field(default=None, max_length=200,
-                               description="DingTalk 加签 (SEC…) or Feishu 签名校验 secret; never shown back")
-    name: str = Field(default="", max_length=200)
-    notifications: list[Kind] = Field(default_factory=lambda: list(notifications.KINDS), min_length=1)
-    enabled: bool = True
-
-
-class ChannelPatch(_Body):
-    url: str | None = Field(default=None, min_length=8, max_length=2000)
-    secret: str | None = Field(default=None, max_length=200, description="null removes the secret")
-    name: str | None = Field(default=None, max_length=200)
-    notifications: list[Kind] | None = Field(default=None, min_length=1)
-    enabled: bool | None = None
-
-
 class ChannelOut(BaseModel):
     id: int
     team_id: int
-    platform: Platform
+    platform: ChatPlatform
     name: str
     url: str = Field(description="host and path with the key or token cut to its last 4 characters")
     signed: bool = Field(description="a signing secret is set (the secret itself is never shown)")
-    notifications: list[Kind]
+    notifications: list[NotificationKind]
     enabled: bool
     created_by: str
     created_at: str
@@ -122,10 +81,6 @@ class ChatDeliveryOut(BaseModel):
 
 class ChatDeliveryList(BaseModel):
     items: list[ChatDeliveryOut]
-
-
-class DigestIn(_Body):
-    week: str | None = Field(default=None, max_length=10, description="ISO week, 2026-W48; default last week")
 
 
 class DigestRep(BaseModel):
@@ -194,7 +149,8 @@ def get_notifications(team: str, session: SessionDep, principal: PrincipalDep) -
 
 
 @router.put("/teams/{team}/notifications", response_model=TeamNotifications)
-def put_notifications(team: str, session: SessionDep, principal: PrincipalDep, body: SettingsIn) -> dict:
+def put_notifications(team: str, session: SessionDep, principal: PrincipalDep,
+                      body: NotificationSettingsIn) -> dict:
     """Change the team's settings: what is sent is kept, what is left out stays as it was."""
     row_team = _team(session, principal, team)
     row = session.get(TeamNotificationSettings, row_team.id) or TeamNotificationSettings(team_id=row_team.id)
