@@ -206,12 +206,14 @@ CALL_DELETED_HOOKS: list[Callable[[Session, int, datetime], None]] = []
 
 
 def _forget_deliveries(session: Session, call_id: int) -> int:
-    """Webhook deliveries not yet delivered whose event is about the call: they would carry it out."""
+    """Webhook and chat deliveries not yet delivered whose event is about the call: they would carry it
+    out."""
     gone = 0
     for row_id, payload in session.execute(select(WebhookDelivery.id, WebhookDelivery.payload)
                                            .where(WebhookDelivery.status != "delivered")):
         data = (payload or {}).get("data") or {}
-        if data.get("call_id") == call_id or (data.get("call") or {}).get("id") == call_id:
+        if (data.get("call_id") == call_id or (data.get("call") or {}).get("id") == call_id
+                or call_id in (data.get("call_ids") or [])):  # a chat digest that links to the call
             session.execute(delete(WebhookDelivery).where(WebhookDelivery.id == row_id))
             gone += 1
     return gone

@@ -88,6 +88,10 @@ class Settings:
     webhook_timeout: float = 15.0
     # per-team overrides of api/data/service.yaml (risk thresholds, leaderboard on/off), a YAML file
     team_config: str = ""
+    # the address people open the web pages at: links in chat notifications (api/notifications.py) start here
+    public_url: str = "http://127.0.0.1:8000"
+    # seconds between the delivery loop's looks at whether a team's weekly coaching digest is due
+    digest_check_seconds: float = 300.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
