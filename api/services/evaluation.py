@@ -156,22 +156,21 @@ def _quote_items(items: list[dict[str, Any]], digests: dict[int, dict[str, Any]]
 
 def metric_targets(session: Session, rubric: str | None) -> dict[str, Any]:
     """The metric bands of a rubric (its items' and its `targets`): the one set of thresholds the
-    scorecard, the call page and the rep page use. The built-in default rubric's when it cannot be read."""
-    from callscope.api.services.rubrics import get_rubric
+    scorecard, the call page and the rep page use. The built-in default rubric's when it cannot be read.
+    The rubric's text is parsed once per text, not per evaluation."""
+    from callscope.api.services.rubrics import builtin_body, stored
 
+    row = stored(session, rubric) if rubric else None
+    body = row.body if row is not None else (builtin_body(rubric) if rubric and "/" not in rubric else None)
     try:
-        found = get_rubric(session, rubric) if rubric else None
-    except CallscopeError:
-        found = None
-    try:
-        return copy.deepcopy(_targets_of(found["body"] if found else ""))
-    except CallscopeError:
+        return copy.deepcopy(_targets_of(body or ""))
+    except (CallscopeError, yaml.YAMLError):
         return copy.deepcopy(_targets_of(""))
 
 
 @functools.lru_cache(maxsize=32)
 def _targets_of(body: str) -> dict[str, Any]:
-    """The metric bands of a rubric text (the built-in default for ""), parsed once per text."""
+    """The metric bands of a rubric text (the built-in default for "")."""
     from callscope.scoring import load_rubric
 
     return load_rubric(yaml.safe_load(body) if body else "default").targets()

@@ -43,6 +43,6 @@ def rep_page_data(session: Session, principal: Principal, rep_id: int, days: int
     return {
         "rep": rep, "days": days, "periods": PERIODS, "calls": calls, "evaluation": evaluation,
         "previous_average": round(sum(previous) / len(previous), 1) if previous else None,
-        "metrics": metrics, "chart": trend_chart(points),
+        "metrics": metrics, "chart": trend_chart(points, width=1200, height=280),  # the page's full width
         "compliance": compliance_flags(session, [c.id for c in calls if c.status == "done"]),
     }
