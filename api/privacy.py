@@ -34,6 +34,7 @@ from callscope.api.storage import audio_store
 from callscope.core.config import Settings
 from callscope.models.document import Transcript
 from callscope.models.orm import (
+    Acknowledgement,
     AnalysisRecord,
     ApiToken,
     AuditEvent,
@@ -197,7 +198,7 @@ def event_to_dict(e: AuditEvent) -> dict[str, Any]:
 # every table that holds something of a call (the database cascades the rest: a table a later change adds
 # with ON DELETE CASCADE goes with the call too)
 _CALL_TABLES = (Turn, CallDigest, ScorecardItemRecord, ScorecardRecord, AnalysisRecord, Override, Comment,
-                RedactionDigest, Job)
+                Acknowledgement, RedactionDigest, Job)
 
 
 # what else must forget a deleted call, registered by the layers above (api.routes.privacy adds the rep-day

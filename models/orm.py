@@ -304,6 +304,21 @@ class Comment(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Acknowledgement(Base):
+    """A rep's acknowledgement of the feedback on their call (once per rep and call; a later one
+    replaces the note), shown to their manager."""
+
+    __tablename__ = "acknowledgements"
+    __table_args__ = (UniqueConstraint("call_id", "user_id", name="uq_acknowledgements_call_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class RubricRecord(Base):
     """A stored coaching rubric (overrides a built-in one of the same name)."""
 
