@@ -1,5 +1,6 @@
 """asr: the speech stages, Recording -> Transcript with faster-whisper (callscope.pipeline runs them):
-decode -> diarize -> speaker_turns -> assign_roles -> transcript."""
+decode -> find_speakers (diarize) -> speaker_turns -> assign_roles -> transcript. The stage functions
+are named apart from the modules (asr.diarize is the diarizer module)."""
 
 from callscope.asr.stages import (
     Decoded,
@@ -7,9 +8,10 @@ from callscope.asr.stages import (
     Speakers,
     assign_roles,
     decode,
-    diarize,
+    find_speakers,
     speaker_turns,
     transcript,
 )
 
-__all__ = ["Decoded", "Roles", "Speakers", "assign_roles", "decode", "diarize", "speaker_turns", "transcript"]
+__all__ = ["Decoded", "Roles", "Speakers", "assign_roles", "decode", "find_speakers", "speaker_turns",
+           "transcript"]

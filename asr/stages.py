@@ -1,13 +1,14 @@
 """The speech stages of the pipeline, each a function of its own with typed input and output
-(whisperX's shape): decode -> diarize -> turns -> roles, then `transcript` puts them together.
+(whisperX's shape): decode -> diarize (find_speakers) -> turns -> roles, then `transcript` puts them together.
 callscope.pipeline.transcribe runs them in that order.
 
 - `decode` (Recording -> Decoded): Whisper on each channel (stereo: one speaker per channel, VAD skips
   the time the other party speaks) or on the mono mix.
-- `diarize` (Decoded -> Speakers): who speaks when. Stereo: the channel says it (S0 is the rep's
-  channel, S1 the customer's). Mono: speaker embeddings where they tell the voices apart, else the MFCC
-  labels where they follow the turn-taking, else each pause-separated utterance's role from
-  turn-taking and its words (asr.diarize, asr.roles); Transcript.asr["diarization"] says which ran.
+- `find_speakers` (Decoded -> Speakers), the diarize stage: who speaks when. Stereo: the channel
+  says it (S0 is the rep's channel, S1 the customer's). Mono: speaker embeddings where they tell the
+  voices apart, else the MFCC labels where they follow the turn-taking, else each pause-separated
+  utterance's role from turn-taking and its words (asr.diarize, asr.roles);
+  Transcript.asr["diarization"] says which ran.
 - `speaker_turns` (Decoded, Speakers -> list[Turn]): each word to its channel's speaker, or to the
   diarization speaker it overlaps most; turns cut at speaker changes and pauses.
 - `assign_roles` (turns, Speakers -> Roles): rep or customer per speaker, known from the channel or the
@@ -116,7 +117,7 @@ def decode(recording: Recording, settings: Settings, *, language: str | None = N
                    settings.hotword_list, time.perf_counter() - t0)
 
 
-def diarize(decoded: Decoded, settings: Settings, progress: Progress = _quiet) -> Speakers:
+def find_speakers(decoded: Decoded, settings: Settings, progress: Progress = _quiet) -> Speakers:
     """Who speaks when: the channels (stereo), or the mono diarization of `diarize_mono`."""
     recording = decoded.recording
     if recording.layout == "stereo":

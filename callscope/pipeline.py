@@ -87,7 +87,7 @@ def transcribe(recording: Recording, settings: Settings, *, language: str | None
     t0 = time.perf_counter()
     decoded = asr.decode(recording, settings, language=language, vocabulary=vocabulary, progress=progress)
     t1 = time.perf_counter()
-    speakers = asr.diarize(decoded, settings, progress)
+    speakers = asr.find_speakers(decoded, settings, progress)
     t2 = time.perf_counter()
     turns = asr.speaker_turns(decoded, speakers)
     t3 = time.perf_counter()

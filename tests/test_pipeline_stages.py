@@ -37,7 +37,7 @@ def test_stereo_stages_speakers_come_from_the_channels(tmp_path: Path) -> None:
     assert isinstance(decoded, asr.Decoded) and sorted(decoded.channels) == [0, 1]
     assert all(decoded.channels[ch].words for ch in (0, 1)) and decoded.audio is None
 
-    speakers = asr.diarize(decoded, settings)
+    speakers = asr.find_speakers(decoded, settings)
     assert speakers.diarization is None and speakers.by_channel == {1: "S0", 0: "S1"}
 
     turns = asr.speaker_turns(decoded, speakers)
@@ -63,7 +63,7 @@ def test_mono_stages_diarize_the_mix_and_say_which_diarizer_ran(tmp_path: Path) 
     decoded = asr.decode(recording, settings)
     assert sorted(decoded.channels) == [0] and decoded.audio is not None and decoded.mono.words
 
-    speakers = asr.diarize(decoded, settings)
+    speakers = asr.find_speakers(decoded, settings)
     assert isinstance(speakers.diarization, Diarization) and speakers.by_channel == {}
     assert speakers.diarization.method in ("embeddings", "mfcc", "turn-taking")
 
