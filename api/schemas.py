@@ -49,3 +49,17 @@ class CommentIn(_Body):
     text: str = Field(default="", max_length=5000)
     item_id: str | None = Field(default=None, max_length=100)
     at: float | None = Field(default=None, ge=0, description="seconds into the call")
+
+
+class TeamRubricIn(_Body):
+    rubric: str = Field(min_length=1, max_length=200, description="a stored or built-in rubric's name")
+
+
+class RescoreIn(_Body):
+    rubric: str | None = Field(default=None, max_length=200,
+                               description="default: the team's rubric (or the service's)")
+    version: int | None = Field(default=None, ge=0, description="default: the newest (0: the built-in text)")
+    team: TeamRef | None = Field(default=None, max_length=200, description="name or id; default: every "
+                                 "team you may see")
+    from_: str | None = Field(default=None, alias="from", description="ISO 8601 date/time")
+    to: str | None = Field(default=None, description="ISO 8601; a date includes that day")

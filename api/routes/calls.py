@@ -11,11 +11,21 @@ from callscope.api import queue
 from callscope.api.crm import after_override
 from callscope.api.deps import CallId, Principal, PrincipalDep, SessionDep, SettingsDep
 from callscope.api.errors import Conflict, Forbidden, NotFound
+from callscope.api.responses import (
+    AnalysisDocument,
+    CallAccepted,
+    CallList,
+    CallOut,
+    CommentOut,
+    ItemOverridden,
+    RescoreQueued,
+    Reviews,
+)
 from callscope.api.schemas import CommentIn, OverrideIn
 from callscope.api.services import calls as calls_service
 from callscope.api.services import reviews
 from callscope.api.services.results import current_analysis, effective_document
-from callscope.api.services.rubrics import check_name, get_rubric
+from callscope.api.services.rubrics import check_name, get_rubric, team_rubric
 from callscope.api.uploads import CONTENT_TYPES, receive_upload
 
 router = APIRouter(tags=["calls"])
@@ -41,7 +51,7 @@ _UPLOAD_FORM = {"requestBody": {"required": True, "content": {"multipart/form-da
     }}}}}}
 
 
-@router.post("/calls", status_code=202, openapi_extra=_UPLOAD_FORM)
+@router.post("/calls", status_code=202, openapi_extra=_UPLOAD_FORM, response_model=CallAccepted)
 async def upload_call(request: Request, principal: PrincipalDep, settings: SettingsDep) -> JSONResponse:
     """Multipart upload: `file` plus `rep` (id or email), `deal` (CRM id), `title`, `started_at` (ISO 8601),
     `channels` (auto|stereo|mono), `rep_channel` (0|1). Answers 202 {"id", "status", "duplicate"}; the
@@ -62,7 +72,7 @@ async def upload_call(request: Request, principal: PrincipalDep, settings: Setti
     return JSONResponse({"id": call_id, "status": status, "duplicate": duplicate}, status_code=202)
 
 
-@router.get("/calls")
+@router.get("/calls", response_model=CallList)
 def list_calls(
     session: SessionDep, principal: PrincipalDep,
     rep: str | None = None, deal: str | None = None, stage: str | None = None, objection: str | None = None,
@@ -80,12 +90,12 @@ def list_calls(
     return calls_service.list_calls(session, principal, filters, limit=limit, cursor=cursor)
 
 
-@router.get("/calls/{call_id}")
+@router.get("/calls/{call_id}", response_model=CallOut)
 def get_call(call_id: CallId, session: SessionDep, principal: PrincipalDep) -> dict:
     return calls_service.call_to_dict(calls_service.visible_call(session, principal, call_id))
 
 
-@router.get("/calls/{call_id}/analysis")
+@router.get("/calls/{call_id}/analysis", response_model=AnalysisDocument)
 def get_analysis(call_id: CallId, session: SessionDep, principal: PrincipalDep) -> dict:
     """The analysis document, with managers' overrides applied (items carry "override")."""
     call = calls_service.visible_call(session, principal, call_id)
@@ -95,7 +105,9 @@ def get_analysis(call_id: CallId, session: SessionDep, principal: PrincipalDep) 
     return effective_document(session, call, record.document)
 
 
-@router.get("/calls/{call_id}/audio")
+@router.get("/calls/{call_id}/audio", response_class=FileResponse,
+            responses={200: {"content": {"audio/*": {"schema": {"type": "string", "format": "binary"}}},
+                             "description": "the recording"}})
 def get_audio(call_id: CallId, session: SessionDep, principal: PrincipalDep,
               settings: SettingsDep) -> FileResponse:
     """The recording (HTTP range requests supported, for players)."""
@@ -108,13 +120,13 @@ def get_audio(call_id: CallId, session: SessionDep, principal: PrincipalDep,
                         headers={"Cache-Control": "private, max-age=3600"})
 
 
-@router.post("/calls/{call_id}/rescore", status_code=202)
+@router.post("/calls/{call_id}/rescore", status_code=202, response_model=RescoreQueued)
 def rescore_call(call_id: CallId, request: Request, session: SessionDep, principal: PrincipalDep,
                  settings: SettingsDep, rubric: str | None = None) -> dict:
-    """Re-score the stored transcript against a rubric (no ASR); queued."""
+    """Re-score the stored transcript against a rubric (default: the rep's team's), no ASR; queued."""
     _require_reviewer(principal)
     call = calls_service.visible_call(session, principal, call_id)
-    name = check_name(rubric or settings.rubric)
+    name = check_name(rubric or team_rubric(session, settings, call.rep_id))
     if get_rubric(session, name) is None:
         raise NotFound(f"no rubric {name}")
     if current_analysis(session, call.id) is None:
@@ -125,7 +137,7 @@ def rescore_call(call_id: CallId, request: Request, session: SessionDep, princip
     return {"id": call.id, "job": job.id, "status": job.status, "rubric": name}
 
 
-@router.get("/calls/{call_id}/reviews")
+@router.get("/calls/{call_id}/reviews", response_model=Reviews)
 def get_reviews(call_id: CallId, session: SessionDep, principal: PrincipalDep) -> dict:
     """Overrides (who, when, before, after) and comments on the call's scorecard."""
     return reviews.reviews_of(session, calls_service.visible_call(session, principal, call_id))
@@ -136,7 +148,7 @@ def _require_reviewer(principal: Principal) -> None:
         raise Forbidden("only managers and admins review scorecards")
 
 
-@router.put("/calls/{call_id}/scorecard/items/{item_id}")
+@router.put("/calls/{call_id}/scorecard/items/{item_id}", response_model=ItemOverridden)
 def override_item(
     call_id: CallId, item_id: str, session: SessionDep, principal: PrincipalDep, request: Request,
     body: Annotated[OverrideIn,
@@ -152,7 +164,7 @@ def override_item(
     return {"call_id": call.id, "score": call.score, "item": item}
 
 
-@router.post("/calls/{call_id}/comments", status_code=201)
+@router.post("/calls/{call_id}/comments", status_code=201, response_model=CommentOut)
 def add_comment(
     call_id: CallId, session: SessionDep, principal: PrincipalDep,
     body: Annotated[CommentIn, Body(examples=[{"text": "Good recovery on price",
