@@ -16,7 +16,7 @@ from openapi_schema_validator import OAS31Validator
 
 from callscope.api.app import create_app
 from callscope.api.services import rollups
-from callscope.api.services.results import store_analysis
+from callscope.api.services.results import current_analysis, store_analysis
 from callscope.api.tokens import create_token
 from callscope.core.config import Settings
 from callscope.models.orm import Call, Job
@@ -151,6 +151,8 @@ def test_every_operation_answers_as_published(api):
                 "scorecard"):  # the contract's required keys
         assert key in doc
     assert doc["scorecard"]["rubric_version"]
+    with api.app.state.sessions() as s:  # the document as stored: nothing dropped, nothing made up
+        assert doc == current_analysis(s, first).document
     audio = c.call("GET", "/calls/{call_id}/audio", 200, f"/calls/{first}/audio", headers=rep)
     assert audio.content[:4] == b"fLaC"
     item = doc["scorecard"]["items"][0]["id"]

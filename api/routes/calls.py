@@ -95,7 +95,7 @@ def get_call(call_id: CallId, session: SessionDep, principal: PrincipalDep) -> d
     return calls_service.call_to_dict(calls_service.visible_call(session, principal, call_id))
 
 
-@router.get("/calls/{call_id}/analysis", response_model=AnalysisDocument)
+@router.get("/calls/{call_id}/analysis", response_model=AnalysisDocument, response_model_exclude_unset=True)
 def get_analysis(call_id: CallId, session: SessionDep, principal: PrincipalDep) -> dict:
     """The analysis document, with managers' overrides applied (items carry "override")."""
     call = calls_service.visible_call(session, principal, call_id)
@@ -148,7 +148,8 @@ def _require_reviewer(principal: Principal) -> None:
         raise Forbidden("only managers and admins review scorecards")
 
 
-@router.put("/calls/{call_id}/scorecard/items/{item_id}", response_model=ItemOverridden)
+@router.put("/calls/{call_id}/scorecard/items/{item_id}", response_model=ItemOverridden,
+            response_model_exclude_unset=True)
 def override_item(
     call_id: CallId, item_id: str, session: SessionDep, principal: PrincipalDep, request: Request,
     body: Annotated[OverrideIn,

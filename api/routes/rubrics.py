@@ -75,7 +75,7 @@ async def put_rubric(name: str, request: Request, principal: PrincipalDep, setti
     return result
 
 
-@router.get("/rubrics/{name}/versions", response_model=RubricVersionList)
+@router.get("/rubrics/{name}/versions", response_model=RubricVersionList, response_model_exclude_unset=True)
 def list_versions(name: str, session: SessionDep, principal: PrincipalDep) -> dict:
     """Every saved version of a rubric, newest first: who, when, the diff from the one before."""
     if rubric_service.get_rubric(session, name) is None:
