@@ -718,6 +718,18 @@ class RescoreBatchOut(Out):
     created_at: Timestamp
 
 
+class EffectiveTrackers(Out):
+    trackers: dict[str, list[str]] = Field(description="the service's groups with the team's over them")
+    hotwords: list[str] = Field(description="the service's and the team's")
+
+
+class TeamTrackers(Out):
+    team: TeamRef
+    trackers: dict[str, list[str]] = Field(description="the team's own keyword groups")
+    hotwords: list[str] = Field(description="the team's own hotwords")
+    effective: EffectiveTrackers = Field(description="what the team's calls are analysed with")
+
+
 # --- privacy, audit, tokens --------------------------------------------------------------------------
 
 class JobQueued(Out):

@@ -63,3 +63,9 @@ class RescoreIn(_Body):
                                  "team you may see")
     from_: str | None = Field(default=None, alias="from", description="ISO 8601 date/time")
     to: str | None = Field(default=None, description="ISO 8601; a date includes that day")
+
+
+class TrackersIn(_Body):
+    trackers: dict[str, list[str]] = Field(default_factory=dict, description="group name -> words (a "
+                                           "group named like one of the service's replaces it)")
+    hotwords: list[str] = Field(default_factory=list, description="words the recogniser should expect")

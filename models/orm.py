@@ -75,6 +75,8 @@ class Team(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     rubric: Mapped[str | None] = mapped_column(String(200))  # the rubric the team's calls are scored on
+    trackers: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # keyword group -> words, over the defaults
+    hotwords: Mapped[list[Any] | None] = mapped_column(JSON)  # words the recogniser is told to expect
 
     members: Mapped[list[User]] = relationship(back_populates="team")
 
@@ -162,6 +164,7 @@ class Call(Base):
     score: Mapped[float | None] = mapped_column(Float)
     language: Mapped[str | None] = mapped_column(String(10))
     objection_types: Mapped[str] = mapped_column(String(200), default="")  # " price budget "
+    tracker_names: Mapped[str] = mapped_column(Text, default="")  # " competitors pricing ": the trackers hit
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

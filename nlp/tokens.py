@@ -75,6 +75,20 @@ def tokenize(text: str, extra_terms: Iterable[str] = ()) -> list[str]:
     return out
 
 
+def word_bounds(text: str) -> set[int]:
+    """The offsets in normalize(text) where a word begins or ends: jieba's words (dictionary only, no
+    HMM guesses, which glue unknown runs together) in Chinese runs, every character edge elsewhere."""
+    norm = normalize(text)
+    tokenizer = _get_tokenizer()
+    bounds = set(range(len(norm) + 1))
+    for m in _CJK_RUN.finditer(norm):
+        inside = set(range(m.start() + 1, m.end()))
+        bounds -= inside
+        for _, begin, end in tokenizer.tokenize(m.group(0), HMM=False):
+            bounds.update((m.start() + begin, m.start() + end))
+    return bounds
+
+
 @functools.lru_cache(maxsize=20000)
 def token_features(text: str) -> list[str]:
     """Token unigrams and bigrams: the classifiers' word features (a module-level function so

@@ -80,13 +80,14 @@ def list_calls(
     from_: Annotated[str | None, Query(alias="from", description="started_at from (ISO 8601)")] = None,
     to: Annotated[str | None, Query(description="started_at until (ISO 8601; a date: all of it)")] = None,
     min_score: float | None = None, max_score: float | None = None, status: str | None = None,
+    tracker: Annotated[str | None, Query(max_length=50, description="calls where this tracker fired")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> dict:
     """Calls newest first; cursor pagination (`next_cursor` is null on the last page)."""
     filters = calls_service.CallFilters(rep=rep, deal=deal, stage=stage, objection=objection, q=q,
                                         start=from_, end=to, min_score=min_score, max_score=max_score,
-                                        status=status)
+                                        status=status, tracker=tracker)
     return calls_service.list_calls(session, principal, filters, limit=limit, cursor=cursor)
 
 

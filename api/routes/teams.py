@@ -12,9 +12,19 @@ from pydantic import BaseModel, Field
 from callscope.api import exports
 from callscope.api.deps import FastJSONResponse, PrincipalDep, SessionDep, SettingsDep
 from callscope.api.errors import FieldError, Forbidden
-from callscope.api.responses import GoalOut, Leaderboard, TargetList, TargetOut, TeamEvaluation, sheets
+from callscope.api.responses import (
+    GoalOut,
+    Leaderboard,
+    TargetList,
+    TargetOut,
+    TeamEvaluation,
+    TeamTrackers,
+    sheets,
+)
+from callscope.api.schemas import TrackersIn
 from callscope.api.services import people
 from callscope.api.services import team as team_service
+from callscope.api.services import trackers as tracker_service
 from callscope.api.services.calls import parse_end, parse_time
 from callscope.api.services.risk import team_settings
 from callscope.api.tokens import user_by_ref
@@ -148,3 +158,28 @@ def put_target(
                                      principal.label)
     session.commit()
     return team_service.target_to_dict(target)
+
+
+@router.get("/teams/{team_ref}/trackers", response_model=TeamTrackers)
+def get_trackers(team_ref: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep) -> dict:
+    """The team's keyword trackers (competitors, products, risk words ...) and hotwords, and what its
+    calls are analysed with: the service's groups with the team's over them."""
+    team = people.visible_team(session, principal, team_ref, members_too=True)
+    return tracker_service.to_dict(team, settings)
+
+
+@router.put("/teams/{team_ref}/trackers", response_model=TeamTrackers)
+def put_trackers(
+    team_ref: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep,
+    body: Annotated[TrackersIn, Body(examples=[{"trackers": {"competitors": ["纷享销客", "Salesforce"],
+                                                             "risk_words": ["退款", "投诉"]},
+                                                "hotwords": ["云帆科技", "仓储通"]}])],
+) -> dict:
+    """Set the team's trackers and hotwords (its manager or an admin): its calls analysed or re-scored
+    from now on use them; a Chinese word counts where it is whole words (贵 is not in 贵公司)."""
+    team = people.visible_team(session, principal, team_ref)
+    if principal.role not in ("admin", "manager"):
+        raise Forbidden("only managers and admins set trackers")
+    team.trackers, team.hotwords = tracker_service.check(body.trackers, body.hotwords)
+    session.commit()
+    return tracker_service.to_dict(team, settings)

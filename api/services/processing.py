@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from callscope.api import metrics
+from callscope.api.services import trackers
 from callscope.api.services.results import current_analysis, store_analysis
 from callscope.api.services.rubrics import rubric_ref, team_rubric
 from callscope.api.storage import audio_store
@@ -38,6 +39,7 @@ def run_job(session: Session, settings: Settings, job: Job, analyze_fn: AnalyzeF
     call = session.get(Call, job.call_id)
     if call is None:
         raise InputError(f"call {job.call_id} no longer exists")
+    settings = trackers.settings_for(session, settings, call.rep_id)  # the team's trackers and hotwords
     rubric_name = job.rubric or team_rubric(session, settings, call.rep_id)
     rubric, version = rubric_ref(session, settings, rubric_name, job.rubric_version)
     if job.kind == "rescore":

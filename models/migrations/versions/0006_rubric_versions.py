@@ -1,7 +1,9 @@
 """Rubrics per team, versioned (issue 15): every saved version of a rubric with who, when and the diff
 (rubric_versions, seeded with each stored rubric's current text), the rubric a team is scored on
 (teams.rubric), re-scoring batches over a period (rescore_batches) and the version a rescore job is
-pinned to (jobs.rubric_version). Only adds tables and columns.
+pinned to (jobs.rubric_version); a team's keyword trackers and hotwords (teams.trackers, teams.hotwords)
+and the trackers that fired on each call (calls.tracker_names, for the call list's tracker filter).
+Only adds tables and columns.
 
 Revision ID: 0006
 Revises: 0005
@@ -51,6 +53,10 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('teams') as batch:
         batch.add_column(sa.Column('rubric', sa.String(length=200), nullable=True))
+        batch.add_column(sa.Column('trackers', sa.JSON(), nullable=True))
+        batch.add_column(sa.Column('hotwords', sa.JSON(), nullable=True))
+    with op.batch_alter_table('calls') as batch:
+        batch.add_column(sa.Column('tracker_names', sa.Text(), nullable=False, server_default=''))
     with op.batch_alter_table('jobs') as batch:
         batch.add_column(sa.Column('rubric_version', sa.Integer(), nullable=True))
 
@@ -58,7 +64,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('jobs') as batch:
         batch.drop_column('rubric_version')
+    with op.batch_alter_table('calls') as batch:
+        batch.drop_column('tracker_names')
     with op.batch_alter_table('teams') as batch:
+        batch.drop_column('hotwords')
+        batch.drop_column('trackers')
         batch.drop_column('rubric')
     op.drop_table('rescore_batches')
     op.drop_table('rubric_versions')
