@@ -206,6 +206,10 @@ def test_every_operation_answers_as_published(api):
     c.call("PUT", "/teams/{team_ref}/rubric", 200, "/teams/East/rubric", headers=manager,
            json={"rubric": "qa-strict"})
     assert c.call("GET", "/teams/{team_ref}/rubric", 200, "/teams/East/rubric", headers=rep)["assigned"]
+    c.call("PUT", "/teams/{team_ref}/trackers", 200, "/teams/East/trackers", headers=manager,
+           json={"trackers": {"risk_words": ["投诉"]}, "hotwords": ["云帆科技"]})
+    c.call("GET", "/teams/{team_ref}/trackers", 200, "/teams/East/trackers", headers=rep)
+    c.call("GET", "/calls", 200, "/calls?tracker=competitors", headers=manager)
     batch = c.call("POST", "/rescores", 202, headers=manager, json={"from": "2026-11-01", "to": "2026-11-30"})
     assert batch["total"] == 2 and batch["rubric"] == "qa-strict"
     c.call("GET", "/rescores/{batch_id}", 200, f"/rescores/{batch['id']}", headers=manager)

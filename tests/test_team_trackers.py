@@ -34,7 +34,8 @@ PRICE = [("rep", "您好，我是云帆科技的李明。"),
     ("贵公司最近怎么样", set()), ("贵司的需求我们了解了", set()), ("感谢您宝贵的时间", set()),
     ("这个有点贵", {"pricing"}), ("你们太贵了", {"pricing"}), ("贵不贵啊", {"pricing"}),
     ("报价单发我一下", {"pricing"}), ("我们在用金蝶", {"competitors"}),
-    ("比较贵，预算不够", {"pricing", "budget"}),
+    ("比较贵，预算不够", {"pricing", "budget"}), ("价格便宜一些", {"pricing"}),
+    ("合同条款可以谈", {"contract_terms"}),
     ("the price is too high", {"pricing"}), ("priceless", set()),
 ])
 def test_a_tracker_counts_on_whole_words(said, expected):
