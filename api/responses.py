@@ -5,8 +5,8 @@ Two kinds of model:
   (nothing a client reads is dropped by a forgotten field), and tests/test_api_schema.py fails on it, so
   the published schema is the whole answer.
 - `Open`: the analysis document and what is copied from it, where the contract welcomes more keys than
-  it requires: the required ones are declared and typed, more may come (`additionalProperties`). Its
-  routes answer with `response_model_exclude_unset`: a key the document lacks is not made up as null.
+  it requires: the required ones are declared and typed, more may come (`additionalProperties`). It is
+  sent as stored (a key the document lacks is not made up as null).
 
 Every error (4xx, 5xx, validation errors included) is `ErrorOut`: `{"detail": "one line"}`.
 """

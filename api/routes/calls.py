@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from callscope.api import queue
 from callscope.api.crm import after_override
-from callscope.api.deps import CallId, Principal, PrincipalDep, SessionDep, SettingsDep
+from callscope.api.deps import CallId, FastJSONResponse, Principal, PrincipalDep, SessionDep, SettingsDep
 from callscope.api.errors import Conflict, Forbidden, NotFound
 from callscope.api.responses import (
     AnalysisDocument,
@@ -96,14 +96,16 @@ def get_call(call_id: CallId, session: SessionDep, principal: PrincipalDep) -> d
     return calls_service.call_to_dict(calls_service.visible_call(session, principal, call_id))
 
 
-@router.get("/calls/{call_id}/analysis", response_model=AnalysisDocument, response_model_exclude_unset=True)
-def get_analysis(call_id: CallId, session: SessionDep, principal: PrincipalDep) -> dict:
+@router.get("/calls/{call_id}/analysis", response_model=AnalysisDocument)
+def get_analysis(call_id: CallId, session: SessionDep, principal: PrincipalDep) -> FastJSONResponse:
     """The analysis document, with managers' overrides applied (items carry "override")."""
     call = calls_service.visible_call(session, principal, call_id)
     record = current_analysis(session, call.id)
     if record is None:
         raise Conflict(f"call {call_id} is {call.status}" + (f": {call.error}" if call.error else ""))
-    return effective_document(session, call, record.document)
+    # sent as stored (plain JSON, orjson): published as AnalysisDocument, not re-validated per request
+    # (5 ms for 120 turns); tests/test_api_schema.py checks real documents against the schema
+    return FastJSONResponse(effective_document(session, call, record.document))
 
 
 @router.get("/calls/{call_id}/audio", response_class=FileResponse,
