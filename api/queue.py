@@ -31,8 +31,10 @@ LEASE = timedelta(minutes=3)  # a claim not renewed for this long is a dead work
 NEW_JOBS = "callscope_new_jobs"  # session.info key: (job id, kind) queued in this transaction
 
 
-def enqueue(session: Session, call_id: int, kind: str = "analyze", rubric: str | None = None) -> Job:
-    job = Job(call_id=call_id, kind=kind, rubric=rubric, status="queued", next_attempt_at=utcnow())
+def enqueue(session: Session, call_id: int, kind: str = "analyze", rubric: str | None = None,
+            rubric_version: int | None = None) -> Job:
+    job = Job(call_id=call_id, kind=kind, rubric=rubric, rubric_version=rubric_version, status="queued",
+              next_attempt_at=utcnow())
     session.add(job)
     session.flush()
     # the Celery engine publishes these once the transaction commits (api.celery_app)

@@ -106,3 +106,23 @@ class ChannelPatch(_Body):
 
 class DigestIn(_Body):
     week: str | None = Field(default=None, max_length=10, description="ISO week, 2026-W48; default last week")
+
+
+class TeamRubricIn(_Body):
+    rubric: str = Field(min_length=1, max_length=200, description="a stored or built-in rubric's name")
+
+
+class RescoreIn(_Body):
+    rubric: str | None = Field(default=None, max_length=200,
+                               description="default: the team's rubric (or the service's)")
+    version: int | None = Field(default=None, ge=0, description="default: the newest (0: the built-in text)")
+    team: TeamRef | None = Field(default=None, max_length=200, description="name or id; default: every "
+                                 "team you may see")
+    from_: str | None = Field(default=None, alias="from", description="ISO 8601 date/time")
+    to: str | None = Field(default=None, description="ISO 8601; a date includes that day")
+
+
+class TrackersIn(_Body):
+    trackers: dict[str, list[str]] = Field(default_factory=dict, description="group name -> words (a "
+                                           "group named like one of the service's replaces it)")
+    hotwords: list[str] = Field(default_factory=list, description="words the recogniser should expect")

@@ -74,6 +74,9 @@ class Team(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rubric: Mapped[str | None] = mapped_column(String(200))  # the rubric the team's calls are scored on
+    trackers: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # keyword group -> words, over the defaults
+    hotwords: Mapped[list[Any] | None] = mapped_column(JSON)  # words the recogniser is told to expect
 
     members: Mapped[list[User]] = relationship(back_populates="team")
 
@@ -161,6 +164,7 @@ class Call(Base):
     score: Mapped[float | None] = mapped_column(Float)
     language: Mapped[str | None] = mapped_column(String(10))
     objection_types: Mapped[str] = mapped_column(String(200), default="")  # " price budget "
+    tracker_names: Mapped[str] = mapped_column(Text, default="")  # " competitors pricing ": the trackers hit
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -186,6 +190,7 @@ class Job(Base):
     kind: Mapped[str] = mapped_column(String(20))
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
     rubric: Mapped[str | None] = mapped_column(String(200))
+    rubric_version: Mapped[int | None] = mapped_column(Integer)  # rescore: this stored version (None: newest)
     status: Mapped[str] = mapped_column(String(20), default="queued")
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -331,6 +336,39 @@ class RubricRecord(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_by: Mapped[str] = mapped_column(String(320), default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RubricVersion(Base):
+    """Every version of a stored rubric as it was saved: who, when, the text, the diff from the one before
+    (version 0 is the built-in text, never stored)."""
+
+    __tablename__ = "rubric_versions"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_rubric_versions_name_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(20), default="")  # the scorecards' rubric_version
+    diff: Mapped[str] = mapped_column(Text, default="")  # unified diff from the version before
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RescoreBatch(Base):
+    """Re-scoring a period's calls on one rubric version (no ASR): a job per call, progress from them."""
+
+    __tablename__ = "rescore_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rubric: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    period_start: Mapped[datetime | None]
+    period_end: Mapped[datetime | None]
+    job_ids: Mapped[list[Any]] = mapped_column(default=list)
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # --- the CRM and coaching loop (issue 15): webhooks, deal risk, KPI targets, rep-day roll-ups ----------

@@ -49,7 +49,7 @@ def _tracker_lexicon(path: str) -> PhraseLexicon:
     groups = data.get("trackers") if isinstance(data, dict) else None
     if not isinstance(groups, dict):
         raise ModelError(f"tracker file {path} needs a 'trackers:' mapping of name -> list of words")
-    return PhraseLexicon(groups)
+    return PhraseLexicon(groups, whole_words=True)
 
 
 def load_trackers(trackers_path: str | Path = "") -> PhraseLexicon:

@@ -1,10 +1,10 @@
 """Phrase lexicons: find listed phrases in a turn, respecting word boundaries and negation.
 
 A lexicon file maps a name (a rule id, a tracker, an objection type) to phrases. Chinese phrases
-match as substrings; English ones on word boundaries. A phrase with "…" in it leaves room there for
-up to GAP_CHARS characters (zh) or GAP_WORDS words (en) within one sentence: "保证…提高" matches
-"保证孩子成绩提高". A match right after a negation ("不能保证收益", "can't guarantee") does not
-count where the lexicon asks for that.
+match as substrings (or, for trackers, as whole jieba words); English ones on word boundaries. A
+phrase with "…" in it leaves room there for up to GAP_CHARS characters (zh) or GAP_WORDS words (en)
+within one sentence: "保证…提高" matches "保证孩子成绩提高". A match right after a negation
+("不能保证收益", "can't guarantee") does not count where the lexicon asks for that.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from callscope.nlp.text import has_cjk, normalize
+from callscope.nlp.tokens import word_edges
 
 # how far back a negation may stand: characters (zh) / words (en), within the same clause
 _ZH_NEGATION_WINDOW = 4
@@ -61,7 +62,11 @@ class PhraseLexicon:
     pass. Phrases with a gap have a pattern each, tried after it.
     """
 
-    def __init__(self, groups: Mapping[str, Iterable[str]], negations: Iterable[str] = ()):
+    def __init__(self, groups: Mapping[str, Iterable[str]], negations: Iterable[str] = (),
+                 whole_words: bool = False):
+        # whole_words: a Chinese phrase counts only where it is whole jieba words, or a dictionary word
+        # inside a longer one (价格 in 价格便宜; 贵 in 贵公司 is not)
+        self._whole_words = whole_words
         self._lookup: dict[str, list[tuple[str, str]]] = {}
         for name, terms in groups.items():
             for term in terms or ():
@@ -96,9 +101,15 @@ class PhraseLexicon:
         found = [(m, self._lookup[_key(m.group(0))]) for m in plain]
         found += [(m, entries) for regex, entries in self._gapped for m in regex.finditer(norm)]
         out = []
+        edges: tuple[set[int], set[tuple[int, int]]] | None = None
         for m, entries in sorted(found, key=lambda f: f[0].start()):
             if (self._zh_neg or self._en_neg) and self._negated(norm, m.start(), entries[0][1]):
                 continue
+            if self._whole_words and has_cjk(m.group(0)):
+                edges = word_edges(norm) if edges is None else edges
+                bounds, inner = edges
+                if (m.start() not in bounds or m.end() not in bounds) and (m.start(), m.end()) not in inner:
+                    continue
             out.extend(Match(name, term, m.start(), m.end()) for name, term in entries)
         return out
 

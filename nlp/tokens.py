@@ -75,6 +75,24 @@ def tokenize(text: str, extra_terms: Iterable[str] = ()) -> list[str]:
     return out
 
 
+def word_edges(text: str) -> tuple[set[int], set[tuple[int, int]]]:
+    """Where words begin or end in normalize(text): jieba's words (dictionary only, no HMM guesses,
+    which glue unknown runs together) in Chinese runs, every character edge elsewhere; and the spans of
+    dictionary words inside longer ones (jieba's search mode: 价格 and 便宜 in 价格便宜, 公司 in 贵公司,
+    never a single character)."""
+    norm = normalize(text)
+    tokenizer = _get_tokenizer()
+    bounds = set(range(len(norm) + 1))
+    inner: set[tuple[int, int]] = set()
+    for m in _CJK_RUN.finditer(norm):
+        bounds -= set(range(m.start() + 1, m.end()))
+        for _, begin, end in tokenizer.tokenize(m.group(0), HMM=False):
+            bounds.update((m.start() + begin, m.start() + end))
+        inner.update((m.start() + begin, m.start() + end)
+                     for _, begin, end in tokenizer.tokenize(m.group(0), mode="search", HMM=False))
+    return bounds, inner
+
+
 @functools.lru_cache(maxsize=20000)
 def token_features(text: str) -> list[str]:
     """Token unigrams and bigrams: the classifiers' word features (a module-level function so

@@ -8,13 +8,23 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from callscope.api import queue
 from callscope.api.crm import after_override
-from callscope.api.deps import CallId, Principal, PrincipalDep, SessionDep, SettingsDep
+from callscope.api.deps import CallId, FastJSONResponse, Principal, PrincipalDep, SessionDep, SettingsDep
 from callscope.api.errors import Conflict, Forbidden, NotFound
+from callscope.api.responses import (
+    AnalysisDocument,
+    CallAccepted,
+    CallList,
+    CallOut,
+    CommentOut,
+    ItemOverridden,
+    RescoreQueued,
+    Reviews,
+)
 from callscope.api.schemas import CommentIn, OverrideIn
 from callscope.api.services import calls as calls_service
 from callscope.api.services import reviews
 from callscope.api.services.results import current_analysis, effective_document
-from callscope.api.services.rubrics import check_name, get_rubric
+from callscope.api.services.rubrics import check_name, get_rubric, team_rubric
 from callscope.api.storage import audio_store
 from callscope.api.uploads import CONTENT_TYPES, receive_upload
 
@@ -41,7 +51,7 @@ _UPLOAD_FORM = {"requestBody": {"required": True, "content": {"multipart/form-da
     }}}}}}
 
 
-@router.post("/calls", status_code=202, openapi_extra=_UPLOAD_FORM)
+@router.post("/calls", status_code=202, openapi_extra=_UPLOAD_FORM, response_model=CallAccepted)
 async def upload_call(request: Request, principal: PrincipalDep, settings: SettingsDep) -> JSONResponse:
     """Multipart upload: `file` plus `rep` (id or email), `deal` (CRM id), `title`, `started_at` (ISO 8601),
     `channels` (auto|stereo|mono), `rep_channel` (0|1). Answers 202 {"id", "status", "duplicate"}; the
@@ -62,7 +72,7 @@ async def upload_call(request: Request, principal: PrincipalDep, settings: Setti
     return JSONResponse({"id": call_id, "status": status, "duplicate": duplicate}, status_code=202)
 
 
-@router.get("/calls")
+@router.get("/calls", response_model=CallList)
 def list_calls(
     session: SessionDep, principal: PrincipalDep,
     rep: str | None = None, deal: str | None = None, stage: str | None = None, objection: str | None = None,
@@ -70,32 +80,37 @@ def list_calls(
     from_: Annotated[str | None, Query(alias="from", description="started_at from (ISO 8601)")] = None,
     to: Annotated[str | None, Query(description="started_at until (ISO 8601; a date: all of it)")] = None,
     min_score: float | None = None, max_score: float | None = None, status: str | None = None,
+    tracker: Annotated[str | None, Query(max_length=50, description="calls where this tracker fired")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> dict:
     """Calls newest first; cursor pagination (`next_cursor` is null on the last page)."""
     filters = calls_service.CallFilters(rep=rep, deal=deal, stage=stage, objection=objection, q=q,
                                         start=from_, end=to, min_score=min_score, max_score=max_score,
-                                        status=status)
+                                        status=status, tracker=tracker)
     return calls_service.list_calls(session, principal, filters, limit=limit, cursor=cursor)
 
 
-@router.get("/calls/{call_id}")
+@router.get("/calls/{call_id}", response_model=CallOut)
 def get_call(call_id: CallId, session: SessionDep, principal: PrincipalDep) -> dict:
     return calls_service.call_to_dict(calls_service.visible_call(session, principal, call_id))
 
 
-@router.get("/calls/{call_id}/analysis")
-def get_analysis(call_id: CallId, session: SessionDep, principal: PrincipalDep) -> dict:
+@router.get("/calls/{call_id}/analysis", response_model=AnalysisDocument)
+def get_analysis(call_id: CallId, session: SessionDep, principal: PrincipalDep) -> FastJSONResponse:
     """The analysis document, with managers' overrides applied (items carry "override")."""
     call = calls_service.visible_call(session, principal, call_id)
     record = current_analysis(session, call.id)
     if record is None:
         raise Conflict(f"call {call_id} is {call.status}" + (f": {call.error}" if call.error else ""))
-    return effective_document(session, call, record.document)
+    # sent as stored (plain JSON, orjson): published as AnalysisDocument, not re-validated per request
+    # (5 ms for 120 turns); tests/test_api_schema.py checks real documents against the schema
+    return FastJSONResponse(effective_document(session, call, record.document))
 
 
-@router.get("/calls/{call_id}/audio")
+@router.get("/calls/{call_id}/audio", response_class=FileResponse,
+            responses={200: {"content": {"audio/*": {"schema": {"type": "string", "format": "binary"}}},
+                             "description": "the recording"}})
 def get_audio(call_id: CallId, session: SessionDep, principal: PrincipalDep,
               settings: SettingsDep) -> FileResponse:
     """The recording (HTTP range requests supported, for players)."""
@@ -108,13 +123,13 @@ def get_audio(call_id: CallId, session: SessionDep, principal: PrincipalDep,
                         headers={"Cache-Control": "private, max-age=3600"})
 
 
-@router.post("/calls/{call_id}/rescore", status_code=202)
+@router.post("/calls/{call_id}/rescore", status_code=202, response_model=RescoreQueued)
 def rescore_call(call_id: CallId, request: Request, session: SessionDep, principal: PrincipalDep,
                  settings: SettingsDep, rubric: str | None = None) -> dict:
-    """Re-score the stored transcript against a rubric (no ASR); queued."""
+    """Re-score the stored transcript against a rubric (default: the rep's team's), no ASR; queued."""
     _require_reviewer(principal)
     call = calls_service.visible_call(session, principal, call_id)
-    name = check_name(rubric or settings.rubric)
+    name = check_name(rubric or team_rubric(session, settings, call.rep_id))
     if get_rubric(session, name) is None:
         raise NotFound(f"no rubric {name}")
     if current_analysis(session, call.id) is None:
@@ -125,7 +140,7 @@ def rescore_call(call_id: CallId, request: Request, session: SessionDep, princip
     return {"id": call.id, "job": job.id, "status": job.status, "rubric": name}
 
 
-@router.get("/calls/{call_id}/reviews")
+@router.get("/calls/{call_id}/reviews", response_model=Reviews)
 def get_reviews(call_id: CallId, session: SessionDep, principal: PrincipalDep) -> dict:
     """Overrides (who, when, before, after) and comments on the call's scorecard."""
     return reviews.reviews_of(session, calls_service.visible_call(session, principal, call_id))
@@ -136,7 +151,8 @@ def _require_reviewer(principal: Principal) -> None:
         raise Forbidden("only managers and admins review scorecards")
 
 
-@router.put("/calls/{call_id}/scorecard/items/{item_id}")
+@router.put("/calls/{call_id}/scorecard/items/{item_id}", response_model=ItemOverridden,
+            response_model_exclude_unset=True)
 def override_item(
     call_id: CallId, item_id: str, session: SessionDep, principal: PrincipalDep, request: Request,
     body: Annotated[OverrideIn,
@@ -152,7 +168,7 @@ def override_item(
     return {"call_id": call.id, "score": call.score, "item": item}
 
 
-@router.post("/calls/{call_id}/comments", status_code=201)
+@router.post("/calls/{call_id}/comments", status_code=201, response_model=CommentOut)
 def add_comment(
     call_id: CallId, session: SessionDep, principal: PrincipalDep,
     body: Annotated[CommentIn, Body(examples=[{"text": "Good recovery on price",

@@ -7,11 +7,13 @@ from sqlalchemy import text
 from callscope import __version__
 from callscope.api.deps import SessionDep
 from callscope.api.metrics import job_counts
+from callscope.api.responses import Health
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Health,
+            responses={503: {"model": Health, "description": "the database or the broker does not answer"}})
 def healthz(session: SessionDep, request: Request) -> JSONResponse:
     """Health (no auth): the database answers; the broker answers (Celery engine); jobs by status
     (`jobs`) and waiting per queue (`queues`: asr, analysis; with Celery also the broker's count).

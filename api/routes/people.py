@@ -9,6 +9,7 @@ from sqlalchemy import select
 from callscope.api import exports
 from callscope.api.deps import FastJSONResponse, PrincipalDep, SessionDep, SettingsDep
 from callscope.api.errors import FieldError, Forbidden, NotFound
+from callscope.api.responses import DealInsights, DealList, DealOut, RepEvaluation, RepList, RepOut, sheets
 from callscope.api.schemas import DealIn, RepIn
 from callscope.api.services import people
 from callscope.api.services import team as team_service
@@ -21,13 +22,13 @@ from callscope.models.orm import Call, Deal, User
 router = APIRouter(tags=["reps and deals"])
 
 
-@router.get("/reps")
+@router.get("/reps", response_model=RepList)
 def list_reps(session: SessionDep, principal: PrincipalDep) -> dict:
     reps = [r for r in session.scalars(select(User).order_by(User.name)) if principal.can_see_rep(r)]
     return {"items": [people.rep_to_dict(r) for r in reps]}
 
 
-@router.post("/reps")
+@router.post("/reps", response_model=RepOut)
 def upsert_rep(
     session: SessionDep,
     principal: PrincipalDep,
@@ -42,12 +43,13 @@ def upsert_rep(
     return people.rep_to_dict(rep)
 
 
-@router.get("/reps/{rep_id}")
+@router.get("/reps/{rep_id}", response_model=RepOut)
 def get_rep(rep_id: str, session: SessionDep, principal: PrincipalDep) -> dict:
     return people.rep_to_dict(people.visible_rep(session, principal, rep_id))
 
 
-@router.get("/reps/{rep_id}/evaluation", responses={200: {"content": {"text/csv": {}}}})
+@router.get("/reps/{rep_id}/evaluation", response_model=RepEvaluation,
+            responses=sheets(also_json=True))
 def get_evaluation(
     rep_id: str,
     session: SessionDep,
@@ -84,7 +86,7 @@ def get_evaluation(
     return FastJSONResponse(evaluation)
 
 
-@router.get("/deals")
+@router.get("/deals", response_model=DealList)
 def list_deals(session: SessionDep, principal: PrincipalDep) -> dict:
     stmt = select(Deal).order_by(Deal.updated_at.desc())
     if not principal.sees_everything:
@@ -92,7 +94,7 @@ def list_deals(session: SessionDep, principal: PrincipalDep) -> dict:
     return {"items": [people.deal_to_dict(d) for d in session.scalars(stmt)]}
 
 
-@router.put("/deals/{deal_id}")
+@router.put("/deals/{deal_id}", response_model=DealOut)
 def upsert_deal(
     deal_id: str,
     session: SessionDep,
@@ -122,7 +124,7 @@ def upsert_deal(
     return people.deal_to_dict(deal)
 
 
-@router.get("/deals/{deal_id}/insights")
+@router.get("/deals/{deal_id}/insights", response_model=DealInsights)
 def get_insights(deal_id: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep) -> dict:
     """What the calls say about one CRM deal (by CRM id): stage, objections, next steps, 1-15-30 clocks."""
     deal = people.find_deal(session, deal_id)

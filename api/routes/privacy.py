@@ -23,6 +23,17 @@ from callscope.api.deps import (
     token_from_request,
 )
 from callscope.api.errors import FieldError, Forbidden, NotFound
+from callscope.api.responses import (
+    ERROR_RESPONSES,
+    AuditList,
+    ErasureOut,
+    JobQueued,
+    PolicyOut,
+    RetentionRun,
+    TokenCreated,
+    TokenList,
+    TokenOut,
+)
 from callscope.api.services.calls import parse_end, parse_time, visible_call
 from callscope.api.tokens import create_token, find_team, hash_token, rotate_token, token_to_dict
 from callscope.models.orm import ApiToken, AuditEvent, Call, ErasureJob, Team, TeamPolicy, User, utcnow
@@ -94,7 +105,7 @@ def delete_call(call_id: CallId, request: Request, session: SessionDep, principa
     return Response(status_code=204)
 
 
-@router.post("/privacy/erase", status_code=202)
+@router.post("/privacy/erase", status_code=202, response_model=JobQueued)
 def erase(request: Request, session: SessionDep, principal: PrincipalDep, settings: SettingsDep,
           body: Annotated[EraseIn, Body(examples=[{"phone": "138 1234 5678"},
                                                   {"email": "li.na@example.com"}])]) -> dict:
@@ -113,7 +124,7 @@ def erase(request: Request, session: SessionDep, principal: PrincipalDep, settin
     return {"id": job.id, "status": job.status}
 
 
-@router.get("/privacy/erase/{job_id}")
+@router.get("/privacy/erase/{job_id}", response_model=ErasureOut)
 def erasure_status(job_id: RowId, session: SessionDep, principal: PrincipalDep) -> dict:
     _require_admin(principal)
     job = session.get(ErasureJob, job_id)
@@ -122,7 +133,7 @@ def erasure_status(job_id: RowId, session: SessionDep, principal: PrincipalDep) 
     return privacy.erasure_to_dict(job)
 
 
-@router.get("/audit")
+@router.get("/audit", response_model=AuditList)
 def audit_log(session: SessionDep, principal: PrincipalDep,
               action: str | None = None, actor: str | None = None, object_type: str | None = None,
               object_id: str | None = None,
@@ -165,14 +176,14 @@ def _team(session: Any, principal: Principal, ref: str) -> Team:
     return team
 
 
-@router.get("/teams/{team}/policy")
+@router.get("/teams/{team}/policy", response_model=PolicyOut)
 def get_policy(team: str, session: SessionDep, principal: PrincipalDep) -> dict:
     """The team's retention and audio policy (default: audio deleted after 180 days, the rest kept)."""
     row = _team(session, principal, team)
     return privacy.policy_to_dict(row.id, session.get(TeamPolicy, row.id))
 
 
-@router.put("/teams/{team}/policy")
+@router.put("/teams/{team}/policy", response_model=PolicyOut)
 def put_policy(team: str, session: SessionDep, principal: PrincipalDep, body: PolicyIn) -> dict:
     _require_admin(principal)
     row = _team(session, principal, team)
@@ -190,7 +201,7 @@ def put_policy(team: str, session: SessionDep, principal: PrincipalDep, body: Po
     return privacy.policy_to_dict(row.id, policy)
 
 
-@router.post("/privacy/retention/run")
+@router.post("/privacy/retention/run", response_model=RetentionRun)
 def run_retention(request: Request, principal: PrincipalDep) -> dict:
     """Apply every team's retention policy now (the service also runs it on its schedule)."""
     _require_admin(principal)
@@ -200,13 +211,13 @@ def run_retention(request: Request, principal: PrincipalDep) -> dict:
 # --- tokens ----------------------------------------------------------------------------------------------
 
 
-@router.get("/tokens")
+@router.get("/tokens", response_model=TokenList)
 def list_tokens(session: SessionDep, principal: PrincipalDep) -> dict:
     _require_admin(principal)
     return {"items": [token_to_dict(t) for t in session.scalars(select(ApiToken).order_by(ApiToken.id))]}
 
 
-@router.post("/tokens", status_code=201)
+@router.post("/tokens", status_code=201, response_model=TokenCreated)
 def new_token(session: SessionDep, principal: PrincipalDep, body: TokenIn) -> dict:
     """A new token (admins): shown once in `token`; only its hash is stored."""
     _require_admin(principal)
@@ -226,7 +237,7 @@ def _token_for(session: Any, principal: Principal, token_id: int) -> ApiToken:
     return row
 
 
-@router.post("/tokens/{token_id}/revoke")
+@router.post("/tokens/{token_id}/revoke", response_model=TokenOut)
 def revoke_token(token_id: RowId, session: SessionDep, principal: PrincipalDep) -> dict:
     """Revoke a token (admins, or the token itself): it answers 401 from the next request on."""
     row = _token_for(session, principal, token_id)
@@ -237,7 +248,7 @@ def revoke_token(token_id: RowId, session: SessionDep, principal: PrincipalDep) 
     return token_to_dict(row)
 
 
-@router.post("/tokens/{token_id}/rotate", status_code=201)
+@router.post("/tokens/{token_id}/rotate", status_code=201, response_model=TokenCreated)
 def rotate(token_id: RowId, session: SessionDep, principal: PrincipalDep,
            grace_seconds: Annotated[float, Query(ge=0, le=7 * 86400)] = 0) -> dict:
     """A new secret with the same role, scope and limits; the old one stops working now, or after
@@ -396,7 +407,7 @@ def audit_page(request: Request, session: SessionDep) -> Response:
 
 def install(app: FastAPI) -> None:
     """The routes under /api/v1, the audit page and the middleware (call from create_app)."""
-    app.include_router(router, prefix=API_PREFIX)
+    app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(pages)
     app.add_middleware(PrivacyMiddleware)
 

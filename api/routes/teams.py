@@ -6,19 +6,29 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from callscope.api import exports
-from callscope.api.deps import FastJSONResponse, Principal, PrincipalDep, SessionDep, SettingsDep
-from callscope.api.errors import FieldError, Forbidden, NotFound
+from callscope.api.deps import FastJSONResponse, PrincipalDep, SessionDep, SettingsDep
+from callscope.api.errors import FieldError, Forbidden
+from callscope.api.responses import (
+    GoalOut,
+    Leaderboard,
+    TargetList,
+    TargetOut,
+    TeamEvaluation,
+    TeamTrackers,
+    sheets,
+)
+from callscope.api.schemas import TrackersIn
 from callscope.api.services import people
 from callscope.api.services import team as team_service
+from callscope.api.services import trackers as tracker_service
 from callscope.api.services.calls import parse_end, parse_time
 from callscope.api.services.risk import team_settings
 from callscope.api.tokens import user_by_ref
-from callscope.models.orm import Team, User, parse_id, utcnow
+from callscope.models.orm import utcnow
 
 router = APIRouter(tags=["teams and targets"])
 
@@ -37,67 +47,6 @@ class GoalIn(TargetIn):
     by_week: bool = Field(default=True, description="also cut each rep's share into weeks")
 
 
-class TargetOut(BaseModel):
-    id: int
-    metric: str
-    rep_id: int | None
-    team_id: int | None
-    from_: str = Field(alias="from", description="first day")
-    to: str = Field(description="the day after the last (exclusive)")
-    value: float
-    source: Literal["direct", "team_goal", "breakdown"]
-    parent_id: int | None
-
-
-class TargetAttained(TargetOut):
-    actual: float | None = Field(description="counted over the target's own period")
-    attainment: float | None = Field(description="actual / value (value / actual where less is better)")
-
-
-class TargetList(BaseModel):
-    items: list[TargetAttained]
-
-
-class GoalOut(BaseModel):
-    goal: TargetOut
-    targets: list[TargetOut]
-
-
-class RepRef(BaseModel):
-    id: int
-    email: str
-    name: str
-
-
-class LeaderboardRow(BaseModel):
-    rep: RepRef
-    value: float | None
-    calls: int
-    rank: int | None
-
-
-class Leaderboard(BaseModel):
-    team: dict[str, int | str]
-    by: Literal["score", "improvement", "attainment"]
-    period: dict[str, str | None]
-    items: list[LeaderboardRow]
-
-
-def _team(session: SessionDep, principal: Principal, ref: str, members_too: bool = False) -> Team:
-    team_id = parse_id(ref)
-    team = session.get(Team, team_id) if team_id is not None else None
-    team = team or session.scalar(select(Team).where(Team.name == ref))
-    if team is None:
-        raise NotFound(f"no team {ref}")
-    if principal.sees_everything or (principal.role == "manager" and principal.team_id == team.id):
-        return team
-    if members_too and principal.role == "rep" and principal.user_id is not None:
-        member = session.get(User, principal.user_id)
-        if member is not None and member.team_id == team.id:
-            return team
-    raise NotFound(f"no team {ref}")
-
-
 def _period(from_: str | None, to: str | None):  # noqa: ANN202
     start = parse_time(from_, "from") if from_ else None
     end = parse_end(to) if to else None
@@ -106,7 +55,8 @@ def _period(from_: str | None, to: str | None):  # noqa: ANN202
     return start, end
 
 
-@router.get("/teams/{team_ref}/evaluation")
+@router.get("/teams/{team_ref}/evaluation", response_model=TeamEvaluation,
+            responses=sheets(also_json=True))
 def get_team_evaluation(
     team_ref: str, session: SessionDep, principal: PrincipalDep,
     from_: Annotated[str | None, Query(alias="from", description="ISO 8601 date/time")] = None,
@@ -115,7 +65,7 @@ def get_team_evaluation(
 ):  # noqa: ANN201 - JSON, CSV or XLSX
     """The team over a period: its figures, each rep's with their targets' attainment, top quartiles
     (?format=csv: a row per rep and one for the team; xlsx: that and a row per call)."""
-    team = _team(session, principal, team_ref)
+    team = people.visible_team(session, principal, team_ref)
     start, end = _period(from_, to)
     evaluation = team_service.team_evaluation(session, team, start, end)
     if format != "json":
@@ -127,7 +77,7 @@ def get_team_evaluation(
     return FastJSONResponse(evaluation)
 
 
-@router.get("/exports/calls", tags=["exports"])
+@router.get("/exports/calls", tags=["exports"], response_class=Response, responses=sheets(also_json=False))
 def export_calls(
     session: SessionDep, principal: PrincipalDep,
     from_: Annotated[str | None, Query(alias="from", description="ISO 8601 date/time")] = None,
@@ -149,7 +99,7 @@ def get_leaderboard(
     to: Annotated[str | None, Query(description="default: now")] = None,
 ) -> dict:
     """Reps ranked by average score, improvement or attainment; 403 where the team turned it off."""
-    team = _team(session, principal, team_ref, members_too=True)
+    team = people.visible_team(session, principal, team_ref, members_too=True)
     if not team_settings(team.name, settings.team_config)["leaderboard"].get("enabled", True):
         raise Forbidden(f"team {team.name} has the leaderboard turned off")
     start, end = _period(from_, to)
@@ -165,7 +115,7 @@ def create_goal(
                                             "value": 400, "by_week": True}])],
 ) -> dict:
     """目标分解: a team goal over a period, broken down to each rep (and into weeks)."""
-    team = _team(session, principal, team_ref)
+    team = people.visible_team(session, principal, team_ref)
     if principal.role not in ("admin", "manager"):
         raise Forbidden("only managers and admins set targets")
     weights = None
@@ -208,3 +158,28 @@ def put_target(
                                      principal.label)
     session.commit()
     return team_service.target_to_dict(target)
+
+
+@router.get("/teams/{team_ref}/trackers", response_model=TeamTrackers)
+def get_trackers(team_ref: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep) -> dict:
+    """The team's keyword trackers (competitors, products, risk words ...) and hotwords, and what its
+    calls are analysed with: the service's groups with the team's over them."""
+    team = people.visible_team(session, principal, team_ref, members_too=True)
+    return tracker_service.to_dict(team, settings)
+
+
+@router.put("/teams/{team_ref}/trackers", response_model=TeamTrackers)
+def put_trackers(
+    team_ref: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep,
+    body: Annotated[TrackersIn, Body(examples=[{"trackers": {"competitors": ["纷享销客", "Salesforce"],
+                                                             "risk_words": ["退款", "投诉"]},
+                                                "hotwords": ["云帆科技", "仓储通"]}])],
+) -> dict:
+    """Set the team's trackers and hotwords (its manager or an admin): its calls analysed or re-scored
+    from now on use them; a Chinese word counts where it is whole words (贵 is not in 贵公司)."""
+    team = people.visible_team(session, principal, team_ref)
+    if principal.role not in ("admin", "manager"):
+        raise Forbidden("only managers and admins set trackers")
+    team.trackers, team.hotwords = tracker_service.check(body.trackers, body.hotwords)
+    session.commit()
+    return tracker_service.to_dict(team, settings)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from callscope.api import webhooks
 from callscope.api.deps import Principal, PrincipalDep, RowId, SessionDep
 from callscope.api.errors import FieldError, Forbidden, NotFound
+from callscope.api.responses import Out, Timestamp
 from callscope.models.orm import Webhook, WebhookDelivery
 
 router = APIRouter(tags=["webhooks"])
@@ -26,14 +27,14 @@ class WebhookIn(BaseModel):
     description: str = Field(default="", max_length=500)
 
 
-class WebhookOut(BaseModel):
+class WebhookOut(Out):
     id: int
     url: str
     events: list[str]
     description: str
     team_id: int | None
     created_by: str
-    created_at: str
+    created_at: Timestamp
     deliveries: dict[str, int] | None = None
 
 
@@ -41,13 +42,15 @@ class WebhookCreated(WebhookOut):
     secret: str = Field(description="the signing secret: shown only in this answer")
 
 
-class WebhookList(BaseModel):
+class WebhookList(Out):
     items: list[WebhookOut]
 
 
-class DeliveryOut(BaseModel):
+class DeliveryOut(Out):
     id: int
     webhook_id: int
+    channel_id: int | None = Field(default=None, description="null here (the outbox's chat robot messages "
+                                   "are listed under their team's notification channels)")
     event_id: str = Field(description="the webhook-id header, the same on every attempt")
     event: str
     status: Literal["pending", "delivered", "failed"]
@@ -60,7 +63,7 @@ class DeliveryOut(BaseModel):
     created_at: str | None
 
 
-class DeliveryList(BaseModel):
+class DeliveryList(Out):
     items: list[DeliveryOut]
 
 

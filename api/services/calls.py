@@ -16,6 +16,7 @@ from callscope.api.deps import Principal
 from callscope.api.errors import Conflict, FieldError, NotFound
 from callscope.api.search import matching_call_ids
 from callscope.api.services.people import resolve_deal_for_upload, resolve_rep_for_upload
+from callscope.api.services.trackers import like_escaped
 from callscope.api.storage import audio_store
 from callscope.api.uploads import Upload, probe_audio, store_audio
 from callscope.core.config import Settings
@@ -133,6 +134,7 @@ class CallFilters:
     min_score: float | None = None
     max_score: float | None = None
     status: str | None = None
+    tracker: str | None = None
 
 
 def list_calls(session: Session, principal: Principal, filters: CallFilters, limit: int = 50,
@@ -158,6 +160,9 @@ def list_calls(session: Session, principal: Principal, filters: CallFilters, lim
         if filters.objection not in OBJECTION_TYPES:
             raise FieldError(f"objection: must be one of {', '.join(OBJECTION_TYPES)}")
         stmt = stmt.where(Call.objection_types.like(f"% {filters.objection} %"))
+    if filters.tracker:
+        pattern = f"% {like_escaped(filters.tracker.strip())} %"
+        stmt = stmt.where(Call.tracker_names.like(pattern, escape="\\"))
     if filters.status:
         stmt = stmt.where(Call.status == filters.status)
     if filters.start:

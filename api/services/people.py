@@ -11,7 +11,7 @@ from callscope.api.deps import Principal
 from callscope.api.errors import FieldError, Forbidden, NotFound
 from callscope.api.schemas import DealIn
 from callscope.api.tokens import find_team, user_by_ref
-from callscope.models.orm import Deal, User, parse_id
+from callscope.models.orm import Deal, Team, User, parse_id
 from callscope.models.upsert import get_or_insert
 
 
@@ -86,6 +86,22 @@ def visible_rep(session: Session, principal: Principal, ref: str) -> User:
     if rep is None or not principal.can_see_rep(rep):
         raise NotFound(f"no rep {ref}")
     return rep
+
+
+def visible_team(session: Session, principal: Principal, ref: str, members_too: bool = False) -> Team:
+    """A team by id or name, for its manager or an admin (members_too: its reps as well), else NotFound."""
+    team_id = parse_id(ref)
+    team = session.get(Team, team_id) if team_id is not None else None
+    team = team or session.scalar(select(Team).where(Team.name == ref))
+    if team is None:
+        raise NotFound(f"no team {ref}")
+    if principal.sees_everything or (principal.role == "manager" and principal.team_id == team.id):
+        return team
+    if members_too and principal.role == "rep" and principal.user_id is not None:
+        member = session.get(User, principal.user_id)
+        if member is not None and member.team_id == team.id:
+            return team
+    raise NotFound(f"no team {ref}")
 
 
 def find_deal(session: Session, ref: str) -> Deal:

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from callscope.api import metrics
 from callscope.api.privacy import bleep_audio, store_digests, team_bleeps
+from callscope.api.services import trackers
 from callscope.api.services.results import current_analysis, store_analysis
-from callscope.api.services.rubrics import rubric_ref
+from callscope.api.services.rubrics import rubric_ref, team_rubric
 from callscope.api.storage import audio_store
 from callscope.core.config import Settings
 from callscope.core.errors import InputError
@@ -39,8 +40,9 @@ def run_job(session: Session, settings: Settings, job: Job, analyze_fn: AnalyzeF
     call = session.get(Call, job.call_id)
     if call is None:
         raise InputError(f"call {job.call_id} no longer exists")
-    rubric_name = job.rubric or settings.rubric
-    rubric = rubric_ref(session, settings, rubric_name)
+    settings = trackers.settings_for(session, settings, call.rep_id)  # the team's trackers and hotwords
+    rubric_name = job.rubric or team_rubric(session, settings, call.rep_id)
+    rubric, version = rubric_ref(session, settings, rubric_name, job.rubric_version)
     if job.kind == "rescore":
         previous = current_analysis(session, call.id)
         if previous is None:
@@ -55,6 +57,7 @@ def run_job(session: Session, settings: Settings, job: Job, analyze_fn: AnalyzeF
         # keyed hashes of what redaction took out (for erasure requests); the values go no further
         store_digests(session, settings, call, analysis.transcript)
     document = analysis.to_dict()
+    document["scorecard"]["rubric_revision"] = version  # the stored version (0: the built-in text)
     # next steps' dates from the words said, against the call's start in the local time zone
     resolve_next_steps(document.get("next_steps", []), call.started_at, settings.timezone)
     store_analysis(session, call, document, analysis.transcript.to_dict(), rubric_name)

@@ -81,6 +81,7 @@ def store_analysis(session: Session, call: Call, document: dict[str, Any], trans
     call.stage = document.get("stage")
     call.language = document.get("language")
     call.objection_types = " " + " ".join(sorted({o["type"] for o in document.get("objections", [])})) + " "
+    call.tracker_names = " " + " ".join(sorted({h["name"] for h in document.get("trackers", [])})) + " "
     call.updated_at = utcnow()
     session.flush()
     call.score = effective_document(session, call, record.document)["scorecard"].get("score")
