@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 
 from callscope.models.document import Redaction, Transcript, Turn, Word
+from callscope.nlp.resources import load_yaml
 
 KINDS = ("phone", "id", "card", "email")
 PLACEHOLDERS = {
@@ -43,6 +44,13 @@ _EN_TEENS = {"ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fou
 _EN_TENS = {"twenty": "2", "thirty": "3", "forty": "4", "fifty": "5", "sixty": "6", "seventy": "7",
             "eighty": "8", "ninety": "9"}
 _EN_REPEAT = {"double": 2, "triple": 3}
+# what phone-band ASR writes for a digit word ("time" for five): nlp/data/spoken_digits.yaml
+_EN_SOUNDALIKE = {said: digit for digit, words in load_yaml("spoken_digits.yaml")["en_soundalikes"].items()
+                  for said in words}
+_EN_SOUNDALIKE_RE = re.compile(
+    "(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+")
+                     for w in sorted(_EN_SOUNDALIKE, key=len, reverse=True)) + r")(?![A-Za-z'])",
+    re.IGNORECASE)
 _FULLWIDTH = {chr(0xFF10 + i): str(i) for i in range(10)}
 # what may sit between the digits of one number: spaces, dashes, commas, a hesitation
 _PLUS = re.compile(r"(?:\+|\bplus\s+|加)\s*\(?$", re.IGNORECASE)
@@ -84,6 +92,7 @@ class _Atom:
     start: int  # character offsets in the turn text
     end: int
     digits: str  # "" for an X (the ID check character)
+    soundalike: bool = False  # a word ASR wrote for a digit (spoken_digits.yaml): a digit only beside one
 
 
 @dataclass
@@ -135,6 +144,13 @@ def _atoms(text: str) -> list[_Atom | str]:
             m = _EN_WORD.match(text, i)
             word = m.group(0)
             low = word.lower()
+            alike = None if low in _EN_DIGITS or low in _EN_TEENS or low in _EN_TENS or low in _EN_REPEAT \
+                or (i > 0 and text[i - 1].isalpha()) else _EN_SOUNDALIKE_RE.match(text, i)
+            if alike is not None:
+                said = re.sub(r"\s+", " ", alike.group(0).lower())
+                out.append(_Atom(i, alike.end(), _EN_SOUNDALIKE[said], soundalike=True))
+                i = alike.end()
+                continue
             if low in _EN_DIGITS and (low not in ("o", "oh") or _near_digit(out)):
                 out.append(_Atom(i, m.end(), _EN_DIGITS[low]))
             elif low in _EN_TEENS:
@@ -181,7 +197,28 @@ def _atoms(text: str) -> list[_Atom | str]:
             continue
         out.append("break")
         i += 1
-    return out
+    return _settle_soundalikes(out)
+
+
+def _settle_soundalikes(out: list[_Atom | str]) -> list[_Atom | str]:
+    """A soundalike stays a digit only in a stretch (between two breaks) that holds a real digit."""
+    settled: list[_Atom | str] = []
+    stretch: list[_Atom | str] = []
+
+    def close() -> None:
+        real = any(isinstance(item, _Atom) and not item.soundalike for item in stretch)
+        settled.extend(item if real or not isinstance(item, _Atom) or not item.soundalike else "break"
+                       for item in stretch)
+        stretch.clear()
+
+    for item in out:
+        if item == "break":
+            close()
+            settled.append(item)
+        else:
+            stretch.append(item)
+    close()
+    return settled
 
 
 def _near_digit(out: list[_Atom | str]) -> bool:
