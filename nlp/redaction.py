@@ -400,6 +400,13 @@ _EMAIL_EN = re.compile(
 _EMAIL_ANSWER = re.compile(r"(?:^|\b)(?:it's|it\s+is|e-?mail\s+is|mail\s+is|address\s+is|邮箱是)\s*"
                            r"([^。！!？?]{3,60}?)[\s.。！!,，]*$", re.IGNORECASE)
 _ADDRESS_LIKE = re.compile(r"\bat|@|\bdot\b|\bcom\b|艾特|点com", re.IGNORECASE)
+_ADDRESS_SOUNDALIKES = load_yaml("spoken_digits.yaml")["en_address_soundalikes"]
+# how a reply ends that gives an address, even one ASR garbled past reading ("If we cannot not win.com.")
+_ADDRESS_END = re.compile(
+    r"(?:\.|\b(?:" + "|".join(["dot", *_ADDRESS_SOUNDALIKES["dot"]]) + r")\s+|点)\s*"
+    r"(?:com|net|org|cn|io|co|edu|" + "|".join(_ADDRESS_SOUNDALIKES["com"]) + r")\b[\s.。!！]*$",
+    re.IGNORECASE)
+REPLY_WORDS = 12  # a reply to 'your e-mail?' this short that ends like an address is taken whole
 _EMAIL_GLUED = re.compile(rf"\b([a-z0-9._\-]+?)at([a-z0-9\-]+\.{_TLD})\b", re.IGNORECASE)
 _ZH_DIGIT_CLASS = "零〇一二三四五六七八九幺"
 _ZH_USER = rf"[A-Za-z0-9_\-{_ZH_DIGIT_CLASS}]+(?:\s*(?:点|\.|下划线|杠)\s*[A-Za-z0-9{_ZH_DIGIT_CLASS}]+)*"
@@ -443,6 +450,11 @@ def _spoken_address(text: str) -> str:
 _EMAIL_CONTEXT = re.compile(r"e-?mail|\bmail\b|address|邮箱|油箱|邮件|电邮", re.IGNORECASE)
 
 
+def _asks_for_address(earlier: tuple[str, ...]) -> bool:
+    """The turn just before asks for an e-mail address."""
+    return bool(earlier) and _EMAIL_CONTEXT.search(earlier[-1]) is not None
+
+
 def _emails(text: str, earlier: tuple[str, ...] = ()) -> list[tuple[int, int, str]]:
     """Addresses in text: written (a@b.com), spoken in Mandarin (…艾特…点com), or spoken in English
     ('… at … dot com'), the last only where the words around ask for or name an e-mail address or the
@@ -461,6 +473,11 @@ def _emails(text: str, earlier: tuple[str, ...] = ()) -> list[tuple[int, int, st
         m = _EMAIL_ANSWER.search(text)
         if m and len(m.group(1).split()) <= 6 and _ADDRESS_LIKE.search(m.group(1)):
             found.append((m.start(1), m.end(1), _spoken_address(m.group(1))))
+            return found
+        if len(text.split()) <= REPLY_WORDS and _ADDRESS_END.search(text) and _asks_for_address(earlier):
+            body = text.strip().rstrip(".。!！ ")
+            start = text.index(body)
+            found.append((start, start + len(body), _spoken_address(body)))
             return found
     if asked:  # ASR glues the spoken 'at' on: 'my mail is nyat163.com'
         for m in _EMAIL_GLUED.finditer(text):

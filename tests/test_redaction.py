@@ -183,3 +183,16 @@ def test_soundalikes_alone_are_words(text: str) -> None:
     transcript = _dialogue(("rep", "What's the best number to reach you?"), ("customer", text))
     redact_transcript(transcript)
     assert transcript.turns[1].text == text
+
+
+def test_a_short_reply_to_an_address_question_that_ends_like_one_is_taken_whole() -> None:
+    """ASR garbles a spoken address over a phone line past any pattern, but the reply to 'your e-mail?'
+    still ends as one ("not calm" for "dot com"): taken whole; the same words after another question
+    stay."""
+    for answer in ("If we cannot not win.com.", "mymail.my.up153.com", "It's seeking us not when not come."):
+        transcript = _dialogue(("rep", "And your email address?"), ("customer", answer))
+        redact_transcript(transcript)
+        assert transcript.turns[1].text.startswith("[email]"), transcript.turns[1].text
+        kept = _dialogue(("rep", "Where can I read more?"), ("customer", answer))
+        redact_transcript(kept)
+        assert kept.turns[1].text == answer
