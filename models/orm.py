@@ -161,6 +161,9 @@ class Call(Base):
     score: Mapped[float | None] = mapped_column(Float)
     language: Mapped[str | None] = mapped_column(String(10))
     objection_types: Mapped[str] = mapped_column(String(200), default="")  # " price budget "
+    # the nlp.redaction RULES_VERSION its stored text went through; None: stored with redaction off or
+    # before it existed (migration 0006; `callscope privacy backfill` brings it up to date)
+    redaction_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -28,6 +28,9 @@ from callscope.models.document import Redaction, Transcript, Turn, Word
 from callscope.nlp.resources import load_yaml
 
 KINDS = ("phone", "id", "card", "email")
+# raised whenever the rules find more than before: `callscope privacy backfill` re-redacts calls stored under
+# an older version (2: phone-band soundalikes of digit words, garbled replies to an e-mail question)
+RULES_VERSION = 2
 PLACEHOLDERS = {
     "zh": {"phone": "[电话]", "id": "[身份证]", "card": "[银行卡]", "email": "[邮箱]"},
     "en": {"phone": "[phone]", "id": "[id]", "card": "[card]", "email": "[email]"},
@@ -687,9 +690,11 @@ def redact_transcript(transcript: Transcript) -> list[Found]:
     return found
 
 
-def redact_text(text: str, language: str = "zh") -> str:
+def redact_text(text: str, language: str | None = None) -> str:
     """One piece of text with its personal numbers and addresses replaced (no times): for free text that
-    never went through ASR (a title, a comment)."""
+    never went through ASR (a title, a comment). language: zh | en, else zh when it holds a CJK character."""
+    if language is None:
+        language = "zh" if re.search(r"[\u3400-\u9fff]", text) else "en"
     transcript = Transcript(duration=0.0, language=language, layout="mono",
                             turns=[Turn(0.0, 0.0, "S0", "customer", text, language=language)])
     redact_transcript(transcript)

@@ -77,6 +77,8 @@ class Settings:
     visibility_timeout: int = 6 * 3600
     redispatch_seconds: int = 300  # a queued job the broker may have lost is published again after this
     log_format: str = "text"  # text | json: the service's and workers' log lines (api.logs)
+    # uvicorn's access log (a line per request) from `callscope serve`; query values are never in it
+    access_log: bool = False
     # IANA time zone the web pages show times in and cut weeks by (CALLSCOPE_TIMEZONE)
     timezone: str = "Asia/Shanghai"
     # webhooks (api/webhooks.py): the delivery loop, first retry after this many seconds (doubling, with
