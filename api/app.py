@@ -18,6 +18,7 @@ from callscope import __version__
 from callscope.api import metrics, queue, web
 from callscope.api.crm import install_hooks, start_crm
 from callscope.api.errors import install_error_handlers
+from callscope.api.logs import install_access_log_filter
 from callscope.api.responses import ERROR_RESPONSES
 from callscope.api.routes import calls, health, notifications, ops, people, rubrics, teams, webhooks
 from callscope.api.routes import privacy as privacy_routes
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, start_workers: bool = True, dem
     """The app. Workers start with it unless start_workers is False (a `callscope worker` does the jobs)."""
     settings = settings or Settings.from_env()
     install_hooks()
+    install_access_log_filter()  # no query value (a search term, a phone) in uvicorn's access log
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -15,6 +15,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 from callscope.core.config import Settings
 
@@ -61,6 +62,31 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
+
+
+class QueryValueFilter(logging.Filter):
+    """Blanks the query values of uvicorn's access-log lines: `GET /api/v1/calls?q=13812345678` is logged
+    as `GET /api/v1/calls?q=…` (a search term, an erasure's phone or e-mail, a token in a link could sit
+    there). Installed on the `uvicorn.access` logger by create_app, so it holds however the app is run."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
+            record.args = (*args[:2], without_query_values(args[2]), *args[3:])
+        return True
+
+
+def without_query_values(target: str) -> str:
+    """A request target with each query value replaced by …, the names kept."""
+    parts = urlsplit(target)
+    names = [quote(name) + "=…" for name, _ in parse_qsl(parts.query, keep_blank_values=True)]
+    return urlunsplit(parts._replace(query="&".join(names)))
+
+
+def install_access_log_filter() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, QueryValueFilter) for f in access.filters):
+        access.addFilter(QueryValueFilter())
 
 
 def setup_logging(settings: Settings, level: int = logging.INFO) -> None:

@@ -144,9 +144,11 @@ def request_digests(key: bytes, phone: str | None, email: str | None) -> list[st
     return sorted(out)
 
 
-def store_digests(session: Session, settings: Settings, call: Call, transcript: Transcript) -> int:
-    """Keep a keyed hash of each value redaction took out of the call (replacing earlier ones); the values
-    themselves are dropped from memory here. Returns how many were stored."""
+def store_digests(session: Session, settings: Settings, call: Call, transcript: Transcript, *,
+                  replace: bool = True) -> int:
+    """Keep a keyed hash of each value redaction took out of the call (replacing earlier ones, unless
+    replace is False: the redaction backfill adds to them); the values themselves are dropped from memory
+    here. Returns how many were stored."""
     key = privacy_key(settings)
     seen: set[tuple[str, str, str]] = set()
     for turn in transcript.turns:
@@ -156,7 +158,12 @@ def store_digests(session: Session, settings: Settings, call: Call, transcript: 
                 red.value = ""
     if not seen:
         return 0
-    session.execute(delete(RedactionDigest).where(RedactionDigest.call_id == call.id))
+    if replace:
+        session.execute(delete(RedactionDigest).where(RedactionDigest.call_id == call.id))
+    else:
+        kept = set(session.execute(select(RedactionDigest.kind, RedactionDigest.role, RedactionDigest.digest)
+                                   .where(RedactionDigest.call_id == call.id)).tuples())
+        seen -= kept
     session.add_all([RedactionDigest(call_id=call.id, kind=kind, role=role, digest=digest)
                      for kind, role, digest in sorted(seen)])
     return len(seen)

@@ -19,4 +19,6 @@ def run_server(settings: Settings, host: str, port: int, demo: bool) -> None:
     where = settings.database_url.split("@")[-1] if settings.database_url else settings.resolved_database_url
     print(f"callscope: serving http://{host}:{port}/ (API docs: /docs); data: {settings.data_dir}; "
           f"database: {where}; workers: {engine}", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    # with the access log on, its lines go through api.logs.QueryValueFilter (installed by create_app)
+    uvicorn.run(app, host=host, port=port, log_level="info" if settings.access_log else "warning",
+                access_log=settings.access_log)

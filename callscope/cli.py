@@ -73,6 +73,18 @@ def _cmd_token_manage(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_privacy_backfill(args: argparse.Namespace, settings: Settings) -> int:
+    """privacy backfill: redact stored calls under the current rules; a JSON line of counts on stdout."""
+    import json
+
+    from callscope.api.backfill import backfill_cli
+
+    if args.data_dir:
+        settings.data_dir = Path(args.data_dir)
+    print(json.dumps(backfill_cli(settings, every=args.all)))
+    return 0
+
+
 def _cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from callscope.api.worker import run_worker
 
@@ -164,6 +176,14 @@ def build_parser() -> argparse.ArgumentParser:
         ta.add_argument("--data-dir", default=None,
                         help="the service's data dir (default: CALLSCOPE_DATA_DIR, ./data)")
         ta.set_defaults(func=_cmd_token_manage)
+
+    pv = sub.add_parser("privacy", help="privacy jobs")
+    psub = pv.add_subparsers(dest="privacy_command", required=True)
+    pb = psub.add_parser("backfill", help="redact calls stored before redaction was on or under older rules "
+                                          "(idempotent, audited)")
+    pb.add_argument("--all", action="store_true", help="re-read calls already at the current rules too")
+    pb.add_argument("--data-dir", default=None, help="the service's data dir (default: CALLSCOPE_DATA_DIR)")
+    pb.set_defaults(func=_cmd_privacy_backfill)
 
     w = sub.add_parser("worker",
                        help="a worker of the shared job queue (set CALLSCOPE_DATABASE_URL; "

@@ -165,6 +165,9 @@ class Call(Base):
     language: Mapped[str | None] = mapped_column(String(10))
     objection_types: Mapped[str] = mapped_column(String(200), default="")  # " price budget "
     tracker_names: Mapped[str] = mapped_column(Text, default="")  # " competitors pricing ": the trackers hit
+    # the nlp.redaction RULES_VERSION its stored text went through; None: stored with redaction off or
+    # before it existed (migration 0009; `callscope privacy backfill` brings it up to date)
+    redaction_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

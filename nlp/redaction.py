@@ -25,8 +25,12 @@ import re
 from dataclasses import dataclass
 
 from callscope.models.document import Redaction, Transcript, Turn, Word
+from callscope.nlp.resources import load_yaml
 
 KINDS = ("phone", "id", "card", "email")
+# raised whenever the rules find more than before: `callscope privacy backfill` re-redacts calls stored under
+# an older version (2: phone-band soundalikes of digit words, garbled replies to an e-mail question)
+RULES_VERSION = 2
 PLACEHOLDERS = {
     "zh": {"phone": "[电话]", "id": "[身份证]", "card": "[银行卡]", "email": "[邮箱]"},
     "en": {"phone": "[phone]", "id": "[id]", "card": "[card]", "email": "[email]"},
@@ -43,6 +47,13 @@ _EN_TEENS = {"ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fou
 _EN_TENS = {"twenty": "2", "thirty": "3", "forty": "4", "fifty": "5", "sixty": "6", "seventy": "7",
             "eighty": "8", "ninety": "9"}
 _EN_REPEAT = {"double": 2, "triple": 3}
+# what phone-band ASR writes for a digit word ("time" for five): nlp/data/spoken_digits.yaml
+_EN_SOUNDALIKE = {said: digit for digit, words in load_yaml("spoken_digits.yaml")["en_soundalikes"].items()
+                  for said in words}
+_EN_SOUNDALIKE_RE = re.compile(
+    "(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+")
+                     for w in sorted(_EN_SOUNDALIKE, key=len, reverse=True)) + r")(?![A-Za-z'])",
+    re.IGNORECASE)
 _FULLWIDTH = {chr(0xFF10 + i): str(i) for i in range(10)}
 # what may sit between the digits of one number: spaces, dashes, commas, a hesitation
 _PLUS = re.compile(r"(?:\+|\bplus\s+|加)\s*\(?$", re.IGNORECASE)
@@ -84,6 +95,7 @@ class _Atom:
     start: int  # character offsets in the turn text
     end: int
     digits: str  # "" for an X (the ID check character)
+    soundalike: bool = False  # a word ASR wrote for a digit (spoken_digits.yaml): a digit only beside one
 
 
 @dataclass
@@ -135,6 +147,13 @@ def _atoms(text: str) -> list[_Atom | str]:
             m = _EN_WORD.match(text, i)
             word = m.group(0)
             low = word.lower()
+            alike = None if low in _EN_DIGITS or low in _EN_TEENS or low in _EN_TENS or low in _EN_REPEAT \
+                or (i > 0 and text[i - 1].isalpha()) else _EN_SOUNDALIKE_RE.match(text, i)
+            if alike is not None:
+                said = re.sub(r"\s+", " ", alike.group(0).lower())
+                out.append(_Atom(i, alike.end(), _EN_SOUNDALIKE[said], soundalike=True))
+                i = alike.end()
+                continue
             if low in _EN_DIGITS and (low not in ("o", "oh") or _near_digit(out)):
                 out.append(_Atom(i, m.end(), _EN_DIGITS[low]))
             elif low in _EN_TEENS:
@@ -181,7 +200,28 @@ def _atoms(text: str) -> list[_Atom | str]:
             continue
         out.append("break")
         i += 1
-    return out
+    return _settle_soundalikes(out)
+
+
+def _settle_soundalikes(out: list[_Atom | str]) -> list[_Atom | str]:
+    """A soundalike stays a digit only in a stretch (between two breaks) that holds a real digit."""
+    settled: list[_Atom | str] = []
+    stretch: list[_Atom | str] = []
+
+    def close() -> None:
+        real = any(isinstance(item, _Atom) and not item.soundalike for item in stretch)
+        settled.extend(item if real or not isinstance(item, _Atom) or not item.soundalike else "break"
+                       for item in stretch)
+        stretch.clear()
+
+    for item in out:
+        if item == "break":
+            close()
+            settled.append(item)
+        else:
+            stretch.append(item)
+    close()
+    return settled
 
 
 def _near_digit(out: list[_Atom | str]) -> bool:
@@ -363,6 +403,13 @@ _EMAIL_EN = re.compile(
 _EMAIL_ANSWER = re.compile(r"(?:^|\b)(?:it's|it\s+is|e-?mail\s+is|mail\s+is|address\s+is|邮箱是)\s*"
                            r"([^。！!？?]{3,60}?)[\s.。！!,，]*$", re.IGNORECASE)
 _ADDRESS_LIKE = re.compile(r"\bat|@|\bdot\b|\bcom\b|艾特|点com", re.IGNORECASE)
+_ADDRESS_SOUNDALIKES = load_yaml("spoken_digits.yaml")["en_address_soundalikes"]
+# how a reply ends that gives an address, even one ASR garbled past reading ("If we cannot not win.com.")
+_ADDRESS_END = re.compile(
+    r"(?:\.|\b(?:" + "|".join(["dot", *_ADDRESS_SOUNDALIKES["dot"]]) + r")\s+|点)\s*"
+    r"(?:com|net|org|cn|io|co|edu|" + "|".join(_ADDRESS_SOUNDALIKES["com"]) + r")\b[\s.。!！]*$",
+    re.IGNORECASE)
+REPLY_WORDS = 12  # a reply to 'your e-mail?' this short that ends like an address is taken whole
 _EMAIL_GLUED = re.compile(rf"\b([a-z0-9._\-]+?)at([a-z0-9\-]+\.{_TLD})\b", re.IGNORECASE)
 _ZH_DIGIT_CLASS = "零〇一二三四五六七八九幺"
 _ZH_USER = rf"[A-Za-z0-9_\-{_ZH_DIGIT_CLASS}]+(?:\s*(?:点|\.|下划线|杠)\s*[A-Za-z0-9{_ZH_DIGIT_CLASS}]+)*"
@@ -406,6 +453,11 @@ def _spoken_address(text: str) -> str:
 _EMAIL_CONTEXT = re.compile(r"e-?mail|\bmail\b|address|邮箱|油箱|邮件|电邮", re.IGNORECASE)
 
 
+def _asks_for_address(earlier: tuple[str, ...]) -> bool:
+    """The turn just before asks for an e-mail address."""
+    return bool(earlier) and _EMAIL_CONTEXT.search(earlier[-1]) is not None
+
+
 def _emails(text: str, earlier: tuple[str, ...] = ()) -> list[tuple[int, int, str]]:
     """Addresses in text: written (a@b.com), spoken in Mandarin (…艾特…点com), or spoken in English
     ('… at … dot com'), the last only where the words around ask for or name an e-mail address or the
@@ -424,6 +476,11 @@ def _emails(text: str, earlier: tuple[str, ...] = ()) -> list[tuple[int, int, st
         m = _EMAIL_ANSWER.search(text)
         if m and len(m.group(1).split()) <= 6 and _ADDRESS_LIKE.search(m.group(1)):
             found.append((m.start(1), m.end(1), _spoken_address(m.group(1))))
+            return found
+        if len(text.split()) <= REPLY_WORDS and _ADDRESS_END.search(text) and _asks_for_address(earlier):
+            body = text.strip().rstrip(".。!！ ")
+            start = text.index(body)
+            found.append((start, start + len(body), _spoken_address(body)))
             return found
     if asked:  # ASR glues the spoken 'at' on: 'my mail is nyat163.com'
         for m in _EMAIL_GLUED.finditer(text):
@@ -633,9 +690,11 @@ def redact_transcript(transcript: Transcript) -> list[Found]:
     return found
 
 
-def redact_text(text: str, language: str = "zh") -> str:
+def redact_text(text: str, language: str | None = None) -> str:
     """One piece of text with its personal numbers and addresses replaced (no times): for free text that
-    never went through ASR (a title, a comment)."""
+    never went through ASR (a title, a comment). language: zh | en, else zh when it holds a CJK character."""
+    if language is None:
+        language = "zh" if re.search(r"[\u3400-\u9fff]", text) else "en"
     transcript = Transcript(duration=0.0, language=language, layout="mono",
                             turns=[Turn(0.0, 0.0, "S0", "customer", text, language=language)])
     redact_transcript(transcript)

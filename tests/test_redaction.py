@@ -156,3 +156,43 @@ def test_a_website_is_not_an_address() -> None:
                            ("customer", "Minutes at Northwind.com for the details."))
     redact_transcript(transcript)
     assert transcript.turns[1].text == "Minutes at Northwind.com for the details."
+
+
+def test_phone_band_soundalikes_of_digits_count_beside_real_digits() -> None:
+    """Over a phone line "five" comes out as "time", "seven" as "heaven", "zero" as "near" (the band loses
+    the fricatives): beside a real digit, in an answer to a question for a number, they are digits."""
+    cases = [
+        ("Can I get a phone number?",
+         "Sure, it's too neer-o-pig. Eight-four-three, time and time two-three."),
+        ("What's the best number to reach you?", "my helmet 6 time, mirrored 94, heaven 1431,"),
+        ("How do I reach you directly?", "call me on to mirror 56, time, time 1, time 28,"),
+    ]
+    for question, answer in cases:
+        transcript = _dialogue(("rep", question), ("customer", answer))
+        redact_transcript(transcript)
+        assert "[phone]" in transcript.turns[1].text, transcript.turns[1].text
+        assert sum(ch.isdigit() for ch in transcript.turns[1].text) < 4, transcript.turns[1].text
+
+
+@pytest.mark.parametrize("text", [
+    "I made it in time for the demo, even the team came.",
+    "We ate the cost for 3 years, and to be fair it was fine.",
+    "It's time to sign: 12 seats for 2 years, fine by me.",
+])
+def test_soundalikes_alone_are_words(text: str) -> None:
+    transcript = _dialogue(("rep", "What's the best number to reach you?"), ("customer", text))
+    redact_transcript(transcript)
+    assert transcript.turns[1].text == text
+
+
+def test_a_short_reply_to_an_address_question_that_ends_like_one_is_taken_whole() -> None:
+    """ASR garbles a spoken address over a phone line past any pattern, but the reply to 'your e-mail?'
+    still ends as one ("not calm" for "dot com"): taken whole; the same words after another question
+    stay."""
+    for answer in ("If we cannot not win.com.", "mymail.my.up153.com", "It's seeking us not when not come."):
+        transcript = _dialogue(("rep", "And your email address?"), ("customer", answer))
+        redact_transcript(transcript)
+        assert transcript.turns[1].text.startswith("[email]"), transcript.turns[1].text
+        kept = _dialogue(("rep", "Where can I read more?"), ("customer", answer))
+        redact_transcript(kept)
+        assert kept.turns[1].text == answer

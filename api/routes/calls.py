@@ -162,7 +162,8 @@ def override_item(
     _require_reviewer(principal)
     call = calls_service.visible_call(session, principal, call_id)
     item = reviews.override_item(session, principal, call, item_id, body.passed, body.score, body.reason,
-                                 clear_passed="passed" in body.model_fields_set and body.passed is None)
+                                 clear_passed="passed" in body.model_fields_set and body.passed is None,
+                                 redact=request.app.state.settings.redact)
     after_override(session, request.app.state.settings, call)
     session.commit()
     return {"call_id": call.id, "score": call.score, "item": item}
@@ -170,12 +171,13 @@ def override_item(
 
 @router.post("/calls/{call_id}/comments", status_code=201, response_model=CommentOut)
 def add_comment(
-    call_id: CallId, session: SessionDep, principal: PrincipalDep,
+    call_id: CallId, session: SessionDep, principal: PrincipalDep, request: Request,
     body: Annotated[CommentIn, Body(examples=[{"text": "Good recovery on price",
                                                "item_id": "objection_handling", "at": 13.1}])],
 ) -> dict:
     _require_reviewer(principal)
     call = calls_service.visible_call(session, principal, call_id)
-    comment = reviews.add_comment(session, principal, call, body.text, body.item_id, body.at)
+    comment = reviews.add_comment(session, principal, call, body.text, body.item_id, body.at,
+                                  redact=request.app.state.settings.redact)
     session.commit()
     return reviews.comment_to_dict(comment)

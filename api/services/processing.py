@@ -20,6 +20,7 @@ from callscope.core.errors import InputError
 from callscope.models.document import Analysis, Transcript
 from callscope.models.orm import Call, Job
 from callscope.nlp.dates import resolve_next_steps
+from callscope.nlp.redaction import RULES_VERSION
 from callscope.pipeline import AnalyzeOptions
 
 log = logging.getLogger("callscope.pipeline")
@@ -56,6 +57,7 @@ def run_job(session: Session, settings: Settings, job: Job, analyze_fn: AnalyzeF
         metrics.analysis_measured(analysis.timings, analysis.transcript.duration)
         # keyed hashes of what redaction took out (for erasure requests); the values go no further
         store_digests(session, settings, call, analysis.transcript)
+        call.redaction_version = RULES_VERSION if settings.redact else None
     document = analysis.to_dict()
     document["scorecard"]["rubric_revision"] = version  # the stored version (0: the built-in text)
     # next steps' dates from the words said, against the call's start in the local time zone

@@ -11,11 +11,20 @@ from callscope.api.deps import Principal
 from callscope.api.errors import Conflict, FieldError, Forbidden, NotFound
 from callscope.api.services.results import current_analysis, effective_document
 from callscope.models.orm import Acknowledgement, ApiToken, Call, Comment, Override, User, utcnow
+from callscope.nlp.redaction import redact_text
+
+
+def _typed(text: str, redact: bool) -> str:
+    """What a reviewer typed, as stored: with redaction on, a customer's number or address they typed out
+    is replaced like one said in the call."""
+    return redact_text(text) if redact and text else text
 
 
 def override_item(session: Session, principal: Principal, call: Call, item_id: str, passed: bool | None,
-                  score: float | None, reason: str, clear_passed: bool = False) -> dict[str, Any]:
-    """Set an item's passed and/or score; returns the item as now effective. The caller commits."""
+                  score: float | None, reason: str, clear_passed: bool = False, *,
+                  redact: bool) -> dict[str, Any]:
+    """Set an item's passed and/or score; returns the item as now effective. The caller commits.
+    redact: replace personal numbers and addresses in the reason (Settings.redact)."""
     record = current_analysis(session, call.id)
     if record is None:
         raise Conflict(f"call {call.id} has no scorecard yet (status {call.status})")
@@ -36,7 +45,7 @@ def override_item(session: Session, principal: Principal, call: Call, item_id: s
         after["score"] = float(score)
     before = {"passed": item.get("passed"), "score": item.get("score")}
     session.add(Override(call_id=call.id, item_id=item_id, actor=principal.label, token_id=principal.token_id,
-                         before=before, after=after, reason=reason[:2000]))
+                         before=before, after=after, reason=_typed(reason, redact)[:2000]))
     session.flush()
     document = effective_document(session, call, record.document)
     call.score = document["scorecard"].get("score")
@@ -44,11 +53,13 @@ def override_item(session: Session, principal: Principal, call: Call, item_id: s
 
 
 def add_comment(session: Session, principal: Principal, call: Call, text: str, item_id: str | None,
-                at: float | None) -> Comment:
+                at: float | None, *, redact: bool) -> Comment:
+    """A comment on the call (a transcript line at `at`, a scorecard item); redact: replace personal
+    numbers and addresses before it is stored (Settings.redact)."""
     if not text.strip():
         raise FieldError("text: empty comment")
     comment = Comment(call_id=call.id, item_id=item_id, at=at, actor=principal.label,
-                      token_id=principal.token_id, text=text.strip()[:5000])
+                      token_id=principal.token_id, text=_typed(text.strip()[:5000], redact))
     session.add(comment)
     session.flush()
     return comment

@@ -134,7 +134,7 @@ def override(request: Request, call_id: CallId, item_id: str, session: SessionDe
         call = visible_call(session, principal, call_id)
         passed = {"pass": True, "fail": False}.get(verdict)
         override_item(session, principal, call, item_id, passed=passed, score=_score(score, "score"),
-                      reason=reason, clear_passed=verdict == "na")
+                      reason=reason, clear_passed=verdict == "na", redact=request.app.state.settings.redact)
         session.commit()
     except CallscopeError as err:
         session.rollback()
@@ -152,7 +152,8 @@ def comment(request: Request, call_id: CallId, session: SessionDep, principal: P
             raise Forbidden("only managers and admins may comment")
         call = visible_call(session, principal, call_id)
         moment = _score(at, "at")
-        add_comment(session, principal, call, text, item_id or None, moment)
+        add_comment(session, principal, call, text, item_id or None, moment,
+                    redact=request.app.state.settings.redact)
         session.commit()
     except CallscopeError as err:
         session.rollback()

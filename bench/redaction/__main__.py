@@ -5,12 +5,19 @@ of the synthcall renders (clean full band, and phone band: --rate 8000 --noise 2
     .venv/bin/python -m bench.redaction              # true text + cached ASR transcripts (ASR when missing)
     .venv/bin/python -m bench.redaction --asr        # transcribe the renders again
     .venv/bin/python -m bench.redaction --text-only  # true text alone (no model)
+    .venv/bin/python -m bench.redaction --set heldout  # only one of the two sets (default: both)
+
+Two sets: "tuning" (bench/redaction/scripts, make_scripts.py), on which the rules were written, and
+"heldout" (bench/redaction/heldout/scripts, make_heldout.py), new phrasings written before the tuning set's
+misses were looked at and not tuned on.
 
 An utterance with a personal number counts as found when a redaction covers it (on ASR transcripts: a
 redaction's time span overlaps the utterance's span in the truth file), and as leaked when four or more
 of its digits in a row are still in the text after redaction; one ASR wrote nothing for (an English turn
 of a Mandarin call, say) is counted apart ("lost"), not in recall: nothing of it is stored. A look-alike
-counts as redacted when any redaction touches it. The scripts come from bench/redaction/make_scripts.py.
+counts as redacted when any redaction touches it. Each miss says how many of the number's digits the
+transcript still holds in order ("heard 4/10"): few means the recogniser misheard the digits, most means
+the detector missed a form it could have read.
 """
 
 from __future__ import annotations
@@ -18,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,9 +34,7 @@ from callscope.models.document import Transcript, Turn, Word
 from callscope.nlp.redaction import _runs, redact_transcript
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = HERE / "scripts"
-AUDIO = HERE / "audio"
-CACHE = HERE / "results" / "asr"
+SETS = {"tuning": HERE, "heldout": HERE / "heldout"}
 VARIANTS = ("clean", "phone")
 
 
@@ -62,8 +66,8 @@ class Tally:
                 "prompt_fp": self.prompt_false_positives, "not_transcribed": self.lost}
 
 
-def load_scripts() -> list[dict[str, Any]]:
-    return [json.loads(p.read_text()) for p in sorted(SCRIPTS.glob("*.json"))]
+def load_scripts(root: Path) -> list[dict[str, Any]]:
+    return [json.loads(p.read_text()) for p in sorted((root / "scripts").glob("*.json"))]
 
 
 def _utterances(script: dict[str, Any], timed: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -90,8 +94,22 @@ def _leaked(text: str, value: str) -> bool:
     return False
 
 
-def _timed(script: dict[str, Any], variant: str | None) -> list[dict[str, Any]]:
-    truth = AUDIO / (variant or "clean") / f"{script['id']}.truth.json"
+def _heard(text: str, value: str) -> str:
+    """How many of the number's digits the text holds in order (longest common subsequence), 'k/n'."""
+    if "@" in value:
+        return "address"
+    want = "".join(ch for ch in value if ch.isdigit())
+    have = "".join(run.digits for run in _runs(0, text))
+    row = [0] * (len(have) + 1)
+    for w in want:
+        diagonal = 0
+        for j, h in enumerate(have, 1):
+            diagonal, row[j] = row[j], diagonal + 1 if w == h else max(row[j], row[j - 1])
+    return f"heard {row[-1]}/{len(want)}"
+
+
+def _timed(root: Path, script: dict[str, Any], variant: str | None) -> list[dict[str, Any]]:
+    truth = root / "audio" / (variant or "clean") / f"{script['id']}.truth.json"
     if truth.exists():
         return json.loads(truth.read_text())["turns"]
     t, out = 0.0, []
@@ -102,9 +120,9 @@ def _timed(script: dict[str, Any], variant: str | None) -> list[dict[str, Any]]:
     return out
 
 
-def true_text(script: dict[str, Any]) -> Tally:
+def true_text(root: Path, script: dict[str, Any]) -> Tally:
     """The script's own text as a transcript (rep S0, customer S1), one word per character."""
-    timed = _timed(script, None)
+    timed = _timed(root, script, None)
     turns = []
     for turn, t in zip(script["turns"], timed, strict=True):
         text = turn["text"]
@@ -141,18 +159,18 @@ def _count(tally: Tally, uid: str, truth: dict[str, Any] | None, reds: list, tex
         tally.found += 1
         tally.right_kind += any(r.kind == truth["kind"] for r in reds)
     else:
-        tally.misses.append(f"{uid} ({truth['kind']}): {text}")
+        tally.misses.append(f"{uid} ({truth['kind']}, {_heard(text, truth['value'])}): {text}")
     if _leaked(text, truth["value"]):
         tally.leaked += 1
         if reds:
             tally.misses.append(f"{uid} ({truth['kind']}, partly): {text}")
 
 
-def asr_transcript(script: dict[str, Any], variant: str, again: bool) -> Transcript | None:
-    cache = CACHE / variant / f"{script['id']}.json"
+def asr_transcript(root: Path, script: dict[str, Any], variant: str, again: bool) -> Transcript | None:
+    cache = root / "results" / "asr" / variant / f"{script['id']}.json"
     if cache.exists() and not again:
         return Transcript.from_dict(json.loads(cache.read_text()))
-    audio = AUDIO / variant / f"{script['id']}.stereo.ogg"
+    audio = root / "audio" / variant / f"{script['id']}.stereo.ogg"
     if not audio.exists():
         return None
     from callscope.ingest import load_recording
@@ -166,11 +184,11 @@ def asr_transcript(script: dict[str, Any], variant: str, again: bool) -> Transcr
     return transcript
 
 
-def on_asr(script: dict[str, Any], variant: str, again: bool) -> Tally | None:
-    transcript = asr_transcript(script, variant, again)
+def on_asr(root: Path, script: dict[str, Any], variant: str, again: bool) -> Tally | None:
+    transcript = asr_transcript(root, script, variant, again)
     if transcript is None:
         return None
-    timed = _timed(script, variant)
+    timed = _timed(root, script, variant)
     redact_transcript(transcript)
     tally = Tally()
     for uid, u in _utterances(script, timed).items():
@@ -186,46 +204,56 @@ def on_asr(script: dict[str, Any], variant: str, again: bool) -> Tally | None:
     return tally
 
 
+def score(name: str, sources: list[str], again: bool) -> tuple[dict[str, dict[str, Any]], dict[str, Tally]]:
+    """The rows (source -> language -> figures) of one set, and its tallies over both languages."""
+    root = SETS[name]
+    results: dict[str, dict[str, Any]] = {}
+    overall: dict[str, Tally] = {}
+    for source in sources:
+        tallies = {language: Tally() for language in ("zh", "en", "all")}
+        for script in load_scripts(root):
+            got = true_text(root, script) if source == "text" else on_asr(root, script, source, again)
+            if got is None:
+                print(f"{name} {source}: no render of {script['id']} (see bench/redaction/README.md)",
+                      file=sys.stderr)
+                continue
+            tallies[script["language"]].add(got)
+            tallies["all"].add(got)
+        results[source] = {lang: t.row() for lang, t in tallies.items()}
+        overall[source] = tallies["all"]
+    return results, overall
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.redaction", description=__doc__.splitlines()[0])
     parser.add_argument("--asr", action="store_true", help="transcribe the renders again (else cached)")
     parser.add_argument("--text-only", action="store_true", help="the true text only (no ASR)")
+    parser.add_argument("--set", choices=[*SETS, "both"], default="both", help="which set (default both)")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     parser.add_argument("--show", action="store_true", help="list the misses and false positives")
     args = parser.parse_args(argv)
-    scripts = load_scripts()
-    results: dict[str, dict[str, Any]] = {}
-    tallies: dict[str, dict[str, Tally]] = defaultdict(dict)
     sources = ["text"] + ([] if args.text_only else list(VARIANTS))
-    for source in sources:
-        for language in ("zh", "en", "all"):
-            tallies[source][language] = Tally()
-        for script in scripts:
-            got = true_text(script) if source == "text" else on_asr(script, source, args.asr)
-            if got is None:
-                print(f"{source}: no render of {script['id']} (see bench/redaction/README.md)",
-                      file=sys.stderr)
-                continue
-            tallies[source][script["language"]].add(got)
-            tallies[source]["all"].add(got)
-        results[source] = {lang: t.row() for lang, t in tallies[source].items()}
-    print(f"{'source':8} {'lang':4} {'personal':>8} {'recall':>7} {'kind':>6} {'leaked':>6} "
+    names = list(SETS) if args.set == "both" else [args.set]
+    figures: dict[str, Any] = {}
+    print(f"{'set':8} {'source':8} {'lang':4} {'personal':>8} {'recall':>7} {'kind':>6} {'leaked':>6} "
           f"{'look-alikes':>11} {'FP rate':>7} {'prompt FP':>9} {'lost':>4}")
-    for source, rows in results.items():
-        for lang, row in rows.items():
-            print(f"{source:8} {lang:4} {row['personal']:8d} {row['recall']:7.3f} "
-                  f"{row['kind_accuracy']:6.3f} {row['leaked']:6d} {row['lookalikes']:11d} "
-                  f"{row['lookalike_fp_rate']:7.3f} {row['prompt_fp']:9d} {row['not_transcribed']:4d}")
+    shown: list[str] = []
+    for name in names:
+        results, overall = score(name, sources, args.asr)
+        figures[name] = results
+        for source, rows in results.items():
+            for lang, row in rows.items():
+                print(f"{name:8} {source:8} {lang:4} {row['personal']:8d} {row['recall']:7.3f} "
+                      f"{row['kind_accuracy']:6.3f} {row['leaked']:6d} {row['lookalikes']:11d} "
+                      f"{row['lookalike_fp_rate']:7.3f} {row['prompt_fp']:9d} {row['not_transcribed']:4d}")
+        for source, tally in overall.items():
+            shown += [f"[{name} {source}] miss  {line}" for line in tally.misses]
+            shown += [f"[{name} {source}] FP    {line}" for line in tally.fps]
     if args.show:
-        for source in sources:
-            t = tallies[source]["all"]
-            for line in t.misses:
-                print(f"[{source}] miss  {line}")
-            for line in t.fps:
-                print(f"[{source}] FP    {line}")
+        print("\n".join(shown))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=1) + "\n")
+        args.out.write_text(json.dumps(figures, indent=1) + "\n")
     return 0
 
 

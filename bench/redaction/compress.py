@@ -1,18 +1,20 @@
 """Re-encode synthcall's stereo renders as Ogg/Opus (a tenth of the FLAC size) and drop the mono mixes and
 FLAC files: what bench/redaction/audio keeps. Run after rendering (see README.md).
 
-    .venv/bin/python -m bench.redaction.compress
+    .venv/bin/python -m bench.redaction.compress            # bench/redaction/audio
+    .venv/bin/python -m bench.redaction.compress heldout    # bench/redaction/heldout/audio
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import av
 import numpy as np
 import soundfile as sf
 
-AUDIO = Path(__file__).resolve().parent / "audio"
+HERE = Path(__file__).resolve().parent
 
 
 def to_opus(source: Path, target: Path, bitrate: int) -> None:
@@ -30,11 +32,12 @@ def to_opus(source: Path, target: Path, bitrate: int) -> None:
 
 
 def main() -> None:
+    root = HERE / sys.argv[1] if len(sys.argv) > 1 else HERE
     for variant, bitrate in (("clean", 48000), ("phone", 32000)):
-        for flac in sorted((AUDIO / variant).glob("*.stereo.flac")):
+        for flac in sorted((root / "audio" / variant).glob("*.stereo.flac")):
             to_opus(flac, flac.with_name(flac.name.replace(".flac", ".ogg")), bitrate)
             flac.unlink()
-        for mono in (AUDIO / variant).glob("*.mono.*"):
+        for mono in (root / "audio" / variant).glob("*.mono.*"):
             mono.unlink()
 
 

@@ -77,6 +77,8 @@ class Settings:
     visibility_timeout: int = 6 * 3600
     redispatch_seconds: int = 300  # a queued job the broker may have lost is published again after this
     log_format: str = "text"  # text | json: the service's and workers' log lines (api.logs)
+    # uvicorn's access log (a line per request) from `callscope serve`; query values are never in it
+    access_log: bool = False
     # IANA time zone of the calls' local time (next-step dates, deal clocks) (CALLSCOPE_TIMEZONE)
     timezone: str = "Asia/Shanghai"
     # IANA time zone the pages show times in and that weeks and days are cut by, in the pages and the API's
