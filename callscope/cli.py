@@ -73,6 +73,16 @@ def _cmd_token_manage(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_rollups(args: argparse.Namespace, settings: Settings) -> int:
+    """rollups rebuild: every per rep and day roll-up recomputed from the calls; one JSON line."""
+    from callscope.api.services.rollups import rebuild_cli
+
+    if args.data_dir:
+        settings.data_dir = Path(args.data_dir)
+    print(json.dumps(rebuild_cli(settings)))
+    return 0
+
+
 def _cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from callscope.api.worker import run_worker
 
@@ -164,6 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
         ta.add_argument("--data-dir", default=None,
                         help="the service's data dir (default: CALLSCOPE_DATA_DIR, ./data)")
         ta.set_defaults(func=_cmd_token_manage)
+
+    r = sub.add_parser("rollups", help="the per rep and day roll-ups that evaluations read")
+    rsub = r.add_subparsers(dest="rollups_command", required=True)
+    rb = rsub.add_parser("rebuild", help="recompute every roll-up from the calls (the service keeps them "
+                                         "up to date itself; this is for repairs and after bulk imports)")
+    rb.add_argument("--data-dir", default=None,
+                    help="the service's data dir (default: CALLSCOPE_DATA_DIR, ./data)")
+    rb.set_defaults(func=_cmd_rollups)
 
     w = sub.add_parser("worker",
                        help="a worker of the shared job queue (set CALLSCOPE_DATABASE_URL; "

@@ -7,13 +7,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from callscope.api.deps import Principal
 from callscope.api.services.config import service_config
 from callscope.api.services.results import effective_digests
 from callscope.api.services.risk import judge, team_settings
-from callscope.models.orm import Call, Deal, utcnow
+from callscope.models.orm import Call, Deal, User, utcnow
 from callscope.nlp.dates import DEFAULT_TZ, resolve
 
 
@@ -42,9 +42,10 @@ def deal_insights(
     now = now or utcnow()
     calls = list(
         session.scalars(
-            principal.scope_calls(select(Call).where(Call.deal_id == deal.id)).order_by(
-                Call.started_at, Call.id
-            )
+            # each call's rep (and the last one's team) with the calls: no query per rep
+            principal.scope_calls(select(Call).where(Call.deal_id == deal.id))
+            .options(joinedload(Call.rep).joinedload(User.team))
+            .order_by(Call.started_at, Call.id)
         )
     )
     digests = effective_digests(session, [call.id for call in calls])
