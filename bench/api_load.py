@@ -130,6 +130,7 @@ def seed(url: str, templates: list[Template], n_calls: int, n_reps: int, log=pri
     from callscope.api.tokens import create_token
     from callscope.models.db import make_engine, migrate, session_factory
     from callscope.models.orm import Call, Deal, Override, Team, User
+    from callscope.nlp.dates import DEFAULT_TZ, resolve_next_steps
 
     # the templates' turns repeat: tokenise each distinct text once (same output, far less jieba time)
     results.index_tokens = functools.lru_cache(maxsize=None)(results.index_tokens)
@@ -152,15 +153,18 @@ def seed(url: str, templates: list[Template], n_calls: int, n_reps: int, log=pri
             session.commit()
             rep_ids, deal_rows = [r.id for r in reps], [(d.id, d.external_id) for d in deals]
 
-            def where() -> tuple[int, int | None, datetime]:
+            def where(doc: dict[str, Any]) -> tuple[int, int | None, datetime]:
+                """A call's rep, deal and start; its next steps dated from that start, as the worker
+                does before storing an analysis (api.services.processing)."""
                 deal = rng.choice(deal_rows) if rng.random() < 0.6 else None
                 started = now - timedelta(days=rng.uniform(0, DAYS))
+                resolve_next_steps(doc.get("next_steps", []), started, DEFAULT_TZ)
                 return rng.choice(rep_ids), deal[0] if deal else None, started
 
             call_ids: list[int] = []
             for i in range(min(n_calls, SERVICE_SEEDED)):
                 doc, transcript = _vary(templates[i % len(templates)], rng)
-                call = Call(**_call_row(i, doc, *where()))
+                call = Call(**_call_row(i, doc, *where(doc)))
                 session.add(call)
                 session.flush()
                 items = (doc.get("scorecard") or {}).get("items") or []
@@ -233,7 +237,7 @@ def _bulk_copies(session, stored: list[int], templates: list[Template], n_calls:
         sources = [i % k for i in batch]  # the stored call whose turns (same template) are copied
         varied = [_vary(templates[src % len(templates)], rng) for src in sources]
         ids = session.scalars(insert(Call).returning(Call.id, sort_by_parameter_order=True),
-                              [_call_row(i, doc, *where())
+                              [_call_row(i, doc, *where(doc))
                                for i, (doc, _) in zip(batch, varied, strict=True)]).all()
         analysis_ids = session.scalars(
             insert(AnalysisRecord).returning(AnalysisRecord.id, sort_by_parameter_order=True),
@@ -454,6 +458,37 @@ def request_plan(seeded: Seeded, n: int, rng: random.Random) -> dict[str, list[s
     }
 
 
+# --- what a request costs, however busy the machine --------------------------------------------
+
+
+def cpu_costs(data_dir: Path, database_url: str, seeded: Seeded, n: int) -> dict[str, dict[str, Any]]:
+    """Each endpoint's CPU time per request (process time), in-process and one request at a time
+    (FastAPI's TestClient on the same database): the work a request costs the server. Other processes
+    on a shared machine stretch wall times, hardly CPU times; the client side's share is healthz's."""
+    from fastapi.testclient import TestClient
+
+    from callscope.api.app import create_app
+    from callscope.core.config import Settings
+
+    settings = Settings(data_dir=data_dir, database_url=database_url, webhook_delivery=False)
+    headers = {"Authorization": f"Bearer {seeded.token}"}
+    out: dict[str, dict[str, Any]] = {}
+    with TestClient(create_app(settings, start_workers=False)) as client:
+        for name, paths in request_plan(seeded, n, random.Random(99)).items():
+            for path in paths[:3]:  # warm-up
+                client.get(path, headers=headers)
+            cpu, wall = [], []
+            for path in paths:
+                c0, w0 = time.process_time(), time.perf_counter()
+                status = client.get(path, headers=headers).status_code
+                if status == 200:
+                    cpu.append((time.process_time() - c0) * 1000)
+                    wall.append((time.perf_counter() - w0) * 1000)
+            out[name] = {"requests": len(cpu), "cpu_p50_ms": percentile(cpu, 50),
+                         "cpu_p99_ms": percentile(cpu, 99), "wall_p50_ms": percentile(wall, 50)}
+    return out
+
+
 # --- why is the evaluation slow -------------------------------------------------------------------
 
 
@@ -557,10 +592,12 @@ def run_backend(backend: str, args: argparse.Namespace, templates: list[Template
                               f"p50 {percentile(got.ms, 50) or 0:.0f} ms, "
                               f"p99 {percentile(got.ms, 99) or 0:.0f} ms "
                               f"(server p99 {percentile(got.server_ms, 99) or 0:.0f} ms)", flush=True)
+            costs = cpu_costs(workdir / "data", server_url, seeded, args.cpu_requests)
             diagnosis = diagnose_evaluation(url, seeded.rep_ids[0])
     endpoints = {name: summarize_rounds(got) for name, got in rounds.items()}
     return {"seed_seconds": seeded.seconds, "document_bytes_per_call": seeded.document_bytes,
             "endpoints": endpoints, "_rows": [summary_row(k, v) for k, v in endpoints.items()],
+            "cpu_per_request": costs,
             "evaluation_diagnosis": diagnosis}
 
 
@@ -578,6 +615,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="rounds over all endpoints; figures are medians over the rounds (default 3)")
     parser.add_argument("--max-seconds", type=float, default=90,
                         help="time cap per endpoint; fewer requests are reported when it bites (default 90)")
+    parser.add_argument("--cpu-requests", type=int, default=60,
+                        help="requests per endpoint of the in-process CPU-time phase (default 60)")
     parser.add_argument("--backends", nargs="+", choices=["sqlite", "postgresql"],
                         default=["sqlite", "postgresql"])
     parser.add_argument("--pg-admin", default="postgresql://postgres@127.0.0.1:5432/postgres",
@@ -604,6 +643,9 @@ def main(argv: list[str] | None = None) -> int:
         print_table(headers, r.pop("_rows"),
                     title=f"{backend}: {args.calls} calls, {args.reps} reps, {args.clients} clients; "
                           f"medians over {args.repeats} rounds of {args.requests} requests")
+        print_table(["endpoint (in-process, one at a time)", "ok", "CPU p50 ms", "CPU p99 ms", "wall p50 ms"],
+                    [[k, v["requests"], v["cpu_p50_ms"], v["cpu_p99_ms"], v["wall_p50_ms"]]
+                     for k, v in r["cpu_per_request"].items()])
         d = r["evaluation_diagnosis"]
         print(f"  evaluation of one rep ({d['calls']} calls, in-process): "
               f"{d['total_seconds'] * 1000:.0f} ms, "

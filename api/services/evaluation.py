@@ -114,26 +114,33 @@ def _chunks(session: Session, rep: User, rows: list[Row], start: datetime | None
     return [chunk for _, chunk in chunks]
 
 
-def _load_quoted(session: Session, chunks: list[_Chunk], examples: int) -> None:
+def _load_quoted(session: Session, chunks: list[_Chunk], stats: dict[str, Any], examples: int) -> None:
     """Facts for the chunks that hold each item's first passing and failing calls and each objection
-    type's first unhandled ones (found from the chunks' counts): usually the first day or two."""
-    need_items: dict[str, list[int]] = {}
-    need_objections: dict[str, int] = {}
+    type's first unhandled ones (found from the chunks' counts, stats being their sum): usually the
+    first day or two; the walk stops once every example is found."""
+    need_items = {item_id: [min(examples, passed), min(examples, applicable - passed)]
+                  for item_id, (_name, applicable, passed, _s, _m) in stats["items"].items()}
+    need_objections = {kind: min(examples, raised - handled)
+                       for kind, (raised, handled) in stats["objections"].items()}
+    left = sum(p + f for p, f in need_items.values()) + sum(need_objections.values())
     wanted: list[_Chunk] = []
     for chunk in chunks:
+        if not left:
+            break
         take = False
         for item_id, (_name, applicable, passed, _s, _m) in chunk.stats["items"].items():
-            need = need_items.setdefault(item_id, [examples, examples])
-            if need[0] and passed:
-                need[0] -= min(need[0], passed)
-                take = True
-            if need[1] and applicable - passed:
-                need[1] -= min(need[1], applicable - passed)
-                take = True
+            need = need_items[item_id]
+            for side, found in ((0, passed), (1, applicable - passed)):
+                if need[side] and found:
+                    got = min(need[side], found)
+                    need[side] -= got
+                    left -= got
+                    take = True
         for kind, (raised, handled) in chunk.stats["objections"].items():
-            need = need_objections.setdefault(kind, examples)
-            if need and raised - handled:
-                need_objections[kind] -= min(need, raised - handled)
+            if need_objections[kind] and raised - handled:
+                got = min(need_objections[kind], raised - handled)
+                need_objections[kind] -= got
+                left -= got
                 take = True
         if take and chunk.facts is None:
             wanted.append(chunk)
@@ -286,7 +293,7 @@ def rep_evaluation(
     stats = rollups.empty_stats()
     for chunk in chunks:
         rollups.merge(stats, chunk.stats)
-    _load_quoted(session, chunks, cfg["examples"])
+    _load_quoted(session, chunks, stats, cfg["examples"])
     quoted_items, quoted_objections = _examples(chunks, cfg["examples"])
     items = _items(stats, quoted_items)
     objections = _objections(stats, quoted_objections)

@@ -25,9 +25,10 @@ def due_date(when: str, said_on: datetime, tz: str = DEFAULT_TZ) -> str | None:
 
 
 def _resolved(step: dict[str, Any], said_on: datetime, tz: str) -> dict[str, Any] | None:
-    """The step's resolved date: stored with the analysis (api.services.processing), else resolved now."""
-    if isinstance(step.get("due"), dict):
-        return step["due"]
+    """The step's resolved date: stored with the analysis (api.services.processing; None when its words
+    name no date), else (an analysis stored before dates were resolved) resolved now."""
+    if "due" in step:
+        return step["due"] if isinstance(step["due"], dict) else None
     found = resolve(step.get("when", "") or step.get("text", ""), said_on, tz)
     return found.to_dict() if found else None
 
