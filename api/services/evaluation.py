@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from callscope.api.services import rollups
 from callscope.api.services.cells import safe_cell
 from callscope.api.services.config import service_config
-from callscope.api.services.results import effective_digests, effective_facts
+from callscope.api.services.results import effective_digests, effective_facts, id_batches
 from callscope.models.orm import Call, CallDigest, User
 
 CallRef = Call | Row  # a call, or a row of its id, title and started_at
@@ -51,10 +51,14 @@ def _period_calls(session: Session, rep: User, start: datetime | None, end: date
 
 def _period_rows(session: Session, rep: User, start: datetime | None, end: datetime | None) -> list[Row]:
     """id, title, started_at, score and stage (the call's, managers' overrides applied) of the period's
-    done calls with an analysis, oldest first: one index range of the rep's calls, no JSON read."""
-    stmt = (select(Call.id, Call.title, Call.started_at, Call.score, Call.stage, Call.duration)
-            .join(CallDigest, CallDigest.call_id == Call.id))
-    return list(session.execute(_in_period(stmt, rep, start, end)))
+    done calls with an analysis, oldest first: one index range of the rep's calls, then their digests'
+    keys by primary key (a join let PostgreSQL hash all of call_digests), no JSON read."""
+    stmt = select(Call.id, Call.title, Call.started_at, Call.score, Call.stage, Call.duration)
+    rows = list(session.execute(_in_period(stmt, rep, start, end)))
+    analysed: set[int] = set()
+    for batch in id_batches([row.id for row in rows]):
+        analysed.update(session.scalars(select(CallDigest.call_id).where(CallDigest.call_id.in_(batch))))
+    return [row for row in rows if row.id in analysed]
 
 
 def _paired(calls: list[Call], found: dict[int, dict[str, Any]]) -> list[tuple[Call, dict[str, Any]]]:
@@ -89,7 +93,8 @@ def _whole_days(start: datetime | None, end: datetime | None) -> tuple[date | No
 def _chunks(session: Session, rep: User, rows: list[Row], start: datetime | None,
             end: datetime | None) -> list[_Chunk]:
     """The period's calls in chunks, oldest first: whole days from the roll-ups, the cut days at either
-    end from their calls' facts. Their stats add up to what counting every call gives."""
+    end (and a day whose roll-up does not count its calls: stored past the service) from their calls'
+    facts. Their stats add up to what counting every call gives."""
     first, last = _whole_days(start, end)
     whole = []
     if first is None or last is None or first <= last:
@@ -103,15 +108,17 @@ def _chunks(session: Session, rep: User, rows: list[Row], start: datetime | None
     def is_whole(day: date) -> bool:
         return (first is None or day >= first) and (last is None or day <= last)
 
-    chunks: list[tuple[date, _Chunk]] = []
-    for _, day, _calls, stats in whole:
-        chunks.append((date.fromisoformat(day), _Chunk(by_day.get(date.fromisoformat(day), []), stats)))
-    for day, members in by_day.items():
-        if not is_whole(day):  # a day the period cuts: counted from its calls
+    rolled = {date.fromisoformat(day): (calls, stats) for _, day, calls, stats in whole}
+    chunks: list[_Chunk] = []
+    for day in sorted(by_day):
+        members = by_day[day]
+        got = rolled.get(day) if is_whole(day) else None
+        if got is not None and got[0] == len(members):
+            chunks.append(_Chunk(members, got[1]))
+        else:  # a day the period cuts, or whose roll-up is behind its calls: counted from its calls
             _, stats, found = rollups.stats_of_calls(session, members)
-            chunks.append((day, _Chunk(members, stats, found)))
-    chunks.sort(key=lambda c: c[0])
-    return [chunk for _, chunk in chunks]
+            chunks.append(_Chunk(members, stats, found))
+    return chunks
 
 
 def _load_quoted(session: Session, chunks: list[_Chunk], stats: dict[str, Any], examples: int) -> None:

@@ -125,14 +125,13 @@ def merge(into: dict[str, Any], part: dict[str, Any]) -> None:
             entry[1] += handled
 
 
-def _done_calls(rep_id: int, start: datetime, end: datetime, end_inclusive: bool = False):  # noqa: ANN202
-    """A select of a rep's done calls with an analysis in [start, end) ([start, end] when end_inclusive),
-    oldest first: id, title, started_at, score, stage, duration."""
-    stmt = (select(Call.id, Call.title, Call.started_at, Call.score, Call.stage, Call.duration)
-            .join(CallDigest, CallDigest.call_id == Call.id)
-            .where(Call.rep_id == rep_id, Call.status == "done", Call.started_at >= start))
-    stmt = stmt.where(Call.started_at <= end) if end_inclusive else stmt.where(Call.started_at < end)
-    return stmt.order_by(Call.started_at, Call.id)
+def _done_calls(rep_id: int, start: datetime, end: datetime):  # noqa: ANN202
+    """A select of a rep's done calls in [start, end), oldest first: id, title, started_at, score, stage,
+    duration (stats_of_calls counts those with an analysis)."""
+    return (select(Call.id, Call.title, Call.started_at, Call.score, Call.stage, Call.duration)
+            .where(Call.rep_id == rep_id, Call.status == "done", Call.started_at >= start,
+                   Call.started_at < end)
+            .order_by(Call.started_at, Call.id))
 
 
 def stats_of_calls(session: Session, rows: list[Any]

@@ -294,11 +294,13 @@ def break_down(session: Session, team: Team, metric: str, start: str, end: str, 
     return made
 
 
-def team_evaluation(session: Session, team: Team, start: datetime | None, end: datetime | None
-                    ) -> dict[str, Any]:
+def team_evaluation(session: Session, team: Team, start: datetime | None, end: datetime | None,
+                    with_targets: bool = True) -> dict[str, Any]:
+    """The team over a period; with_targets False leaves the reps' targets out (a leaderboard by score
+    or improvement has no use for them)."""
     reps = _team_reps(session, team.id)
     per_rep, summary = _totals(session, reps, start, end)
-    targets_by_rep = targets_of_reps(session, [rep.id for rep in reps], start, end)
+    targets_by_rep = targets_of_reps(session, [rep.id for rep in reps], start, end) if with_targets else {}
     rows = []
     for rep in reps:
         mine = per_rep.get(rep.id) or summarize(0, empty_stats())
@@ -322,7 +324,7 @@ def team_evaluation(session: Session, team: Team, start: datetime | None, end: d
 def leaderboard(session: Session, team: Team, start: datetime, end: datetime, by: str) -> dict[str, Any]:
     """Reps ranked by average score, by improvement (average score against the period of the same
     length before), or by attainment of their targets."""
-    evaluation = team_evaluation(session, team, start, end)
+    evaluation = team_evaluation(session, team, start, end, with_targets=by == "attainment")
     if by == "improvement":
         # the period of the same length just before (its last instant: the one before start)
         before = _totals(session, _team_reps(session, team.id), start - (end - start),
