@@ -18,7 +18,7 @@ from callscope import __version__
 from callscope.api import metrics, queue, web
 from callscope.api.crm import install_hooks, start_crm
 from callscope.api.errors import install_error_handlers
-from callscope.api.routes import calls, health, ops, people, rubrics, teams, webhooks
+from callscope.api.routes import calls, health, notifications, ops, people, rubrics, teams, webhooks
 from callscope.api.routes import privacy as privacy_routes
 from callscope.api.services.processing import AnalyzeFn
 from callscope.api.worker import WorkerPool
@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None, start_workers: bool = True, dem
     app.state.settings = settings
     app.add_middleware(ops.LatencyMiddleware)
     install_error_handlers(app)
-    for module in (health, calls, people, rubrics, webhooks, teams):
+    for module in (health, calls, people, rubrics, webhooks, teams, notifications):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ops.router)
     privacy_routes.install(app)

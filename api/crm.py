@@ -1,5 +1,6 @@
-"""The CRM loop's background work inside `callscope serve`: the webhook delivery loop, and the hourly
-re-judging of deal risks (the clocks run without calls)."""
+"""The CRM loop's background work inside `callscope serve`: the webhook delivery loop (chat notifications
+too), the hourly re-judging of deal risks (the clocks run without calls), and the check whether a team's
+weekly coaching digest is due."""
 
 from __future__ import annotations
 
@@ -35,9 +36,12 @@ def start_crm(sessions: sessionmaker[Session], settings: Settings) -> Dispatcher
     if not settings.webhook_delivery:
         return None
     from callscope.api.events import sweep_deal_risks
+    from callscope.api.notifications import send_due_digests
 
     dispatcher = Dispatcher(sessions, settings, poll_seconds=1.0)
     dispatcher.periodic.append((RISK_SWEEP_SECONDS, lambda session: sweep_deal_risks(session, settings)))
+    dispatcher.periodic.append((settings.digest_check_seconds,
+                                lambda session: send_due_digests(session, settings)))
     dispatcher.start()
     return dispatcher
 

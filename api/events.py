@@ -1,4 +1,5 @@
-"""The events the service pushes (api.webhooks): what each one carries, and when it is made.
+"""The events the service pushes (api.webhooks) and the chat notifications they bring (api.notifications):
+what each one carries, and when it is made.
 
 Every function here writes into the caller's session and does not commit: the event goes out with
 the change it reports (the analysis stored, the job failed) or not at all.
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from callscope.api import webhooks
+from callscope.api import notifications, webhooks
 from callscope.api.deps import Principal
 from callscope.api.services.insights import deal_insights
 from callscope.api.services.results import current_analysis, effective_document
@@ -58,6 +59,7 @@ def call_analyzed(session: Session, settings: Settings, call: Call, reason: str 
         "failed_items": [i["id"] for i in card.get("items", []) if i.get("passed") is False],
         "links": {"call": f"/api/v1/calls/{call.id}", "analysis": f"/api/v1/calls/{call.id}/analysis"},
     }, team_id=team_id)
+    notifications.call_review(session, settings, call, doc)
     evaluation_updated(session, settings, call.rep, call.started_at, reason=f"call {call.id} {reason}")
     if call.deal is not None:
         refresh_deal_risk(session, settings, call.deal)
@@ -117,6 +119,7 @@ def refresh_deal_risk(session: Session, settings: Settings, deal: Deal,
                 "old_level": old, "new_level": risk["level"], "reasons": risk["reasons"],
                 "insights": f"/api/v1/deals/{deal.external_id}/insights",
             }, team_id=team_id)
+        notifications.deal_risk_rose(session, settings, deal, old, risk["level"], risk["reasons"], team_id)
     elif stored.reasons != risk["reasons"]:
         stored.reasons = risk["reasons"]
     return risk

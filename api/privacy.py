@@ -34,6 +34,7 @@ from callscope.api.storage import audio_store
 from callscope.core.config import Settings
 from callscope.models.document import Transcript
 from callscope.models.orm import (
+    Acknowledgement,
     AnalysisRecord,
     ApiToken,
     AuditEvent,
@@ -197,7 +198,7 @@ def event_to_dict(e: AuditEvent) -> dict[str, Any]:
 # every table that holds something of a call (the database cascades the rest: a table a later change adds
 # with ON DELETE CASCADE goes with the call too)
 _CALL_TABLES = (Turn, CallDigest, ScorecardItemRecord, ScorecardRecord, AnalysisRecord, Override, Comment,
-                RedactionDigest, Job)
+                Acknowledgement, RedactionDigest, Job)
 
 
 # what else must forget a deleted call, registered by the layers above (api.routes.privacy adds the rep-day
@@ -206,12 +207,14 @@ CALL_DELETED_HOOKS: list[Callable[[Session, int, datetime], None]] = []
 
 
 def _forget_deliveries(session: Session, call_id: int) -> int:
-    """Webhook deliveries not yet delivered whose event is about the call: they would carry it out."""
+    """Webhook and chat deliveries not yet delivered whose event is about the call: they would carry it
+    out."""
     gone = 0
     for row_id, payload in session.execute(select(WebhookDelivery.id, WebhookDelivery.payload)
                                            .where(WebhookDelivery.status != "delivered")):
         data = (payload or {}).get("data") or {}
-        if data.get("call_id") == call_id or (data.get("call") or {}).get("id") == call_id:
+        if (data.get("call_id") == call_id or (data.get("call") or {}).get("id") == call_id
+                or call_id in (data.get("call_ids") or [])):  # a chat digest that links to the call
             session.execute(delete(WebhookDelivery).where(WebhookDelivery.id == row_id))
             gone += 1
     return gone

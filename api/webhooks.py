@@ -8,6 +8,10 @@ the subscription's secret (`standardwebhooks`), and records the answer: a 2xx is
 else, or no answer within the timeout, is retried with exponential backoff and full jitter for the
 retry window (26 h by default), after which the delivery is failed (and can be re-sent by hand).
 Every attempt of one event carries the same webhook-id; webhook-timestamp is the attempt's time.
+
+The same outbox carries the chat notifications of api.notifications: a row with channel_id instead of
+webhook_id holds a chat robot's message, signed at each attempt the way its platform signs (api.chat),
+and delivered when the platform's answer says the robot took it.
 """
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook as Signer
 
+from callscope.api import chat
 from callscope.core.config import Settings
-from callscope.models.orm import Webhook, WebhookDelivery, utcnow
+from callscope.models.orm import ChatChannel, Webhook, WebhookDelivery, utcnow
 
 log = logging.getLogger("callscope.webhooks")
 
@@ -65,6 +70,11 @@ def check_secret(secret: str) -> str:
 
 def event_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
+
+
+def wake() -> None:
+    """Something was put in the outbox in this process: the delivery loop looks now, not at its next poll."""
+    _wake.set()
 
 
 def _subscribers(session: Session, event_type: str, team_id: int | None) -> list[Webhook]:
@@ -142,24 +152,45 @@ def claim_due(session: Session, limit: int = BATCH, lease: timedelta = timedelta
     return won
 
 
+Prepared = tuple[str, bytes, dict[str, str], str | None]
+
+
+def _prepared(session: Session, delivery: WebhookDelivery) -> Prepared | None:
+    """(url, body, headers, chat platform or None) of one attempt of a delivery, None when its
+    subscription or channel is gone."""
+    if delivery.channel_id is not None:
+        channel = session.get(ChatChannel, delivery.channel_id)
+        if channel is None:
+            return None
+        url, body, headers = chat.outgoing(channel.platform, channel.url, channel.secret,
+                                           delivery.payload["message"], utcnow())
+        return url, body, headers, channel.platform
+    hook = session.get(Webhook, delivery.webhook_id)
+    if hook is None:
+        return None
+    body, headers = signed_request(hook, delivery)
+    return hook.url, body, headers, None
+
+
 def attempt(sessions: sessionmaker[Session], settings: Settings, delivery_id: int,
             client: httpx.Client) -> str:
     """One attempt of one claimed delivery; records the outcome. Returns the delivery's status."""
     with sessions() as session:
         delivery = session.get(WebhookDelivery, delivery_id)
-        hook = session.get(Webhook, delivery.webhook_id) if delivery else None
-        if delivery is None or hook is None or delivery.status != "pending":
+        prepared = _prepared(session, delivery) if delivery and delivery.status == "pending" else None
+        if prepared is None:
             return "gone"
-        body, headers = signed_request(hook, delivery)
-        url = hook.url
+        url, body, headers, platform = prepared
     code, error = None, None
     try:
         response = client.post(url, content=body, headers=headers, timeout=settings.webhook_timeout)
         code = response.status_code
         if not 200 <= code < 300:
             error = f"HTTP {code}: {response.text[:200]}"
-    except httpx.HTTPError as err:
-        error = f"{type(err).__name__}: {str(err)[:200]}"
+        elif platform is not None:
+            error = chat.refusal(platform, response)
+    except httpx.HTTPError as err:  # its words, never the URL (a chat robot's URL holds its key)
+        error = f"{type(err).__name__}: {str(err).replace(url, '…')[:200]}"
     now = utcnow()
     with sessions() as session:
         delivery = session.get(WebhookDelivery, delivery_id)
@@ -259,7 +290,8 @@ def delivery_to_dict(d: WebhookDelivery) -> dict[str, Any]:
     def iso(value: datetime | None) -> str | None:
         return value.isoformat() if value else None
 
-    return {"id": d.id, "webhook_id": d.webhook_id, "event_id": d.event_id, "event": d.event_type,
+    return {"id": d.id, "webhook_id": d.webhook_id, "channel_id": d.channel_id, "event_id": d.event_id,
+            "event": d.event_type,
             "status": d.status, "attempts": d.attempts, "last_status_code": d.last_status_code,
             "last_error": d.last_error, "next_attempt_at": iso(d.next_attempt_at),
             "last_attempt_at": iso(d.last_attempt_at), "delivered_at": iso(d.delivered_at),

@@ -166,18 +166,11 @@ def diarize(audio16k: np.ndarray, speech: list[tuple[float, float]],
             max_speakers: int = MAX_SPEAKERS) -> EmbeddingDiarization:
     """Speaker spans of 16 kHz mono audio within `speech` (VAD regions in seconds); deterministic."""
     t0 = time.perf_counter()
-    mel = mel_spectrogram(audio16k)
-    n = len(mel)
-    regions = [(max(0, int(round(a * 100))), min(n, int(round(b * 100)))) for a, b in speech]
-    regions = [(a, b) for a, b in regions if b - a >= SHORTEST]
-    windows = sliding_windows(regions, WINDOW, STEP, MIN_WINDOW)
+    windowed = embed_windows(audio16k, speech)
+    n, regions, windows, emb = windowed.frames, windowed.regions, windowed.windows, windowed.embeddings
     if len(windows) < 3:
         spans = _spans(_fill(np.zeros(n, int), regions), regions) if regions else []
         return EmbeddingDiarization(spans, 1 if regions else 0, 1.0, len(windows), time.perf_counter() - t0)
-    speech_audio = np.concatenate([audio16k[a * HOP:b * HOP] for a, b in regions])
-    gain = 10 ** (TARGET_DBFS / 20) / (float(np.sqrt(np.mean(speech_audio ** 2))) + 1e-9)
-    mel *= gain * gain  # power spectrum: the square of the amplitude gain
-    emb = _embed(mel, windows)
     labels = _refine(emb, _cluster(emb, max_speakers))
     k = int(labels.max()) + 1
     centroids = _centroids(emb, labels)
@@ -192,6 +185,37 @@ def diarize(audio16k: np.ndarray, speech: list[tuple[float, float]],
     found = len({s.speaker for s in spans})
     return EmbeddingDiarization(spans, found, closest, len(windows), time.perf_counter() - t0,
                                 {"clusters": k})
+
+
+@dataclass
+class Windows:
+    """The d-vectors of the sliding windows over the speech, in 10 ms frames."""
+
+    frames: int  # frames in the recording
+    regions: list[tuple[int, int]]  # speech regions, frames
+    windows: list[tuple[int, int]]  # embedding windows, frames
+    embeddings: np.ndarray  # (windows, 256) unit d-vectors; empty below 3 windows
+
+
+def embed_windows(audio16k: np.ndarray, speech: list[tuple[float, float]]) -> Windows:
+    """Step 1: windows of WINDOW frames every STEP inside the speech regions, each with its d-vector
+    (the speech's level set to TARGET_DBFS first)."""
+    mel = mel_spectrogram(audio16k)
+    n = len(mel)
+    regions = [(max(0, int(round(a * 100))), min(n, int(round(b * 100)))) for a, b in speech]
+    regions = [(a, b) for a, b in regions if b - a >= SHORTEST]
+    windows = sliding_windows(regions, WINDOW, STEP, MIN_WINDOW)
+    if len(windows) < 3:
+        return Windows(n, regions, windows, np.zeros((0, 256), np.float32))
+    speech_audio = np.concatenate([audio16k[a * HOP:b * HOP] for a, b in regions])
+    gain = 10 ** (TARGET_DBFS / 20) / (float(np.sqrt(np.mean(speech_audio ** 2))) + 1e-9)
+    mel *= gain * gain  # power spectrum: the square of the amplitude gain
+    return Windows(n, regions, windows, _embed(mel, windows))
+
+
+def resegment(windowed: Windows, centroids: np.ndarray) -> np.ndarray:
+    """Step 4: each speech frame's speaker (index into `centroids`; -1 outside speech), by Viterbi."""
+    return _resegment(windowed.embeddings, windowed.windows, centroids, windowed.regions, windowed.frames)
 
 
 def _embed(mel: np.ndarray, windows: list[tuple[int, int]]) -> np.ndarray:

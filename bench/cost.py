@@ -2,8 +2,8 @@
 
 Three kinds of recording: a two-party stereo call, the same call mixed to mono (speakers told apart by
 diarization) and a phone-band (8 kHz, noisy) stereo call. Stages come from Analysis.timings (ingest,
-asr, nlp, scoring); asr is split into Whisper decoding and the rest (diarization, turn building) from
-Transcript.asr. The model is loaded once, first, and its load time reported on its own (a worker
+the speech stages decode, diarize, turns and roles, nlp, scoring).
+The model is loaded once, first, and its load time reported on its own (a worker
 loads it once per process, not per call).
 
     .venv/bin/python -m bench.cost --repeat 3 --out bench/results/cost.json
@@ -24,7 +24,7 @@ DEFAULT_FILES = {
     "mono (diarization)": SAMPLES / "zh-demo.mono.flac",
     "phone-band stereo": SAMPLES / "zh-phone.stereo.flac",
 }
-STAGES = ("ingest", "asr", "asr.decode", "asr.other", "nlp", "scoring")
+STAGES = ("ingest", "decode", "diarize", "turns", "roles", "nlp", "scoring")
 
 
 def measure(path: Path, repeat: int) -> dict[str, Any]:
@@ -41,10 +41,7 @@ def measure(path: Path, repeat: int) -> dict[str, Any]:
         wall = time.perf_counter() - t0
         transcript = analysis.transcript
         duration, layout = transcript.duration, transcript.layout
-        decode = sum(c.get("decode_seconds", 0.0) for c in transcript.asr.get("channels", []))
         stages = dict(analysis.timings)
-        stages["asr.decode"] = decode
-        stages["asr.other"] = max(0.0, stages.get("asr", 0.0) - decode)
         stages["total"] = wall
         runs.append(stages)
     medians = {k: median([r.get(k, 0.0) for r in runs]) for k in (*STAGES, "total")}

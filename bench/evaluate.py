@@ -2,12 +2,18 @@
 
     .venv/bin/python -m bench.evaluate [--set dev|samples|tune] [--only ID,...] [--mono | --stereo]
         [--text-only | --both] [--jobs 1] [--out FILE.json] [--transcripts DIR]
+    .venv/bin/python -m bench.evaluate --set real [--out FILE.json]
 
 For each call it analyses the stereo file and, where there is one, the mono file (reported
 separately), then compares with the truth: CER (zh) / WER (en) / MER (code-switched), speaker-role
 accuracy over time, talk-ratio error, stage, objections, next steps, rubric items and the real-time
 factor. --text-only skips audio: the truth turns go straight to `callscope.pipeline.rescore`, which
 isolates nlp + scoring from ASR errors; --both runs the audio and the text-only passes side by side.
+
+--set real measures the human recordings of ../shared/realspeech instead (no labeled calls there):
+joined-call CER against per-clip CER with each reference's provenance (some are another recognizer's
+output, not human), characters per second of speech, and diarization frame accuracy and speaker
+count on the multi-speaker files. It reuses bench.realspeech and bench.diarization.
 """
 
 from __future__ import annotations
@@ -105,7 +111,7 @@ def run_one(call: TruthCall, layout: str, transcripts: Path | None = None) -> di
     except Exception as exc:  # an unfinished or broken stage must not stop the other calls
         return {"id": call.id, "layout": layout, "kind": call.kind, "error": f"{type(exc).__name__}: {exc}"}
     result = compare(call, document, layout, time.perf_counter() - started)
-    if kept and "asr" not in document.get("timings", {}):
+    if kept and "decode" not in document.get("timings", {}):
         result["rtf"] = None  # rescored from a kept transcript: no transcription was timed
     result["timings"] = document.get("timings", {})
     return result
@@ -225,13 +231,37 @@ def print_summary(summaries: dict[str, dict[str, Any]], out: TextIO = sys.stdout
         print(f"{name:<{width}}" + "".join(f"{v:>22}" for v in values), file=out)
 
 
+def evaluate_real(out: Path | None) -> int:
+    """The real human recordings of ../shared/realspeech: joined-call CER against per-clip CER and
+    characters per second of speech (bench.realspeech), diarization frame accuracy and speaker count
+    on the multi-speaker recordings (bench.diarization). Each figure names its reference's source."""
+    from bench import diarization, realspeech
+    from bench.common import write_json
+
+    if not realspeech.DEFAULT_DIR.is_dir():
+        print(f"evaluate: no realspeech directory at {realspeech.DEFAULT_DIR}", file=sys.stderr)
+        return 2
+    print("evaluate: real speech, ASR (bench.realspeech)", file=sys.stderr)
+    asr = realspeech.run()
+    realspeech.report(asr)
+    print("evaluate: real speech, diarization (bench.diarization)", file=sys.stderr)
+    recordings = diarization.real_recordings() + diarization.joined_calls()
+    speakers = [diarization.evaluate(recording, "auto") for recording in recordings]
+    print()
+    diarization.report(speakers, "diarization of the multi-speaker recordings (auto)")
+    write_json(str(out) if out else None, {"set": "real", "asr": asr, "diarization": speakers})
+    return 0
+
+
 def plan(calls: list[TruthCall], layouts: list[str]) -> list[tuple[TruthCall, str]]:
     return [(c, layout) for layout in layouts for c in calls if layout == TEXT or layout in c.audio]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.evaluate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", choices=["dev", "blind", "samples", "tune"], default="dev")
+    parser.add_argument("--set", choices=["dev", "blind", "samples", "tune", "real"], default="dev",
+                        help="real: the human recordings of ../shared/realspeech (bench.realspeech and "
+                             "bench.diarization; the other options do not apply)")
     parser.add_argument("--only", default="", help="comma-separated call ids or id prefixes")
     layout = parser.add_mutually_exclusive_group()
     layout.add_argument("--mono", action="store_true", help="only the mono files")
@@ -247,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
                              "(nlp + scoring changes in seconds; empty it after changing asr/ or the audio)")
     args = parser.parse_args(argv)
 
+    if args.set == "real":
+        return evaluate_real(args.out)
     calls = load_set(args.set, [p for p in args.only.split(",") if p] or None)
     if not calls:
         print(f"evaluate: no labeled calls in set {args.set!r} match {args.only!r}", file=sys.stderr)

@@ -149,14 +149,40 @@ def run(directory: Path = DEFAULT_DIR, orders: tuple[str, ...] = tuple(ORDERS)) 
         for clip in ordered:
             text = words_text(result.words, clip.start - 0.3, clip.end + 0.3)
             e, n = errors(clip.reference, text)
-            rows[clip.name] = {"cer": e / max(1, n), "text": text}
+            rows[clip.name] = {"cer": e / max(1, n), "edits": e, "chars": n, "text": text}
             e_all, n_all, e_alone = e_all + e, n_all + n, e_alone + per_clip[clip.name]["edits"]
         hit, regions = covered(result.speech, result.words)
+        speech_seconds = sum(b - a for a, b in result.speech)
         out["joined"][order] = {"cer": e_all / max(1, n_all), "per_clip_cer": e_alone / max(1, n_all),
+                                "by_reference": by_reference(ordered, rows, per_clip),
+                                "speech_seconds": speech_seconds,
+                                "chars_per_speech_second": {
+                                    "joined": _chars(words_text(result.words)) / max(speech_seconds, 1e-9),
+                                    "per_clip": sum(_chars(per_clip[c.name]["text"]) for c in ordered)
+                                    / max(speech_seconds, 1e-9),
+                                    "reference": n_all / max(speech_seconds, 1e-9)},
                                 "covered": hit, "regions": regions, "unheard": result.unheard,
                                 "seconds": seconds,
                                 "audio_seconds": len(audio) / SAMPLE_RATE, "clips": rows,
                                 "guards": dict(result.guards)}
+    return out
+
+
+def _chars(text: str) -> int:
+    return len(normalize_text(text, "zh"))
+
+
+def by_reference(ordered: list[Clip], rows: dict[str, dict[str, Any]],
+                 per_clip: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Joined-call and per-clip CER over the clips of each kind of reference (human, pseudo-label?,
+    other ASR): a figure against another recognizer's output is agreement with it, not accuracy."""
+    out: dict[str, dict[str, float]] = {}
+    for kind in dict.fromkeys(c.kind for c in ordered):
+        names = [c.name for c in ordered if c.kind == kind]
+        chars = sum(rows[n]["chars"] for n in names)
+        out[kind] = {"clips": len(names), "chars": chars,
+                     "joined_cer": sum(rows[n]["edits"] for n in names) / max(1, chars),
+                     "per_clip_cer": sum(per_clip[n]["edits"] for n in names) / max(1, chars)}
     return out
 
 
@@ -173,6 +199,13 @@ def report(out: dict[str, Any]) -> None:
               f"{joined['covered']}/{joined['regions']} regions of >= {MIN_REGION:.0f} s "
               f"(reported unheard: {len(joined['unheard'])}) | "
               f"decode {joined['seconds']:.1f} s | guards {joined['guards']}")
+        for kind, row in joined["by_reference"].items():
+            print(f"  references {kind:<14} ({row['clips']} clips, {row['chars']} chars): joined-call CER "
+                  f"{row['joined_cer']:.3f} | per-clip CER {row['per_clip_cer']:.3f}")
+        rate = joined["chars_per_speech_second"]
+        print(f"  characters per second of speech ({joined['speech_seconds']:.1f} s): joined call "
+              f"{rate['joined']:.2f} | clips decoded alone {rate['per_clip']:.2f} | "
+              f"references {rate['reference']:.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,9 @@
 """The pipeline: recording -> transcript -> annotated conversation -> scorecard -> analysis.
 
-The CLI, the API workers and the benchmarks all call these two functions.
+The speech side is four stages of callscope.asr, each with typed input and output (whisperX's shape):
+decode (Recording -> Decoded) -> diarize (-> Speakers) -> turns (-> list[Turn]) -> roles (-> Roles),
+put together as a Transcript; `transcribe` runs them and times each. The CLI, the API workers and the
+benchmarks call `analyze` and `rescore`.
 """
 
 from __future__ import annotations
@@ -10,18 +13,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from callscope.asr import transcribe
-from callscope.asr.homophones import Vocabulary
+from callscope import asr
+from callscope.asr.homophones import NO_VOCABULARY, Vocabulary
 from callscope.core.config import Settings
 from callscope.core.errors import InputError
 from callscope.ingest import load_recording
-from callscope.models.document import Analysis, Transcript
+from callscope.models.document import Analysis, Recording, Transcript
 from callscope.nlp import annotate, load_trackers
 from callscope.nlp.redaction import redact_transcript
 from callscope.nlp.vocabulary import sales_vocabulary
 from callscope.scoring import Rubric, load_rubric, score
 
 Progress = Callable[[str], None]
+# Analysis.timings' keys for the speech stages (seconds each; their sum is the transcription time)
+SPEECH_STAGES = ("decode", "diarize", "turns", "roles")
 
 
 def _quiet(_: str) -> None:
@@ -52,15 +57,14 @@ def analyze(path: str | Path, options: AnalyzeOptions | None = None, settings: S
     timings["ingest"] = time.perf_counter() - t0
     progress(f"loaded {recording.duration:.1f}s of {recording.layout} audio")
 
-    t0 = time.perf_counter()
     language = options.language or settings.language
     transcript = transcribe(recording, settings, language=None if language == "auto" else language,
-                            vocabulary=recognizer_vocabulary(), progress=progress)
-    timings["asr"] = time.perf_counter() - t0
+                            vocabulary=recognizer_vocabulary(), progress=progress, timings=timings)
     if not transcript.turns:
         # hiss, hum or music passes the level check but holds no words: nothing to analyse or score
         raise InputError("no speech found in the recording")
-    progress(f"transcribed {len(transcript.turns)} turns in {timings['asr']:.1f}s")
+    asr_seconds = sum(timings[stage] for stage in SPEECH_STAGES)
+    progress(f"transcribed {len(transcript.turns)} turns in {asr_seconds:.1f}s")
     if settings.redact:
         # before anything reads the text: annotations, scores, storage and logs see placeholders only
         t0 = time.perf_counter()
@@ -72,6 +76,26 @@ def analyze(path: str | Path, options: AnalyzeOptions | None = None, settings: S
     analysis = rescore(transcript, rubric, settings)
     analysis.timings = {**timings, **analysis.timings}
     return analysis
+
+
+def transcribe(recording: Recording, settings: Settings, *, language: str | None = None,
+               vocabulary: Vocabulary = NO_VOCABULARY, progress: Progress = _quiet,
+               timings: dict[str, float] | None = None) -> Transcript:
+    """The speech stages in order: decode -> diarize -> turns -> roles. `language` (zh | en) overrides
+    detection; `timings`, where given, gets each stage's seconds (SPEECH_STAGES)."""
+    timings = {} if timings is None else timings
+    t0 = time.perf_counter()
+    decoded = asr.decode(recording, settings, language=language, vocabulary=vocabulary, progress=progress)
+    t1 = time.perf_counter()
+    speakers = asr.find_speakers(decoded, settings, progress)
+    t2 = time.perf_counter()
+    turns = asr.speaker_turns(decoded, speakers)
+    t3 = time.perf_counter()
+    roles = asr.assign_roles(turns, speakers)
+    transcript = asr.transcript(decoded, speakers, turns, roles)
+    t4 = time.perf_counter()
+    timings.update(zip(SPEECH_STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True))
+    return transcript
 
 
 def rescore(transcript: Transcript, rubric: str | Rubric, settings: Settings | None = None) -> Analysis:

@@ -139,11 +139,14 @@ class Evidence:
     end: float
     text: str
     turn: int | None = None
+    whole_call: bool = False  # a finding about the whole call (nothing flagged, a ratio): no moment in it
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"start": _r(self.start), "end": _r(self.end), "text": self.text}
         if self.turn is not None:
             d["turn"] = self.turn
+        if self.whole_call:
+            d["whole_call"] = True
         return d
 
 
@@ -248,9 +251,12 @@ class ItemResult:
     max: float
     evidence: list[Evidence]
     feedback: str
+    # outcome (pass / partial / fail / not_applicable) -> language -> the rubric's coaching text for it,
+    # where this call's values fill it in: the page's language, and a manager's changed verdict, read it
+    coaching: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "id": self.id,
             "name": self.name,
             "passed": self.passed,
@@ -259,6 +265,9 @@ class ItemResult:
             "evidence": [e.to_dict() for e in self.evidence],
             "feedback": self.feedback,
         }
+        if self.coaching:
+            d["coaching"] = self.coaching
+        return d
 
 
 @dataclass
@@ -365,7 +374,7 @@ class Analysis:
 
 # --- digest and facts: what roll-ups read -------------------------------------------------------
 
-DIGEST_KEYS = ("duration", "language", "stage", "metrics", "objections", "next_steps")
+DIGEST_KEYS = ("duration", "language", "stage", "metrics", "objections", "next_steps", "compliance")
 
 
 def digest(document: dict[str, Any]) -> dict[str, Any]:

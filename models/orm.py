@@ -304,6 +304,21 @@ class Comment(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Acknowledgement(Base):
+    """A rep's acknowledgement of the feedback on their call (once per rep and call; a later one
+    replaces the note), shown to their manager."""
+
+    __tablename__ = "acknowledgements"
+    __table_args__ = (UniqueConstraint("call_id", "user_id", name="uq_acknowledgements_call_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class RubricRecord(Base):
     """A stored coaching rubric (overrides a built-in one of the same name)."""
 
@@ -343,7 +358,9 @@ class WebhookDelivery(Base):
     __tablename__ = "webhook_deliveries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    # a Standard Webhooks subscription's delivery, or (migration 0006) a chat robot's: exactly one is set
+    webhook_id: Mapped[int | None] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("chat_channels.id", ondelete="CASCADE"))
     event_id: Mapped[str] = mapped_column(String(64))
     event_type: Mapped[str] = mapped_column(String(60))
     payload: Mapped[dict[str, Any]]  # the body: {"type", "timestamp", "data"}
@@ -358,8 +375,10 @@ class WebhookDelivery(Base):
 
     __table_args__ = (
         UniqueConstraint("webhook_id", "event_id", name="uq_webhook_deliveries_event"),
+        UniqueConstraint("channel_id", "event_id", name="uq_webhook_deliveries_channel_event"),
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
         Index("ix_webhook_deliveries_webhook", "webhook_id", "id"),
+        Index("ix_webhook_deliveries_channel", "channel_id", "id"),
     )
 
 
@@ -497,5 +516,40 @@ class TeamPolicy(Base):
     audio_days: Mapped[int | None] = mapped_column(Integer, default=180)
     delete_days: Mapped[int | None] = mapped_column(Integer)
     bleep_audio: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_by: Mapped[str] = mapped_column(String(320), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# --- chat notifications (issue 15, migration 0006) -------------------------------------------------------
+
+
+class ChatChannel(Base):
+    """A team's chat robot: a 企业微信 (WeCom) group robot, a 钉钉 (DingTalk) or 飞书 (Feishu / Lark) custom
+    robot, or a Slack incoming webhook, and which notifications it gets. Its deliveries go through the
+    webhook outbox (WebhookDelivery.channel_id)."""
+
+    __tablename__ = "chat_channels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(20))  # wecom | dingtalk | feishu | slack
+    url: Mapped[str] = mapped_column(String(2000))  # holds the robot's key or token: never shown back whole
+    secret: Mapped[str | None] = mapped_column(String(200))  # DingTalk / Feishu signing secret: never shown
+    name: Mapped[str] = mapped_column(String(200), default="")
+    notifications: Mapped[list[Any]] = mapped_column(default=list)  # call_review, deal_risk, weekly_digest
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TeamNotificationSettings(Base):
+    """A team's chat notification settings (language, review thresholds, deal risk level, digest schedule)
+    as JSON over the defaults of api/data/notifications.yaml."""
+
+    __tablename__ = "team_notification_settings"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_by: Mapped[str] = mapped_column(String(320), default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

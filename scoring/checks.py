@@ -191,7 +191,7 @@ def _rep_says(conv: Conversation, p: dict[str, Any], lang: str) -> Outcome:
 def _nothing_flagged(conv: Conversation, checked: int, lang: str) -> list[Evidence]:
     """A passing "never says X" item still shows what it rests on: the whole call, read turn by turn."""
     text = label("evidence", "nothing_flagged", lang).format(count=checked)
-    return [Evidence(0.0, conv.transcript.duration, text)]
+    return [Evidence(0.0, conv.transcript.duration, text, whole_call=True)]
 
 
 def _rep_avoids(conv: Conversation, p: dict[str, Any], lang: str) -> Outcome:
@@ -218,7 +218,7 @@ def _talk_ratio_band(conv: Conversation, p: dict[str, Any], lang: str) -> Outcom
     else:
         rep_word, customer_word = label("roles", "rep", lang), label("roles", "customer", lang)
         summary = f"{rep_word} {ratio:.0%} · {customer_word} {1 - ratio:.0%}"
-        evidence = [Evidence(0.0, conv.transcript.duration, summary)]
+        evidence = [Evidence(0.0, conv.transcript.duration, summary, whole_call=True)]
     return Outcome(miss == 0, fraction, evidence,
                    {"talk_ratio": ratio, "customer_ratio": 1 - ratio, "min": p["min"], "max": p["max"]})
 

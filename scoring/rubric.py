@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,8 @@ from callscope.nlp.opening import OPENING_PARTS
 from callscope.scoring.checks import CHECKS, Param
 
 BUILTIN_DIR = Path(__file__).with_name("rubrics")
+# the contract's metrics (analysis document `metrics`) a rubric may set a band for
+METRIC_NAMES = ("talk_ratio", "longest_monologue", "interactivity", "patience", "questions", "question_rate")
 OUTCOMES_REQUIRED = ("pass", "fail", "not_applicable")
 OUTCOMES_OPTIONAL = ("partial",)
 COMMON_PLACEHOLDERS = {"score": 7.5, "max": 10.0}
@@ -73,6 +75,9 @@ class Rubric:
     items: list[Item]
     version: str  # content hash: scorecards record which rubric text produced them
     data: dict[str, Any]
+    # bands of the metrics no item measures (patience, question rate ...): with the items' own bands,
+    # the one set of targets the call page, the rep page and the evaluation judge metrics by
+    metric_targets: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The rubric as given (JSON-ready), e.g. for GET /rubrics/{name} or storing in the database."""
@@ -86,7 +91,7 @@ class Rubric:
 
     def targets(self) -> dict[str, Any]:
         """Metric targets set by the items (talk ratio band, monologue limit ...), for reports."""
-        found: dict[str, Any] = {}
+        found: dict[str, Any] = {name: dict(band) for name, band in self.metric_targets.items()}
         for item in self.items:
             found.update(CHECKS[item.check].targets(item.params))
         return found
@@ -378,7 +383,7 @@ class _Validator:
     def rubric(self, data: Any) -> Rubric:
         if not isinstance(data, dict):
             raise self.fail("", f"expected a mapping at the top level, got {type(data).__name__}")
-        self.keys(data, "", ("name", "languages", "title", "grades", "items"), ("description",))
+        self.keys(data, "", ("name", "languages", "title", "grades", "items"), ("description", "targets"))
         name = data["name"]
         if not isinstance(name, str) or not _NAME.match(name):
             raise self.fail("name", f"expected letters, digits, '-', '_' or '.' (at most 64), "
@@ -398,6 +403,7 @@ class _Validator:
             if any(other.id == item.id for other in items):
                 raise self.fail(f"items[{i}].id", f"duplicate item id {item.id!r}")
             items.append(item)
+        metric_targets = self.metric_targets(data.get("targets"), items)
         canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
         return Rubric(
             name=name,
@@ -408,4 +414,27 @@ class _Validator:
             items=items,
             version=hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12],
             data=copy.deepcopy(data),
+            metric_targets=metric_targets,
         )
+
+    def metric_targets(self, value: Any, items: list[Item]) -> dict[str, dict[str, float]]:
+        """targets: {metric: {min: x, max: y}} for metrics no item sets a band for (one band each)."""
+        if value is None:
+            return {}
+        value = self.mapping(value, "targets")
+        by_items = {name: item.id for item in items for name in CHECKS[item.check].targets(item.params)}
+        out: dict[str, dict[str, float]] = {}
+        for name, band in value.items():
+            field_ = f"targets.{name}"
+            if name not in METRIC_NAMES:
+                raise self.fail(field_, f"unknown metric (expected one of: {', '.join(METRIC_NAMES)})")
+            if name in by_items:
+                raise self.fail(field_, f"item {by_items[name]!r} already sets this band: keep one")
+            band = self.mapping(band, field_)
+            self.keys(band, field_, (), ("min", "max"))
+            if not band:
+                raise self.fail(field_, "give min and/or max")
+            out[name] = {k: self.number(v, f"{field_}.{k}", 0, 4 * 3600) for k, v in band.items()}
+            if "min" in out[name] and "max" in out[name] and out[name]["min"] >= out[name]["max"]:
+                raise self.fail(f"{field_}.max", f"must be greater than min ({out[name]['min']:g})")
+        return out

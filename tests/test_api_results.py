@@ -142,7 +142,12 @@ def test_rep_evaluation_json_and_csv(analysed):
     ids = {i["id"] for i in ev["items"]}
     assert {"opening", "talk_ratio", "compliance"} <= ids
     passed = [i for i in ev["items"] if i["passed"]]
-    assert all(i["passing_examples"][0]["link"].startswith(f"/api/v1/calls/{a}/audio#t=") for i in passed)
+    examples = [i["passing_examples"][0] for i in passed]
+    assert all(e["link"].startswith(f"/api/v1/calls/{a}/audio") for e in examples)
+    # a moment links to its time; a finding about the whole call (nothing flagged) has no moment
+    assert all(("#t=" in e["link"]) == (e["start"] is not None) for e in examples)
+    compliance = next(i for i in passed if i["id"] == "compliance")["passing_examples"][0]
+    assert compliance["start"] is None and "#t=" not in compliance["link"]
     assert ev["metrics"]["talk_ratio"]["average"] == round(doc["metrics"]["talk_ratio"], 2)
     assert ev["metrics"]["talk_ratio"]["status"] in ("ok", "low", "high")
     assert ev["objections"]["raised"] == len(doc["objections"])

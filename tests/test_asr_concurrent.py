@@ -8,9 +8,9 @@ from pathlib import Path
 
 import soundfile
 
-from callscope.asr import transcribe
 from callscope.core.config import Settings
 from callscope.ingest import load_recording
+from callscope.pipeline import transcribe
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 

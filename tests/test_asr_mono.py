@@ -36,9 +36,9 @@ def test_real_two_voice_mono_call_goes_through_the_embedding_step(tmp_path) -> N
 
     from bench import diarization as bench
     from callscope.asr import speakers
-    from callscope.asr.transcribe import transcribe
     from callscope.core.config import Settings
     from callscope.ingest.audio import load_recording
+    from callscope.pipeline import transcribe
 
     if not speakers.available() or not bench.REALSPEECH.is_dir():
         pytest.skip("needs the speakers extra and ../shared/realspeech")

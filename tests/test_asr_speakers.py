@@ -85,3 +85,16 @@ def test_without_the_extra_mfcc_is_used_and_stderr_says_so() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "mfcc speaker embeddings not installed"
     assert "pip install 'callscope[speakers]'" in done.stderr
+
+
+def test_perfect_clustering_ceiling_tells_overlap_from_separable_voices() -> None:
+    """bench.diarization --ceiling: with the reference's own clustering the d-vectors and the Viterbi
+    re-segmentation separate voices that take turns; on the AMI meeting (60 % overlapped speech) its
+    speakers' true centroids are more alike than the line where two clusters are merged as one voice."""
+    separate = bench.ceiling(_recording("call2-AP"))
+    assert separate["speakers_with_windows"] == 2 and separate["accuracy"] >= 0.99
+    assert separate["closest_true_centroids"] < speakers.MERGE_ABOVE
+    meeting = bench.ceiling(_recording("ami"))
+    assert meeting["speakers_with_windows"] == 4
+    assert meeting["closest_true_centroids"] > speakers.MERGE_ABOVE
+    assert 0 in meeting["windows_alone"].values()  # a speaker who never holds a window alone

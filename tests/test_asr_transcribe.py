@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from callscope.asr import transcribe
 from callscope.core.config import Settings
 from callscope.ingest import load_recording
 from callscope.models.document import Transcript, Turn
-from callscope.pipeline import recognizer_vocabulary
+from callscope.pipeline import recognizer_vocabulary, transcribe
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 # characters that exist only in traditional script, common in sales talk

@@ -3,6 +3,8 @@ service publishes: each real answer checked with the schema of its operation's r
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -95,3 +97,18 @@ def test_answers_match_the_published_schema(api):
     assert len(goal["targets"]) == 6  # two reps, three weeks (Dec 1 is a Tuesday)
     checked("GET", "/api/v1/teams/East/leaderboard?by=attainment", "/teams/{team_ref}/leaderboard", 200)
     assert api.get("/api/v1/webhooks/999", headers=api.admin).json() == {"detail": "no webhook 999"}
+    # chat notifications (their robots' URLs and secrets never in an answer)
+    base, template = "/api/v1/teams/East/notifications", "/teams/{team}/notifications"
+    checked("PUT", base, template, 200, json={"language": "en", "review": {"min_score": 55}})
+    channel = checked("POST", f"{base}/channels", f"{template}/channels", 201,
+                      json={"platform": "feishu", "url": "http://127.0.0.1:9/open-apis/bot/v2/hook/abcdefghij",
+                            "secret": "s3cr3t"})
+    assert channel["signed"] is True and channel["url"].endswith("/hook/…ghij")
+    assert "abcdefghij" not in json.dumps(channel) and "s3cr3t" not in json.dumps(channel)
+    one = f"{base}/channels/{channel['id']}"
+    checked("GET", base, template, 200)
+    checked("GET", f"{base}/channels", f"{template}/channels", 200)
+    checked("GET", one, f"{template}/channels/{{channel_id}}", 200)
+    checked("PATCH", one, f"{template}/channels/{{channel_id}}", 200, json={"enabled": False})
+    checked("GET", f"{one}/deliveries", f"{template}/channels/{{channel_id}}/deliveries", 200)
+    checked("POST", f"{base}/digest", f"{template}/digest", 202, json={"week": "2026-W48"})

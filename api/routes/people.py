@@ -15,6 +15,7 @@ from callscope.api.services import team as team_service
 from callscope.api.services.calls import parse_end, parse_time
 from callscope.api.services.evaluation import evaluation_csv, rep_evaluation
 from callscope.api.services.insights import deal_insights
+from callscope.api.services.zones import display_zone
 from callscope.models.orm import Call, Deal, User
 
 router = APIRouter(tags=["reps and deals"])
@@ -51,6 +52,7 @@ def get_evaluation(
     rep_id: str,
     session: SessionDep,
     principal: PrincipalDep,
+    settings: SettingsDep,
     from_: Annotated[str | None, Query(alias="from", description="ISO 8601 date/time")] = None,
     to: Annotated[str | None, Query(description="ISO 8601; a date includes that day")] = None,
     format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
@@ -69,7 +71,8 @@ def get_evaluation(
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
-    evaluation = rep_evaluation(session, rep, start, end)
+    evaluation = rep_evaluation(session, rep, start, end,
+                                display_zone(settings, rep.team.name if rep.team else None))
     evaluation["team"] = team_service.comparison(session, rep, start, end)
     targets = team_service.targets_of(session, rep, start, end)
     if targets:

@@ -10,22 +10,26 @@ reads a row per day, not every call's analysis."""
 
 from __future__ import annotations
 
+import copy
 import csv
+import functools
 import io
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from math import fsum
 from typing import Any
 
+import yaml
 from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
 from callscope.api.services import rollups
 from callscope.api.services.cells import safe_cell
 from callscope.api.services.config import service_config
-from callscope.api.services.results import effective_digests, effective_facts, id_batches
-from callscope.models.orm import Call, CallDigest, User
+from callscope.api.services.results import effective_digests, effective_facts, id_batches, outcome_of
+from callscope.core.errors import CallscopeError
+from callscope.models.orm import Call, CallDigest, ScorecardRecord, User
 
 CallRef = Call | Row  # a call, or a row of its id, title and started_at
 METRICS = ("talk_ratio", "longest_monologue", "interactivity", "patience", "question_rate", "questions")
@@ -181,15 +185,21 @@ def _examples(chunks: list[_Chunk], examples: int) -> tuple[dict[str, list[list[
     return items, objections
 
 
-def _trend(calls: list[Row]) -> dict[str, Any]:
-    weeks: dict[str, list[float]] = defaultdict(list)
+def week_of(moment: datetime, tz: tzinfo) -> date:
+    """The Monday that starts moment's week in the display time zone tz (naive moments are UTC)."""
+    local = (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(tz).date()
+    return local - timedelta(days=local.weekday())
+
+
+def _trend(calls: list[Row], tz: tzinfo) -> dict[str, Any]:
+    """Weekly averages, weeks cut at Monday 00:00 in the display time zone (the pages cut them the same)."""
+    weeks: dict[date, list[float]] = defaultdict(list)
     scores = []
     for call in calls:
         score = call.score
         if score is None:
             continue
-        year, week, _ = call.started_at.isocalendar()
-        weeks[f"{year}-W{week:02d}"].append(score)
+        weeks[week_of(call.started_at, tz)].append(score)
         scores.append(score)
     slope = 0.0
     if len(scores) >= 2:  # least-squares slope, score points per call
@@ -200,21 +210,26 @@ def _trend(calls: list[Row]) -> dict[str, Any]:
     direction = "up" if slope > 0.5 else "down" if slope < -0.5 else "flat"
     return {
         "by_week": [
-            {"week": w, "calls": len(v), "average": round(_mean(v), 1)} for w, v in sorted(weeks.items())
+            {"week": "{}-W{:02d}".format(*w.isocalendar()[:2]), "from": w.isoformat(), "calls": len(v),
+             "average": round(_mean(v), 1)} for w, v in sorted(weeks.items())
         ],
+        "timezone": str(tz),
         "slope_per_call": round(slope, 2),
         "direction": direction if len(scores) >= 2 else "n/a",
     }
 
 
 def _evidence_link(call: CallRef, ev: dict[str, Any]) -> dict[str, Any]:
+    """A moment of a call to quote; a finding about the whole call has none (start and end null)."""
+    whole = bool(ev.get("whole_call"))
+    start = None if whole else ev.get("start")
     return {
         "call_id": call.id,
         "call_title": call.title,
-        "start": ev.get("start"),
-        "end": ev.get("end"),
+        "start": start,
+        "end": None if whole else ev.get("end"),
         "text": ev.get("text", ""),
-        "link": f"/api/v1/calls/{call.id}/audio#t={ev.get('start', 0)}",
+        "link": f"/api/v1/calls/{call.id}/audio" + ("" if whole else f"#t={ev.get('start', 0)}"),
     }
 
 
@@ -240,29 +255,61 @@ def _quote_items(items: list[dict[str, Any]], digests: dict[int, dict[str, Any]]
             quoted = []
             for call in entry[key]:
                 item = next(i for i in digests[call.id]["scorecard"]["items"] if i["id"] == entry["id"])
-                evidence = item.get("evidence") or [{"start": 0.0, "end": 0.0, "text": ""}]
-                quoted.append({**_evidence_link(call, evidence[0]), "feedback": item.get("feedback", "")})
+                evidence = item.get("evidence") or [{"text": "", "whole_call": True}]
+                # coaching: the rubric's text for the (effective) verdict in each of its languages
+                quoted.append({**_evidence_link(call, evidence[0]), "feedback": item.get("feedback", ""),
+                               "coaching": (item.get("coaching") or {}).get(outcome_of(item)) or {}})
             entry[key] = quoted
         entry["feedback"] = [e["feedback"] for e in entry["failing_examples"] if e["feedback"]]
+        entry["coaching"] = next((e["coaching"] for e in entry["failing_examples"] if e["coaching"]), {})
 
 
-def _metrics(stats: dict[str, Any]) -> dict[str, Any]:
-    targets = service_config()["targets"]
+def metric_targets(session: Session, rubric: str | None) -> dict[str, Any]:
+    """The metric bands of a rubric (its items' and its `targets`): the one set of thresholds the
+    scorecard, the call page and the rep page use. The built-in default rubric's when it cannot be read.
+    The rubric's text is parsed once per text, not per evaluation."""
+    from callscope.api.services.rubrics import builtin_body, stored
+
+    row = stored(session, rubric) if rubric else None
+    body = row.body if row is not None else (builtin_body(rubric) if rubric and "/" not in rubric else None)
+    try:
+        return copy.deepcopy(_targets_of(body or ""))
+    except (CallscopeError, yaml.YAMLError):
+        return copy.deepcopy(_targets_of(""))
+
+
+@functools.lru_cache(maxsize=32)
+def _targets_of(body: str) -> dict[str, Any]:
+    """The metric bands of a rubric text (the built-in default for "")."""
+    from callscope.scoring import load_rubric
+
+    return load_rubric(yaml.safe_load(body) if body else "default").targets()
+
+
+def _rubric_of(session: Session, rep: User) -> str | None:
+    """The rubric the rep's newest scorecard was made with."""
+    return session.scalar(select(ScorecardRecord.rubric).join(Call, Call.id == ScorecardRecord.call_id)
+                          .where(Call.rep_id == rep.id).order_by(ScorecardRecord.id.desc()).limit(1))
+
+
+def metric_status(value: float | None, target: dict[str, float] | None) -> str | None:
+    """low / high / ok against a band ({min}, {max} or both); None without a value or a band."""
+    if value is None or not target:
+        return None
+    if "min" in target and value < target["min"]:
+        return "low"
+    if "max" in target and value > target["max"]:
+        return "high"
+    return "ok"
+
+
+def _metrics(stats: dict[str, Any], targets: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for name in METRICS:
         partials, count = stats["metrics"][name]
         avg = round(rollups.total(partials) / count, 2) if count else None
         target = targets.get(name)
-        status = None
-        if avg is not None and target:
-            status = (
-                "low"
-                if "min" in target and avg < target["min"]
-                else "high"
-                if "max" in target and avg > target["max"]
-                else "ok"
-            )
-        out[name] = {"average": avg, "target": target, "status": status}
+        out[name] = {"average": avg, "target": target, "status": metric_status(avg, target)}
     return out
 
 
@@ -289,11 +336,12 @@ def _quote_objections(objections: dict[str, Any], digests: dict[int, dict[str, A
 
 
 def rep_evaluation(
-    session: Session, rep: User, start: datetime | None, end: datetime | None
+    session: Session, rep: User, start: datetime | None, end: datetime | None, tz: tzinfo = timezone.utc
 ) -> dict[str, Any]:
     """Counted from the per rep and day roll-ups (whole days) and the facts of the calls of the days the
     period cuts; the call list, scores and trend from the calls' own columns; only the few calls quoted
-    as examples have their facts and digests read."""
+    as examples have their facts and digests read. tz: the display time zone weeks are cut in
+    (api.services.zones.display_zone)."""
     cfg = service_config()["evaluation"]
     rows = _period_rows(session, rep, start, end)
     chunks = _chunks(session, rep, rows, start, end)
@@ -322,6 +370,7 @@ def rep_evaluation(
             "name": i["name"],
             "pass_rate": i["pass_rate"],
             "feedback": i["feedback"],
+            "coaching": i["coaching"],
             "examples": i["failing_examples"],
         }
         for i in sorted(judged, key=lambda i: i["pass_rate"])
@@ -345,10 +394,10 @@ def rep_evaluation(
             for c in rows
         ],
         "average_score": round(_mean(scores), 1) if scores else None,
-        "trend": _trend(rows),
+        "trend": _trend(rows, tz),
         "stages": dict(stages),
         "items": items,
-        "metrics": _metrics(stats),
+        "metrics": _metrics(stats, metric_targets(session, _rubric_of(session, rep))),
         "objections": objections,
         "strengths": strengths,
         "improvements": improvements,

@@ -3,8 +3,9 @@ next steps promised (with due dates where the words allow), and the 1-15-30 cloc
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
@@ -15,6 +16,11 @@ from callscope.api.services.results import effective_digests
 from callscope.api.services.risk import judge, team_settings
 from callscope.models.orm import Call, Deal, User, utcnow
 from callscope.nlp.dates import DEFAULT_TZ, resolve
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> date:
+    """moment's calendar day in zone (naive moments are UTC)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(zone).date()
 
 
 def due_date(when: str, said_on: datetime, tz: str = DEFAULT_TZ) -> str | None:
@@ -38,6 +44,7 @@ def deal_insights(
     tz: str = DEFAULT_TZ, team_config: str = "",
 ) -> dict[str, Any]:
     cfg = service_config()
+    zone = ZoneInfo(tz)
     funnel = cfg["funnel"]
     clocks_cfg = cfg["clocks"]
     now = now or utcnow()
@@ -59,6 +66,7 @@ def deal_insights(
                 "title": call.title,
                 "started_at": call.started_at.isoformat(),
                 "rep": call.rep.email,
+                "rep_name": call.rep.name or call.rep.email,
                 "status": call.status,
                 "stage": call.stage,
                 "score": call.score,
@@ -88,7 +96,7 @@ def deal_insights(
                     "call_id": call.id,
                     "text": step.get("text", ""),
                     "when": step.get("when", ""),
-                    "promised_on": call.started_at.date().isoformat(),
+                    "promised_on": _local(call.started_at, zone).isoformat(),
                     "promised_at": call.started_at.isoformat(),
                     "due": resolved["date"] if resolved else None,
                     "due_time": resolved["time"] if resolved else None,
@@ -103,9 +111,12 @@ def deal_insights(
     index = {s: i for i, s in enumerate(funnel)}
     ranks = [index[p["stage"]] for p in progression if p["stage"] in index]
     moved = len(ranks) >= 2 and max(ranks[1:]) > ranks[0]
-    days_since_first = (now - first).days if first else None
-    days_since_last = (now - last).days if last else None
-    upcoming = [s for s in next_steps if s["due"] and s["due"] >= now.date().isoformat()]
+    # the clocks count calendar days in the calls' local time zone, so that the days since the last call
+    # and the days left on the 15-day clock add up to 15 (a 6.7-day gap is 7 days once the date turned)
+    today = _local(now, zone)
+    days_since_first = (today - _local(first, zone)).days if first else None
+    days_since_last = (today - _local(last, zone)).days if last else None
+    upcoming = [s for s in next_steps if s["due"] and s["due"] >= today.isoformat()]
     if days_since_first is None:
         intent = "no calls yet"
     elif days_since_first < clocks_cfg["intent_days"]:
@@ -114,9 +125,9 @@ def deal_insights(
         intent = "progressing"
     else:
         intent = "stalled: no progress in 30 days, stop spending time unless something changes"
-    follow_up_due = (last + timedelta(days=clocks_cfg["follow_up_days"])) if last else None
+    follow_up_due = (_local(last, zone) + timedelta(days=clocks_cfg["follow_up_days"])) if last else None
     for step in next_steps:
-        step["overdue"] = bool(step["due"] and step["due"] < now.date().isoformat()
+        step["overdue"] = bool(step["due"] and step["due"] < today.isoformat()
                                and not any(c.started_at > datetime.fromisoformat(step["promised_at"])
                                            for c in calls if c.status == "done"))
     insights = {
@@ -147,9 +158,9 @@ def deal_insights(
             "days_since_last_call": days_since_last,
             "calls_this_week": sum(1 for c in calls if (now - c.started_at).days < clocks_cfg["review_days"]),
             "follow_up": {
-                "due_by": follow_up_due.date().isoformat() if follow_up_due else None,
-                "days_left": (follow_up_due - now).days if follow_up_due else None,
-                "overdue": bool(follow_up_due and now > follow_up_due),
+                "due_by": follow_up_due.isoformat() if follow_up_due else None,
+                "days_left": (follow_up_due - today).days if follow_up_due else None,
+                "overdue": bool(follow_up_due and today > follow_up_due),
             },
             "intent": {
                 "days_since_first_call": days_since_first,

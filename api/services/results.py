@@ -92,6 +92,23 @@ def current_analysis(session: Session, call_id: int) -> AnalysisRecord | None:
                           .order_by(AnalysisRecord.id.desc()).limit(1))
 
 
+def outcome_of(item: dict[str, Any]) -> str:
+    """Which coaching text an item's (effective) verdict reads: pass, partial, fail or not_applicable."""
+    if item.get("passed") is None:
+        return "not_applicable"
+    if item["passed"]:
+        return "pass"
+    partial = 0 < float(item.get("score") or 0) < float(item.get("max") or 0)
+    return "partial" if partial and "partial" in (item.get("coaching") or {}) else "fail"
+
+
+def coaching_text(item: dict[str, Any], lang: str) -> str:
+    """The rubric's coaching for the item's verdict in lang (any language it has, failing that);
+    "" where the analysis holds none for that verdict (analysed before coaching was stored)."""
+    texts = (item.get("coaching") or {}).get(outcome_of(item)) or {}
+    return texts.get(lang) or next(iter(texts.values()), "")
+
+
 def apply_overrides(document: dict[str, Any], overrides: list[Override]) -> dict[str, Any]:
     """The document with the newest override of each item applied and marked, score recomputed: a copy
     (of the scorecard; the rest is shared) when anything is overridden, else the document itself."""
@@ -110,6 +127,9 @@ def apply_overrides(document: dict[str, Any], overrides: list[Override]) -> dict
         item.update({k: v for k, v in ov.after.items() if k in ("passed", "score")})
         item["override"] = {"by": ov.actor, "at": ov.created_at.isoformat(), "before": ov.before,
                             "reason": ov.reason}
+        # the coaching follows the manager's verdict: the rubric's text for it, else their reason
+        item["feedback"] = coaching_text(item, card.get("language") or document.get("language") or "") \
+            or ov.reason or ""
         changed = True
     if changed:
         applicable = [i for i in card["items"] if i.get("passed") is not None]

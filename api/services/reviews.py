@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callscope.api.deps import Principal
-from callscope.api.errors import Conflict, FieldError, NotFound
+from callscope.api.errors import Conflict, FieldError, Forbidden, NotFound
 from callscope.api.services.results import current_analysis, effective_document
-from callscope.models.orm import Call, Comment, Override
+from callscope.models.orm import Acknowledgement, ApiToken, Call, Comment, Override, User, utcnow
 
 
 def override_item(session: Session, principal: Principal, call: Call, item_id: str, passed: bool | None,
@@ -54,6 +54,36 @@ def add_comment(session: Session, principal: Principal, call: Call, text: str, i
     return comment
 
 
+def acknowledge(session: Session, principal: Principal, call: Call, note: str) -> Acknowledgement:
+    """The call's rep acknowledges its feedback (again: the note and time are updated). The caller commits."""
+    if principal.user_id is None or principal.user_id != call.rep_id:
+        raise Forbidden("only the call's rep acknowledges its feedback")
+    found = session.scalar(select(Acknowledgement).where(Acknowledgement.call_id == call.id,
+                                                         Acknowledgement.user_id == principal.user_id))
+    if found is None:
+        found = Acknowledgement(call_id=call.id, user_id=principal.user_id)
+        session.add(found)
+    found.note, found.token_id, found.created_at = note.strip()[:2000], principal.token_id, utcnow()
+    session.flush()
+    return found
+
+
+def acknowledgements_of(session: Session, call: Call) -> list[Acknowledgement]:
+    return list(session.scalars(select(Acknowledgement).where(Acknowledgement.call_id == call.id)
+                                .order_by(Acknowledgement.id)))
+
+
+def person_names(session: Session, token_ids: set[int | None]) -> dict[int, str]:
+    """token id -> the name of the person it belongs to (their e-mail when they have no name); tokens
+    of nobody in particular (an integration, the demo admin) are left out, so their label shows."""
+    ids = {i for i in token_ids if i is not None}
+    if not ids:
+        return {}
+    rows = session.execute(select(ApiToken.id, User.name, User.email).join(User, User.id == ApiToken.user_id)
+                           .where(ApiToken.id.in_(ids)))
+    return {token_id: name or email for token_id, name, email in rows}
+
+
 def reviews_of(session: Session, call: Call) -> dict[str, Any]:
     overrides = session.scalars(select(Override).where(Override.call_id == call.id).order_by(Override.id))
     comments = session.scalars(select(Comment).where(Comment.call_id == call.id).order_by(Comment.id))
@@ -61,6 +91,8 @@ def reviews_of(session: Session, call: Call) -> dict[str, Any]:
         "overrides": [{"id": o.id, "item_id": o.item_id, "by": o.actor, "at": o.created_at.isoformat(),
                        "before": o.before, "after": o.after, "reason": o.reason} for o in overrides],
         "comments": [comment_to_dict(c) for c in comments],
+        "acknowledgements": [{"rep_id": a.user_id, "note": a.note, "at": a.created_at.isoformat()}
+                             for a in acknowledgements_of(session, call)],
     }
 
 

@@ -39,10 +39,11 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def team_settings(team: str | None, team_config: str = "") -> dict[str, Any]:
-    """service.yaml's team-level settings (risk, leaderboard) with the team's own overrides: service.yaml
-    `teams:` then the CALLSCOPE_TEAM_CONFIG file's `teams:`, by team name."""
+    """service.yaml's team-level settings (risk, leaderboard, timezone) with the team's own overrides:
+    service.yaml `teams:` then the CALLSCOPE_TEAM_CONFIG file's `teams:`, by team name."""
     cfg = service_config()
-    merged = {"risk": cfg["risk"], "leaderboard": cfg.get("leaderboard", {"enabled": True})}
+    merged = {"risk": cfg["risk"], "leaderboard": cfg.get("leaderboard", {"enabled": True}),
+              "timezone": cfg.get("timezone") or ""}
     for source in (cfg.get("teams") or {}, (_team_file(team_config).get("teams") or {})):
         if team and team in source:
             merged = _merge(merged, source[team])

@@ -56,7 +56,9 @@ def builtin_body(name: str) -> str | None:
     """The text of a built-in rubric, or None."""
     import importlib.util
 
-    spec = importlib.util.find_spec("scoring")  # no import: the package's own imports are not needed here
+    # no import: the package's own imports are not needed here. The installed name: a bare "scoring"
+    # is found only where the repository root is on sys.path (python -c), never in `callscope serve`
+    spec = importlib.util.find_spec("callscope.scoring")
     if spec is None or not spec.submodule_search_locations:
         return None
     base = Path(next(iter(spec.submodule_search_locations))).resolve()

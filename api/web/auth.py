@@ -8,6 +8,8 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from callscope.api.deps import (
     COOKIE_NAME,
@@ -18,6 +20,7 @@ from callscope.api.deps import (
     token_from_request,
 )
 from callscope.api.web.rendering import render
+from callscope.models.orm import Team, User
 
 router = APIRouter()
 COOKIE_MAX_AGE = 30 * 86400
@@ -40,7 +43,27 @@ def page_principal(request: Request, session: SessionDep) -> Principal:
     if principal is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise HTTPException(303, "sign in first", headers={"Location": f"/login?next={quote(target)}"})
+    request.state.team_name = _team_name(session, principal)  # whose display time zone the pages use
+    request.state.person_name = _person_name(session, principal)
     return principal
+
+
+def _team_name(session: Session, principal: Principal) -> str | None:
+    if principal.team_id is not None:
+        return session.scalar(select(Team.name).where(Team.id == principal.team_id))
+    if principal.user_id is not None:
+        return session.scalar(select(Team.name).join(User, User.team_id == Team.id)
+                              .where(User.id == principal.user_id))
+    return None
+
+
+def _person_name(session: Session, principal: Principal) -> str:
+    """Who is signed in, as people call them: the person's name (e-mail), else the token's label."""
+    if principal.user_id is not None:
+        row = session.execute(select(User.name, User.email).where(User.id == principal.user_id)).first()
+        if row is not None:
+            return row.name or row.email
+    return principal.label
 
 
 PagePrincipal = Annotated[Principal, Depends(page_principal)]

@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 from callscope.api.deps import Principal
 from callscope.api.search import tokenize
 from callscope.api.services.calls import visible_call
+from callscope.api.services.evaluation import metric_targets
 from callscope.api.services.results import current_analysis, effective_document
+from callscope.api.services.reviews import acknowledgements_of, person_names
 from callscope.models.orm import Call, Comment, Override, Turn
 
 
@@ -61,6 +63,8 @@ def timeline(document: dict[str, Any]) -> dict[str, Any]:
              for o in document.get("objections", [])]
     marks += [{"kind": "next_step", "x": pct(n["start"]), "start": n["start"], "type": "next_step"}
               for n in document.get("next_steps", [])]
+    marks += [{"kind": "compliance", "x": pct(h["start"]), "start": h["start"], "type": h.get("term", "")}
+              for h in document.get("compliance", []) if h.get("start") is not None]
     ticks = []
     step = next((s for s in (10, 15, 30, 60, 120, 300, 600, 900, 1800) if duration / s <= 8), 3600)
     t = 0.0
@@ -70,19 +74,61 @@ def timeline(document: dict[str, Any]) -> dict[str, Any]:
     return {"duration": duration, "bars": bars, "marks": marks, "ticks": ticks}
 
 
-def segment_flags(document: dict[str, Any]) -> dict[int, list[str]]:
-    """segment index -> what happened in it (objection type, next step, compliance hit), for badges."""
-    flags: dict[int, list[str]] = {}
+def segment_flags(document: dict[str, Any]) -> dict[int, list[tuple[str, str]]]:
+    """segment index -> what happened in it as (kind, detail): ("objection", type), ("next_step", ""),
+    ("compliance", the phrase said), for badges."""
+    flags: dict[int, list[tuple[str, str]]] = {}
     for o in document.get("objections", []):
         if o.get("turn") is not None:
-            flags.setdefault(o["turn"], []).append(f"objection:{o['type']}")
+            flags.setdefault(o["turn"], []).append(("objection", o["type"]))
     for n in document.get("next_steps", []):
         if n.get("turn") is not None:
-            flags.setdefault(n["turn"], []).append("next_step")
+            flags.setdefault(n["turn"], []).append(("next_step", ""))
     for h in document.get("compliance", []):
         if h.get("turn") is not None:
-            flags.setdefault(h["turn"], []).append("compliance")
+            flags.setdefault(h["turn"], []).append(("compliance", h.get("term", "")))
     return flags
+
+
+def call_summary(document: dict[str, Any]) -> dict[str, Any]:
+    """What a manager reads first: the stage, what the customer wants (their answers to the rep's
+    questions), each objection and how it was met, and the next step agreed."""
+    segments = document.get("segments", [])
+    wants = []
+    for question in document.get("questions", []):
+        turn = question.get("turn")
+        answer = next((i for i in range(turn + 1, min(turn + 3, len(segments)))
+                       if segments[i].get("role") == "customer"), None) if turn is not None else None
+        if answer is not None and segments[answer].get("text", "").strip() and \
+                all(w["turn"] != answer for w in wants):
+            said = segments[answer]
+            wants.append({"turn": answer, "start": said["start"], "text": said["text"]})
+    next_steps = document.get("next_steps", [])
+    timed = [n for n in next_steps if (n.get("when") or "").strip()]
+    return {"stage": document.get("stage"), "wants": wants[:2],
+            "objections": document.get("objections", []),
+            "next_step": (timed or next_steps or [None])[0],
+            "compliance": document.get("compliance", [])}
+
+
+def turn_of(document: dict[str, Any], at: float | None) -> int | None:
+    """The transcript line a moment falls in (the last one starting at or before it)."""
+    if at is None:
+        return None
+    found = None
+    for i, segment in enumerate(document.get("segments", [])):
+        if segment["start"] <= at + 0.05:
+            found = i
+    return found
+
+
+def whole_call(evidence: dict[str, Any], duration: float) -> bool:
+    """A finding about the whole call (nothing flagged, the talk ratio): it has no moment to seek to.
+    Older analyses did not mark them: a span of the whole call without a turn is one."""
+    if evidence.get("whole_call"):
+        return True
+    return evidence.get("turn") is None and float(evidence.get("start") or 0) == 0.0 and \
+        float(evidence.get("end") or 0) >= 0.95 * duration
 
 
 def call_page(session: Session, principal: Principal, call_id: int) -> dict[str, Any]:
@@ -94,8 +140,25 @@ def call_page(session: Session, principal: Principal, call_id: int) -> dict[str,
     if document:
         context["timeline"] = timeline(document)
         context["flags"] = segment_flags(document)
-        comments = session.scalars(select(Comment).where(Comment.call_id == call.id).order_by(Comment.id))
-        context["comments"] = list(comments)
+        context["summary"] = call_summary(document)
+        comments = list(session.scalars(select(Comment).where(Comment.call_id == call.id)
+                                        .order_by(Comment.id)))
+        context["comments"] = comments
+        by_turn: dict[int, list[Comment]] = {}
+        for comment in comments:
+            line = turn_of(document, comment.at)
+            if line is not None:
+                by_turn.setdefault(line, []).append(comment)
+        context["turn_comments"] = by_turn
         context["overrides"] = list(session.scalars(select(Override).where(Override.call_id == call.id)
                                                     .order_by(Override.id.desc())))
+        context["overrides_by_item"] = {}
+        for override in reversed(context["overrides"]):  # oldest first: the newest of an item stays
+            context["overrides_by_item"][override.item_id] = override
+        context["acknowledgements"] = acknowledgements_of(session, call)
+        context["targets"] = metric_targets(session, (document.get("scorecard") or {}).get("rubric"))
+        context["names"] = person_names(session, {c.token_id for c in comments} |
+                                        {o.token_id for o in context["overrides"]})
+        duration = float(document.get("duration") or 0)
+        context["whole_call"] = lambda evidence: whole_call(evidence, duration)
     return context

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from callscope.api.deps import Principal
 from callscope.api.services.config import service_config
 from callscope.api.web.charts import trend_chart, week_start, weekly_points
+from callscope.api.web.compliance import compliance_flags
 from callscope.api.web.config import web_config
 from callscope.api.web.stats import effective_items, item_stats
 from callscope.models.orm import Call, Deal, User
@@ -33,8 +34,10 @@ def _mean(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 1) if values else None
 
 
-def follow_up_deals(session: Session, principal: Principal, now: datetime) -> list[dict[str, Any]]:
-    """Open deals in scope by days since their last call, with the 1-15-30 clock each is on."""
+def follow_up_deals(session: Session, principal: Principal, now: datetime,
+                    tz: tzinfo) -> list[dict[str, Any]]:
+    """Open deals in scope by days since their last call, with the 1-15-30 clock each is on: calendar
+    days in the display time zone, as the deal page counts them."""
     clocks = service_config()["clocks"]  # the same 1-15-30 clocks as the API's deal insights
     closed = {s.lower() for s in web_config()["closed_stages"]}
     last = principal.scope_calls(select(Call.deal_id, func.max(Call.started_at), func.count(Call.id))
@@ -48,7 +51,7 @@ def follow_up_deals(session: Session, principal: Principal, now: datetime) -> li
             continue
         if last_call.tzinfo is None:
             last_call = last_call.replace(tzinfo=timezone.utc)
-        days = (now - last_call).days
+        days = (now.astimezone(tz).date() - last_call.astimezone(tz).date()).days
         clock = ("stale" if days > clocks["intent_days"] else "due" if days > clocks["follow_up_days"]
                  else "ok")
         out.append({"deal": deal, "last_call": last_call, "days": days, "calls": count, "clock": clock,
@@ -81,12 +84,13 @@ def team_overview(session: Session, principal: Principal, tz: tzinfo, now: datet
     scoped_ids = principal.scope_calls(select(Call.id).where(Call.started_at >= period_start,
                                                              Call.status == "done"))
     items = effective_items(session, scoped_ids)
-    deals = follow_up_deals(session, principal, now)
+    deals = follow_up_deals(session, principal, now, tz)
     overdue_by_rep: dict[int, int] = defaultdict(int)
     for d in deals:
         if d["clock"] != "ok" and d["owner"] is not None:
             overdue_by_rep[d["owner"].id] += 1
 
+    flagged = compliance_flags(session, [r.id for r in period_rows])
     reps = []
     for rep in reps_in_scope(session, principal):
         mine = [r for r in period_rows if r.rep_id == rep.id]
@@ -102,8 +106,12 @@ def team_overview(session: Session, principal: Principal, tz: tzinfo, now: datet
             reasons.append("failing_items")
         if overdue_by_rep.get(rep.id):
             reasons.append("overdue_deals")
+        risky = [r.id for r in mine if r.id in flagged]
+        if risky:
+            reasons.append("compliance")
         reps.append({"rep": rep, "calls": len(mine), "average": average, "failing": failing,
-                     "overdue": overdue_by_rep.get(rep.id, 0), "reasons": reasons})
+                     "overdue": overdue_by_rep.get(rep.id, 0), "reasons": reasons,
+                     "compliance_calls": risky})
     reps.sort(key=lambda r: (r["average"] is None, r["average"] or 0))
 
     pending = session.scalar(principal.scope_calls(select(func.count(Call.id)).where(

@@ -13,10 +13,11 @@ from callscope.api.errors import FieldError, Forbidden, NotFound
 from callscope.api.services.calls import CallFilters, list_calls, visible_call
 from callscope.api.services.insights import deal_insights
 from callscope.api.services.people import find_deal
-from callscope.api.services.reviews import add_comment, override_item
+from callscope.api.services.reviews import acknowledge, add_comment, override_item
 from callscope.api.uploads import CONTENT_TYPES
 from callscope.api.web.auth import PagePrincipal
 from callscope.api.web.call_views import call_page, search_snippets
+from callscope.api.web.compliance import compliance_flags
 from callscope.api.web.config import web_config
 from callscope.api.web.overview import reps_in_scope, team_overview
 from callscope.api.web.rendering import STATIC_DIR, display_tz, render
@@ -53,6 +54,7 @@ def overview(request: Request, session: SessionDep, principal: PagePrincipal) ->
     for item in recent:
         item["started"] = datetime.fromisoformat(item["started_at"])
     data["recent"] = recent
+    data["compliance"] = compliance_flags(session, [c["id"] for c in recent])
     context = {"principal": principal, "nav": "overview", **data}
     return render(request, "overview.html", context, session=session)
 
@@ -69,7 +71,7 @@ def calls(request: Request, session: SessionDep, principal: PagePrincipal,
             "max_score": max_score or ""}
     context = {"principal": principal, "nav": "calls", "form": form, "stages": STAGES,
                "objection_types": OBJECTION_TYPES, "reps": reps_in_scope(session, principal),
-               "error": None, "page": {"items": [], "next_cursor": None}, "snippets": {}}
+               "error": None, "page": {"items": [], "next_cursor": None}, "snippets": {}, "compliance": {}}
     try:
         tz = display_tz(request)
         filters = CallFilters(rep=rep or None, deal=deal or None, stage=stage or None,
@@ -81,6 +83,7 @@ def calls(request: Request, session: SessionDep, principal: PagePrincipal,
         for item in page["items"]:
             item["started"] = datetime.fromisoformat(item["started_at"])
         context["page"] = page
+        context["compliance"] = compliance_flags(session, [c["id"] for c in page["items"]])
         if q and q.strip():
             context["snippets"] = search_snippets(session, [c["id"] for c in page["items"]], q)
     except CallscopeError as err:
@@ -157,12 +160,27 @@ def comment(request: Request, call_id: CallId, session: SessionDep, principal: P
     return RedirectResponse(f"/calls/{call_id}#comments", status_code=303)
 
 
+@router.post("/calls/{call_id}/acknowledge")
+def acknowledge_feedback(request: Request, call_id: CallId, session: SessionDep, principal: PagePrincipal,
+                         note: Annotated[str, Form()] = "") -> Response:
+    """The call's rep confirms they have read its feedback (their manager sees it on the call page)."""
+    check_same_origin(request)
+    try:
+        call = visible_call(session, principal, call_id)
+        acknowledge(session, principal, call, note)
+        session.commit()
+    except CallscopeError as err:
+        session.rollback()
+        return error_page(request, principal, err)
+    return RedirectResponse(f"/calls/{call_id}#acknowledgement", status_code=303)
+
+
 @router.get("/reps/{rep_id}")
 def rep_page(request: Request, rep_id: RowId, session: SessionDep, principal: PagePrincipal,
              days: int = 30) -> Response:
     days = days if days in PERIODS else 30
     try:
-        data = rep_page_data(session, principal, rep_id, days, display_tz(request))
+        data = rep_page_data(session, principal, rep_id, days, request.app.state.settings)
     except CallscopeError as err:
         return error_page(request, principal, err)
     nav = "me" if principal.user_id == rep_id else "overview"
@@ -180,7 +198,9 @@ def upload_page(request: Request, session: SessionDep, principal: PagePrincipal)
 @router.get("/deals/{deal_ref:path}")
 def deal_page(request: Request, deal_ref: str, session: SessionDep, principal: PagePrincipal) -> Response:
     try:
-        insights = deal_insights(session, principal, find_deal(session, deal_ref))
+        settings = request.app.state.settings  # the same clocks and risk as the API's deal insights
+        insights = deal_insights(session, principal, find_deal(session, deal_ref), tz=settings.timezone,
+                                 team_config=settings.team_config)
         if not insights["calls"] and not principal.sees_everything:
             raise NotFound(f"no deal {deal_ref}")
     except CallscopeError as err:

@@ -9,16 +9,17 @@ from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from callscope.api.services.evaluation import metric_status
+from callscope.api.services.zones import display_zone
 from callscope.api.web.config import score_band
 from callscope.api.web.i18n import LANG_COOKIE, Translator, requested_language
-from callscope.api.web.labels import labelers
+from callscope.api.web.labels import coaching_for, labelers
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
@@ -44,11 +45,8 @@ def number(value: float | None, digits: int = 1) -> str:
 
 
 def display_tz(request: Request) -> tzinfo:
-    name = getattr(request.app.state.settings, "timezone", "") or "UTC"
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return timezone.utc
+    """The display time zone (api.services.zones) of the signed-in person's team."""
+    return display_zone(request.app.state.settings, getattr(request.state, "team_name", None))
 
 
 @functools.cache
@@ -64,6 +62,7 @@ def _environment() -> Jinja2Templates:
     env.filters["band"] = score_band
     env.filters["pct"] = lambda v: "–" if v is None else f"{round(100 * float(v))}%"
     env.filters["num"] = number
+    env.globals["metric_status"] = metric_status
     env.globals["static_url"] = lambda name: f"{STATIC_PREFIX}/{name}?v={static_version(name)}"
     return templates
 
@@ -89,7 +88,8 @@ def render(request: Request, template: str, context: dict[str, Any], status_code
         names = labelers(session, rubric or request.app.state.settings.rubric, t)
     else:
         names = {"item_label": lambda item_id, stored="": stored or t.label("item", item_id),
-                 "grade_label": lambda grade: t.label("grade", grade)}
+                 "grade_label": lambda grade: t.label("grade", grade), "coaching": coaching_for(t),
+                 "rubric_title": lambda name="": name}
 
     def localtime(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         if moment is None:
@@ -101,6 +101,7 @@ def render(request: Request, template: str, context: dict[str, Any], status_code
     response = TEMPLATES.TemplateResponse(
         request, template,
         {"t": t, "lang": lang, "localtime": localtime, "query_with": lambda **kw: query_with(request, **kw),
+         "person_name": getattr(request.state, "person_name", ""),
          **names, **context},
         status_code=status_code)
     if remember:

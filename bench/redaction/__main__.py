@@ -155,9 +155,8 @@ def asr_transcript(script: dict[str, Any], variant: str, again: bool) -> Transcr
     audio = AUDIO / variant / f"{script['id']}.stereo.ogg"
     if not audio.exists():
         return None
-    from callscope.asr import transcribe
     from callscope.ingest import load_recording
-    from callscope.pipeline import recognizer_vocabulary
+    from callscope.pipeline import recognizer_vocabulary, transcribe
 
     settings = Settings.from_env()
     recording = load_recording(audio, channels="stereo", settings=settings)

@@ -77,8 +77,11 @@ class Settings:
     visibility_timeout: int = 6 * 3600
     redispatch_seconds: int = 300  # a queued job the broker may have lost is published again after this
     log_format: str = "text"  # text | json: the service's and workers' log lines (api.logs)
-    # IANA time zone the web pages show times in and cut weeks by (CALLSCOPE_TIMEZONE)
+    # IANA time zone of the calls' local time (next-step dates, deal clocks) (CALLSCOPE_TIMEZONE)
     timezone: str = "Asia/Shanghai"
+    # IANA time zone the pages show times in and that weeks and days are cut by, in the pages and the API's
+    # evaluations alike (CALLSCOPE_DISPLAY_TZ); empty: the team's `timezone` (team config), else `timezone`
+    display_tz: str = ""
     # webhooks (api/webhooks.py): the delivery loop, first retry after this many seconds (doubling, with
     # jitter, at most webhook_backoff_max apart), retried for webhook_retry_hours, each try webhook_timeout s
     webhook_delivery: bool = True
@@ -88,6 +91,10 @@ class Settings:
     webhook_timeout: float = 15.0
     # per-team overrides of api/data/service.yaml (risk thresholds, leaderboard on/off), a YAML file
     team_config: str = ""
+    # the address people open the web pages at: links in chat notifications (api/notifications.py) start here
+    public_url: str = "http://127.0.0.1:8000"
+    # seconds between the delivery loop's looks at whether a team's weekly coaching digest is due
+    digest_check_seconds: float = 300.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

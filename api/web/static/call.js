@@ -89,10 +89,59 @@
   if (speed) speed.addEventListener("change", function () { player.playbackRate = parseFloat(speed.value); });
 
   var form = document.getElementById("comment-form");
+  var lineAt = null; // a transcript line picked to comment on
   if (form) form.addEventListener("submit", function () {
     var now = document.getElementById("comment-at-now");
-    document.getElementById("comment-at").value = now && now.checked ? player.currentTime.toFixed(2) : "";
+    var at = lineAt !== null ? lineAt : (now && now.checked ? player.currentTime : null);
+    document.getElementById("comment-at").value = at === null ? "" : at.toFixed(2);
   });
+
+  // 💬 on a line: the comment is about that line (shown under it once posted)
+  document.querySelectorAll(".comment-line").forEach(function (button) {
+    button.addEventListener("click", function (ev) {
+      ev.stopPropagation();
+      lineAt = parseFloat(button.dataset.at);
+      var now = document.getElementById("comment-at-now");
+      if (now) now.checked = false;
+      var label = document.getElementById("comment-at-label");
+      if (label) label.textContent = mmss(lineAt);
+      var text = document.getElementById("comment-at-text");
+      if (text) text.textContent = text.dataset.line || text.textContent;
+      form.classList.add("on-line");
+      var area = form.querySelector("textarea");
+      area.focus();
+      form.scrollIntoView({ block: "center" });
+    });
+  });
+
+  // 🔗 on a line: its link (copied where the browser allows), and the page goes there
+  document.querySelectorAll(".moment-link").forEach(function (link) {
+    link.addEventListener("click", function (ev) {
+      ev.stopPropagation();
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(link.href).catch(function () { /* the link still opens */ });
+      }
+    });
+  });
+
+  // the pinned top bar and player cover the top of the page: what a link or a saved form points at
+  // (#item-x after an override, #comments, #acknowledgement) is scrolled to just below them
+  function pinnedHeight() {
+    var bar = document.querySelector(".topbar");
+    var card = document.getElementById("player-card");
+    return (bar ? bar.offsetHeight : 0) + (card ? card.offsetHeight : 0) + 12;
+  }
+  document.documentElement.style.setProperty("--pinned", pinnedHeight() + "px");
+  function showAnchor() {
+    if (!/^#(item-|comments|acknowledgement)/.test(location.hash)) return;
+    var target = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    if (!target) return;
+    var top = target.getBoundingClientRect().top + window.pageYOffset - pinnedHeight();
+    window.scrollTo(0, Math.max(0, top));
+  }
+  window.addEventListener("hashchange", showAnchor);
+  window.addEventListener("load", showAnchor);
+  showAnchor();
 
   // deep links: #t=12.5 seeks there (on load and when the hash changes); #item-x scrolls as usual
   function applyHash() {
