@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import CompoundSelect, Select, func, literal_column, select, text
+from sqlalchemy import ColumnElement, CompoundSelect, Select, func, literal, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 
-from callscope.models.orm import Turn
+from callscope.models.orm import Call, Turn
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -35,18 +35,33 @@ def _fts5_quote(token: str) -> str:
     return '"' + token.replace('"', '""') + '"'
 
 
+def _token_match(session: Session, tokens: list[str]) -> Select:
+    """A select of the call ids of turns holding all these tokens (the full-text index)."""
+    if session.get_bind().dialect.name == "sqlite":
+        match = " AND ".join(_fts5_quote(t) for t in tokens)
+        return (select(Turn.call_id)
+                .where(Turn.id.in_(select(literal_column("rowid")).select_from(text("turns_fts"))
+                                   .where(text("turns_fts MATCH :match").bindparams(match=match)))))
+    tsquery = func.plainto_tsquery("simple", " ".join(tokens))
+    return select(Turn.call_id).where(func.to_tsvector("simple", Turn.tokens).op("@@")(tsquery))
+
+
+def call_matches(session: Session, query: str) -> ColumnElement[bool]:
+    """A condition on calls: the transcript matches query (as matching_call_ids). The full-text index
+    answers first; the text as typed is looked for only in the turns of the calls a list is walking
+    (newest first, until its page is full), never by reading every turn of every call."""
+    tokens = [t for t in tokenize(query) if t.strip()]
+    # a scalar subquery with LIMIT 1, not EXISTS: PostgreSQL turns an EXISTS under OR into a hashed
+    # subplan that reads every turn (EXPLAIN: 750 ms on 10,000 calls); this one runs per call walked
+    typed = (select(literal(1)).where(Turn.call_id == Call.id, Turn.text.ilike(f"%{query.strip()}%"))
+             .limit(1).scalar_subquery().is_not(None))
+    return or_(Call.id.in_(_token_match(session, tokens)), typed) if tokens else typed
+
+
 def matching_call_ids(session: Session, query: str) -> Select | CompoundSelect:
     """A select of call ids whose transcript matches query."""
     tokens = [t for t in tokenize(query) if t.strip()]
     like = select(Turn.call_id).where(Turn.text.ilike(f"%{query.strip()}%"))
     if not tokens:
         return like
-    if session.get_bind().dialect.name == "sqlite":
-        match = " AND ".join(_fts5_quote(t) for t in tokens)
-        fts = (select(Turn.call_id)
-               .where(Turn.id.in_(select(literal_column("rowid")).select_from(text("turns_fts"))
-                                  .where(text("turns_fts MATCH :match").bindparams(match=match)))))
-    else:
-        tsquery = func.plainto_tsquery("simple", " ".join(tokens))
-        fts = select(Turn.call_id).where(func.to_tsvector("simple", Turn.tokens).op("@@")(tsquery))
-    return fts.union(like)
+    return _token_match(session, tokens).union(like)

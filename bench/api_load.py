@@ -3,16 +3,23 @@
 1. Seed a throwaway database through the service's own layer (models.orm + api.services.results.
    store_analysis: analyses, turns and their search index, scorecards) from a few real analysis
    documents, varied: reps, teams, deals, dates over six months, item verdicts and scores, stages,
-   and a few managers' overrides.
+   a few managers' overrides, and KPI targets (a team goal broken down per rep and week, a score
+   target per rep); then the roll-ups are built as the server builds them at start.
 2. Start `callscope serve` (a subprocess, 127.0.0.1, a free port) on that database.
 3. Several concurrent clients send N requests to each endpoint: the call list with filters, one call's
-   analysis, a rep's evaluation over 90 days and over all time. Every phase has a time cap; the server
-   is stopped and the database dropped at the end, whatever happens.
+   analysis, a rep's evaluation over 90 days and over all time, a team's evaluation (90 days, all
+   time), the leaderboard (by score, improvement, attainment), a deal's insights, and /healthz (which
+   does nothing: the machine's noise floor, measured in the same run). Each request's wall time and
+   the server's own time (its Server-Timing header) are kept. The endpoints take turns, and the
+   whole round is repeated (--repeats): the figures are the medians over the repeats of each
+   round's p50 and p99, so one burst of another process on a shared machine moves one round only.
+   Every phase has a time cap; the server is stopped and the database dropped at the end.
 4. The evaluation is also run in-process once with a statement counter, to say where its time goes.
 
 SQLite (a temp data dir) and PostgreSQL (a database created on the server of --pg-admin and dropped).
 
-    .venv/bin/python -m bench.api_load --calls 10000 --requests 300 --out bench/results/api_load.json
+    .venv/bin/python -m bench.api_load --calls 10000 --requests 200 --repeats 3 --templates truth \
+        --out bench/results/api_load.json
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import re
 import secrets
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,7 +52,8 @@ from typing import Any
 from bench.common import machine_info, machine_line, percentile, print_table, write_json
 from bench.templates import DEFAULT_CACHE, Template, load_templates
 
-TARGET_EVALUATION_P99_MS = 200.0
+TARGET_EVALUATION_P99_MS = 200.0  # every evaluation, team and list endpoint (issue 15)
+NOISE_FLOOR = "GET /healthz (noise floor)"
 _FROM = re.compile(r"\bFROM\s+(\w+)", re.IGNORECASE)
 DAYS = 180
 SERVICE_SEEDED = 300  # calls stored one by one through the service; the rest are bulk copies
@@ -73,6 +82,7 @@ class Seeded:
     rep_ids: list[int]
     call_ids: list[int]
     deal_ids: list[str]
+    team_ids: list[int]
     seconds: float
     document_bytes: int = 0
 
@@ -120,6 +130,7 @@ def seed(url: str, templates: list[Template], n_calls: int, n_reps: int, log=pri
     from callscope.api.tokens import create_token
     from callscope.models.db import make_engine, migrate, session_factory
     from callscope.models.orm import Call, Deal, Override, Team, User
+    from callscope.nlp.dates import DEFAULT_TZ, resolve_next_steps
 
     # the templates' turns repeat: tokenise each distinct text once (same output, far less jieba time)
     results.index_tokens = functools.lru_cache(maxsize=None)(results.index_tokens)
@@ -142,15 +153,18 @@ def seed(url: str, templates: list[Template], n_calls: int, n_reps: int, log=pri
             session.commit()
             rep_ids, deal_rows = [r.id for r in reps], [(d.id, d.external_id) for d in deals]
 
-            def where() -> tuple[int, int | None, datetime]:
+            def where(doc: dict[str, Any]) -> tuple[int, int | None, datetime]:
+                """A call's rep, deal and start; its next steps dated from that start, as the worker
+                does before storing an analysis (api.services.processing)."""
                 deal = rng.choice(deal_rows) if rng.random() < 0.6 else None
                 started = now - timedelta(days=rng.uniform(0, DAYS))
+                resolve_next_steps(doc.get("next_steps", []), started, DEFAULT_TZ)
                 return rng.choice(rep_ids), deal[0] if deal else None, started
 
             call_ids: list[int] = []
             for i in range(min(n_calls, SERVICE_SEEDED)):
                 doc, transcript = _vary(templates[i % len(templates)], rng)
-                call = Call(**_call_row(i, doc, *where()))
+                call = Call(**_call_row(i, doc, *where(doc)))
                 session.add(call)
                 session.flush()
                 items = (doc.get("scorecard") or {}).get("items") or []
@@ -164,12 +178,36 @@ def seed(url: str, templates: list[Template], n_calls: int, n_reps: int, log=pri
             session.commit()
             log(f"  {len(call_ids)} calls through store_analysis ({time.perf_counter() - t0:.0f}s)")
             call_ids += _bulk_copies(session, list(call_ids), templates, n_calls, where, rng, log, t0)
+            _seed_targets(session, teams, reps, now)
+            team_ids = [t.id for t in teams]
+            from callscope.api.services import rollups
+
+            rollups.rebuild_if_stale(session)  # what `callscope serve` does at start, timed here
+            log(f"  roll-ups built ({time.perf_counter() - t0:.0f}s)")
     finally:
         engine.dispose()
     doc_bytes = sum(len(json.dumps(d, ensure_ascii=False)) + len(json.dumps(t, ensure_ascii=False))
                     for d, t in templates) // len(templates)
-    return Seeded(secret, rep_ids, call_ids, [ext for _, ext in deal_rows], time.perf_counter() - t0,
-                  doc_bytes)
+    return Seeded(secret, rep_ids, call_ids, [ext for _, ext in deal_rows], team_ids,
+                  time.perf_counter() - t0, doc_bytes)
+
+
+def _seed_targets(session, teams: list, reps: list, now: datetime) -> None:  # noqa: ANN001
+    """What a manager sets: each team's calls goal for this month and the last, broken down per rep
+    and week (目标分解), and an average-score target per rep for the last 90 days."""
+    from callscope.api.services import team as team_service
+
+    month = now.date().replace(day=1)
+    last_month = (month - timedelta(days=1)).replace(day=1)
+    next_month = (month + timedelta(days=32)).replace(day=1)
+    for team in teams:
+        for first, last in ((last_month, month), (month, next_month)):
+            team_service.break_down(session, team, "calls", first.isoformat(), last.isoformat(), 120.0,
+                                    None, True, "bench")
+    for rep in reps:
+        team_service.set_target(session, rep, "average_score", (now.date() - timedelta(days=90)).isoformat(),
+                                (now.date() + timedelta(days=1)).isoformat(), 80.0, "bench")
+    session.commit()
 
 
 def _bulk_copies(session, stored: list[int], templates: list[Template], n_calls: int, where,  # noqa: ANN001
@@ -199,7 +237,7 @@ def _bulk_copies(session, stored: list[int], templates: list[Template], n_calls:
         sources = [i % k for i in batch]  # the stored call whose turns (same template) are copied
         varied = [_vary(templates[src % len(templates)], rng) for src in sources]
         ids = session.scalars(insert(Call).returning(Call.id, sort_by_parameter_order=True),
-                              [_call_row(i, doc, *where())
+                              [_call_row(i, doc, *where(doc))
                                for i, (doc, _) in zip(batch, varied, strict=True)]).all()
         analysis_ids = session.scalars(
             insert(AnalysisRecord).returning(AnalysisRecord.id, sort_by_parameter_order=True),
@@ -292,24 +330,53 @@ def stop_process(proc: subprocess.Popen) -> None:
 # --- load -----------------------------------------------------------------------------------------
 
 
+_SERVER_TIMING = re.compile(r"app;dur=([0-9.]+)")
+
+
 @dataclass
 class Latencies:
+    """One round of one endpoint: wall time per request (client side) and the server's own time."""
+
     name: str
     ms: list[float] = field(default_factory=list)
+    server_ms: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
     wall: float = 0.0
     capped: bool = False
 
-    def row(self) -> list[Any]:
-        return [self.name, len(self.ms), sum(self.errors.values()), percentile(self.ms, 50),
-                percentile(self.ms, 95), percentile(self.ms, 99), max(self.ms) if self.ms else None,
-                len(self.ms) / self.wall if self.wall else None]
-
     def to_dict(self) -> dict[str, Any]:
         return {"requests": len(self.ms), "errors": self.errors, "p50_ms": percentile(self.ms, 50),
                 "p95_ms": percentile(self.ms, 95), "p99_ms": percentile(self.ms, 99),
-                "max_ms": max(self.ms) if self.ms else None, "wall_seconds": self.wall,
+                "max_ms": max(self.ms) if self.ms else None,
+                "server_p50_ms": percentile(self.server_ms, 50),
+                "server_p99_ms": percentile(self.server_ms, 99),
+                "wall_seconds": self.wall,
                 "requests_per_second": len(self.ms) / self.wall if self.wall else None, "capped": self.capped}
+
+
+def _median(values: list[float | None]) -> float | None:
+    got = sorted(v for v in values if v is not None)
+    return statistics.median(got) if got else None
+
+
+def summarize_rounds(rounds: list[Latencies]) -> dict[str, Any]:
+    """An endpoint over its repeated rounds: the median of the rounds' p50 and p99 (wall and server),
+    the range of the p99s, and every round's own figures."""
+    each = [r.to_dict() for r in rounds]
+    out: dict[str, Any] = {"rounds": each, "requests": sum(r["requests"] for r in each),
+                           "errors": sum(sum(r["errors"].values()) for r in each)}
+    for key in ("p50_ms", "p99_ms", "server_p50_ms", "server_p99_ms"):
+        out[f"median_{key}"] = _median([r[key] for r in each])
+    p99s = [r["p99_ms"] for r in each if r["p99_ms"] is not None]
+    out["p99_ms_range"] = [min(p99s), max(p99s)] if p99s else None
+    return out
+
+
+def summary_row(name: str, s: dict[str, Any]) -> list[Any]:
+    low_high = s["p99_ms_range"]
+    return [name, s["requests"], s["errors"], s["median_p50_ms"], s["median_p99_ms"],
+            f"{low_high[0]:.0f}-{low_high[1]:.0f}" if low_high else "", s["median_server_p50_ms"],
+            s["median_server_p99_ms"]]
 
 
 def hammer(base: str, token: str, name: str, paths: list[str], clients: int, max_seconds: float) -> Latencies:
@@ -329,16 +396,21 @@ def hammer(base: str, token: str, name: str, paths: list[str], clients: int, max
                         return
                     path = pending.pop()
                 t0 = time.perf_counter()
+                server = None
                 try:
                     response = http.get(path)
                     response.read()
                     elapsed = (time.perf_counter() - t0) * 1000
                     status = response.status_code
+                    found = _SERVER_TIMING.search(response.headers.get("server-timing", ""))
+                    server = float(found.group(1)) if found else None
                 except httpx.HTTPError as err:
                     elapsed, status = None, type(err).__name__
                 with lock:
                     if status == 200:
                         result.ms.append(elapsed)
+                        if server is not None:
+                            result.server_ms.append(server)
                     else:
                         result.errors[str(status)] = result.errors.get(str(status), 0) + 1
 
@@ -362,7 +434,10 @@ def request_plan(seeded: Seeded, n: int, rng: random.Random) -> dict[str, list[s
                                                           deal=rng.choice(seeded.deal_ids), **fill)
         return f"/api/v1/calls?{query}" if query else "/api/v1/calls"
 
+    from90, today_ = fill["from90"], fill["today"]
+    boards = ("score", "improvement", "attainment")
     return {
+        NOISE_FLOOR: ["/api/v1/healthz"] * n,
         "GET /calls (filters)": [list_path(i) for i in range(n)],
         "GET /calls/{id}/analysis": [f"/api/v1/calls/{rng.choice(seeded.call_ids)}/analysis"
                                      for _ in range(n)],
@@ -371,7 +446,47 @@ def request_plan(seeded: Seeded, n: int, rng: random.Random) -> dict[str, list[s
             for _ in range(n)],
         "GET /reps/{id}/evaluation all time": [
             f"/api/v1/reps/{rng.choice(seeded.rep_ids)}/evaluation" for _ in range(n)],
+        "GET /teams/{id}/evaluation 90 days": [
+            f"/api/v1/teams/{rng.choice(seeded.team_ids)}/evaluation?from={from90}&to={today_}"
+            for _ in range(n)],
+        "GET /teams/{id}/evaluation all time": [
+            f"/api/v1/teams/{rng.choice(seeded.team_ids)}/evaluation" for _ in range(n)],
+        "GET /teams/{id}/leaderboard (score, improvement, attainment)": [
+            f"/api/v1/teams/{rng.choice(seeded.team_ids)}/leaderboard?by={boards[i % 3]}" for i in range(n)],
+        "GET /deals/{id}/insights": [f"/api/v1/deals/{rng.choice(seeded.deal_ids)}/insights"
+                                     for _ in range(n)],
     }
+
+
+# --- what a request costs, however busy the machine --------------------------------------------
+
+
+def cpu_costs(data_dir: Path, database_url: str, seeded: Seeded, n: int) -> dict[str, dict[str, Any]]:
+    """Each endpoint's CPU time per request (process time), in-process and one request at a time
+    (FastAPI's TestClient on the same database): the work a request costs the server. Other processes
+    on a shared machine stretch wall times, hardly CPU times; the client side's share is healthz's."""
+    from fastapi.testclient import TestClient
+
+    from callscope.api.app import create_app
+    from callscope.core.config import Settings
+
+    settings = Settings(data_dir=data_dir, database_url=database_url, webhook_delivery=False)
+    headers = {"Authorization": f"Bearer {seeded.token}"}
+    out: dict[str, dict[str, Any]] = {}
+    with TestClient(create_app(settings, start_workers=False)) as client:
+        for name, paths in request_plan(seeded, n, random.Random(99)).items():
+            for path in paths[:3]:  # warm-up
+                client.get(path, headers=headers)
+            cpu, wall = [], []
+            for path in paths:
+                c0, w0 = time.process_time(), time.perf_counter()
+                status = client.get(path, headers=headers).status_code
+                if status == 200:
+                    cpu.append((time.process_time() - c0) * 1000)
+                    wall.append((time.perf_counter() - w0) * 1000)
+            out[name] = {"requests": len(cpu), "cpu_p50_ms": percentile(cpu, 50),
+                         "cpu_p99_ms": percentile(cpu, 99), "wall_p50_ms": percentile(wall, 50)}
+    return out
 
 
 # --- why is the evaluation slow -------------------------------------------------------------------
@@ -460,23 +575,29 @@ def run_backend(backend: str, args: argparse.Namespace, templates: list[Template
             print(f"[{backend}] seeding {args.calls} calls ({args.reps} reps)...", flush=True)
             seeded = seed(url, templates, args.calls, args.reps)
             print(f"[{backend}] seeded in {seeded.seconds:.0f}s", flush=True)
-            rng = random.Random(7)
-            plan = request_plan(seeded, args.requests, rng)
             server_url = "" if backend == "sqlite" else url
-            results: dict[str, Latencies] = {}
+            rounds: dict[str, list[Latencies]] = {}
             with serve(workdir / "data", server_url, workdir / "server.log") as server:
                 base = server.base
-                for name, paths in plan.items():
+                for name, paths in request_plan(seeded, args.requests, random.Random(6)).items():
                     # warm-up (not counted): every filter once, so first-use loads (jieba) are not timed
                     hammer(base, seeded.token, name, paths[: max(args.clients * 2, len(LIST_FILTERS))],
                            args.clients, 60)
-                    results[name] = hammer(base, seeded.token, name, paths, args.clients, args.max_seconds)
-                    print(f"[{backend}] {name}: p50 {percentile(results[name].ms, 50) or 0:.0f} ms, "
-                          f"p99 {percentile(results[name].ms, 99) or 0:.0f} ms", flush=True)
+                for repeat in range(args.repeats):  # the endpoints take turns, round after round
+                    plan = request_plan(seeded, args.requests, random.Random(7 + repeat))
+                    for name, paths in plan.items():
+                        got = hammer(base, seeded.token, name, paths, args.clients, args.max_seconds)
+                        rounds.setdefault(name, []).append(got)
+                        print(f"[{backend}] round {repeat + 1}/{args.repeats} {name}: "
+                              f"p50 {percentile(got.ms, 50) or 0:.0f} ms, "
+                              f"p99 {percentile(got.ms, 99) or 0:.0f} ms "
+                              f"(server p99 {percentile(got.server_ms, 99) or 0:.0f} ms)", flush=True)
+            costs = cpu_costs(workdir / "data", server_url, seeded, args.cpu_requests)
             diagnosis = diagnose_evaluation(url, seeded.rep_ids[0])
+    endpoints = {name: summarize_rounds(got) for name, got in rounds.items()}
     return {"seed_seconds": seeded.seconds, "document_bytes_per_call": seeded.document_bytes,
-            "endpoints": {k: v.to_dict() for k, v in results.items()},
-            "_rows": [v.row() for v in results.values()],
+            "endpoints": endpoints, "_rows": [summary_row(k, v) for k, v in endpoints.items()],
+            "cpu_per_request": costs,
             "evaluation_diagnosis": diagnosis}
 
 
@@ -490,8 +611,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=20, help="reps the calls are spread over (default 20)")
     parser.add_argument("--requests", type=int, default=300, help="requests per endpoint (default 300)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients (default 4)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="rounds over all endpoints; figures are medians over the rounds (default 3)")
     parser.add_argument("--max-seconds", type=float, default=90,
                         help="time cap per endpoint; fewer requests are reported when it bites (default 90)")
+    parser.add_argument("--cpu-requests", type=int, default=60,
+                        help="requests per endpoint of the in-process CPU-time phase (default 60)")
     parser.add_argument("--backends", nargs="+", choices=["sqlite", "postgresql"],
                         default=["sqlite", "postgresql"])
     parser.add_argument("--pg-admin", default="postgresql://postgres@127.0.0.1:5432/postgres",
@@ -502,8 +627,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--template-cache", default=str(DEFAULT_CACHE))
     parser.add_argument("--out", default=None, help="write the figures as JSON here")
     args = parser.parse_args(argv)
-    if min(args.calls, args.reps, args.requests, args.clients) < 1:
-        parser.error("--calls, --reps, --requests and --clients must be at least 1")
+    if min(args.calls, args.reps, args.requests, args.clients, args.repeats) < 1:
+        parser.error("--calls, --reps, --requests, --clients and --repeats must be at least 1")
 
     info = machine_info()
     print(f"machine: {machine_line(info)}")
@@ -513,10 +638,14 @@ def main(argv: list[str] | None = None) -> int:
     for backend in args.backends:
         report[backend] = run_backend(backend, args, templates)
 
-    headers = ["endpoint", "ok", "errors", "p50 ms", "p95 ms", "p99 ms", "max ms", "req/s"]
+    headers = ["endpoint", "ok", "errors", "p50 ms", "p99 ms", "p99 range", "server p50", "server p99"]
     for backend, r in report.items():
-        print_table(headers, r.pop("_rows"), title=f"{backend}: {args.calls} calls, {args.reps} reps, "
-                                                   f"{args.clients} clients")
+        print_table(headers, r.pop("_rows"),
+                    title=f"{backend}: {args.calls} calls, {args.reps} reps, {args.clients} clients; "
+                          f"medians over {args.repeats} rounds of {args.requests} requests")
+        print_table(["endpoint (in-process, one at a time)", "ok", "CPU p50 ms", "CPU p99 ms", "wall p50 ms"],
+                    [[k, v["requests"], v["cpu_p50_ms"], v["cpu_p99_ms"], v["wall_p50_ms"]]
+                     for k, v in r["cpu_per_request"].items()])
         d = r["evaluation_diagnosis"]
         print(f"  evaluation of one rep ({d['calls']} calls, in-process): "
               f"{d['total_seconds'] * 1000:.0f} ms, "
@@ -526,12 +655,13 @@ def main(argv: list[str] | None = None) -> int:
                     [[f["function"], f["calls"], f["own_seconds"], f["cumulative_seconds"]]
                      for f in d["profile_top"]])
         for name, e in r["endpoints"].items():
-            if "evaluation" in name and e["p99_ms"] is not None:
-                verdict = "meets" if e["p99_ms"] < TARGET_EVALUATION_P99_MS else "MISSES"
-                print(f"  {name}: p99 {e['p99_ms']:.0f} ms {verdict} the target "
+            if name != NOISE_FLOOR and e["median_p99_ms"] is not None:
+                verdict = "meets" if e["median_p99_ms"] < TARGET_EVALUATION_P99_MS else "MISSES"
+                print(f"  {name}: median p99 {e['median_p99_ms']:.0f} ms {verdict} the target "
                       f"< {TARGET_EVALUATION_P99_MS:.0f} ms")
     write_json(args.out, {"benchmark": "api_load", "machine": info, "calls": args.calls, "reps": args.reps,
-                          "requests": args.requests, "clients": args.clients, "templates": args.templates,
+                          "requests": args.requests, "clients": args.clients, "repeats": args.repeats,
+                          "templates": args.templates,
                           "target_evaluation_p99_ms": TARGET_EVALUATION_P99_MS, "backends": report})
     return 0
 

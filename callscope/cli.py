@@ -58,8 +58,6 @@ def _cmd_token(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_token_manage(args: argparse.Namespace, settings: Settings) -> int:
     """token list | revoke ID | rotate ID: JSON lines on stdout (rotate: the new secret first)."""
-    import json
-
     from callscope.api.tokens import manage_token_cli
 
     if args.data_dir:
@@ -75,13 +73,21 @@ def _cmd_token_manage(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_privacy_backfill(args: argparse.Namespace, settings: Settings) -> int:
     """privacy backfill: redact stored calls under the current rules; a JSON line of counts on stdout."""
-    import json
-
     from callscope.api.backfill import backfill_cli
 
     if args.data_dir:
         settings.data_dir = Path(args.data_dir)
     print(json.dumps(backfill_cli(settings, every=args.all)))
+    return 0
+
+
+def _cmd_rollups(args: argparse.Namespace, settings: Settings) -> int:
+    """rollups rebuild: every per rep and day roll-up recomputed from the calls; one JSON line."""
+    from callscope.api.services.rollups import rebuild_cli
+
+    if args.data_dir:
+        settings.data_dir = Path(args.data_dir)
+    print(json.dumps(rebuild_cli(settings)))
     return 0
 
 
@@ -184,6 +190,14 @@ def build_parser() -> argparse.ArgumentParser:
     pb.add_argument("--all", action="store_true", help="re-read calls already at the current rules too")
     pb.add_argument("--data-dir", default=None, help="the service's data dir (default: CALLSCOPE_DATA_DIR)")
     pb.set_defaults(func=_cmd_privacy_backfill)
+
+    r = sub.add_parser("rollups", help="the per rep and day roll-ups that evaluations read")
+    rsub = r.add_subparsers(dest="rollups_command", required=True)
+    rb = rsub.add_parser("rebuild", help="recompute every roll-up from the calls (the service keeps them "
+                                         "up to date itself; this is for repairs and after bulk imports)")
+    rb.add_argument("--data-dir", default=None,
+                    help="the service's data dir (default: CALLSCOPE_DATA_DIR, ./data)")
+    rb.set_defaults(func=_cmd_rollups)
 
     w = sub.add_parser("worker",
                        help="a worker of the shared job queue (set CALLSCOPE_DATABASE_URL; "

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, joinedload
 from callscope.api import queue
 from callscope.api.deps import Principal
 from callscope.api.errors import Conflict, FieldError, NotFound
-from callscope.api.search import matching_call_ids
+from callscope.api.search import call_matches
 from callscope.api.services.people import resolve_deal_for_upload, resolve_rep_for_upload
 from callscope.api.services.trackers import like_escaped
 from callscope.api.storage import audio_store
@@ -174,7 +174,7 @@ def list_calls(session: Session, principal: Principal, filters: CallFilters, lim
     if filters.max_score is not None:
         stmt = stmt.where(Call.score <= filters.max_score)
     if filters.q and filters.q.strip():
-        stmt = stmt.where(Call.id.in_(matching_call_ids(session, filters.q)))
+        stmt = stmt.where(call_matches(session, filters.q))
     if cursor:
         when, ident = _decode_cursor(cursor)
         stmt = stmt.where(or_(Call.started_at < when, and_(Call.started_at == when, Call.id < ident)))

@@ -2,8 +2,11 @@
 score and trend, rubric items' pass rates with evidence, conversation metrics against targets,
 objections and how they were handled, strengths and improvements. Exportable as CSV.
 
-Counting reads each call's facts (numbers only, models.document.facts); only the handful of calls
-quoted as examples have their digests (with text) read: hundreds of calls a request stay cheap."""
+Counting reads the per rep and day roll-ups (api.services.rollups: exact sums, so the figures are the
+ones counting every call's facts gives), plus the facts of the calls of a day the period cuts; the
+call list and the score trend come from the calls' own columns (one index range); only the handful
+of calls quoted as examples have their facts and digests (with text) read. An all-time evaluation
+reads a row per day, not every call's analysis."""
 
 from __future__ import annotations
 
@@ -12,7 +15,8 @@ import csv
 import functools
 import io
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from math import fsum
 from typing import Any
 
@@ -20,11 +24,12 @@ import yaml
 from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
+from callscope.api.services import rollups
 from callscope.api.services.cells import safe_cell
 from callscope.api.services.config import service_config
-from callscope.api.services.results import effective_digests, effective_facts, outcome_of
+from callscope.api.services.results import effective_digests, effective_facts, id_batches, outcome_of
 from callscope.core.errors import CallscopeError
-from callscope.models.orm import Call, ScorecardRecord, User
+from callscope.models.orm import Call, CallDigest, ScorecardRecord, User
 
 CallRef = Call | Row  # a call, or a row of its id, title and started_at
 METRICS = ("talk_ratio", "longest_monologue", "interactivity", "patience", "question_rate", "questions")
@@ -49,14 +54,135 @@ def _period_calls(session: Session, rep: User, start: datetime | None, end: date
 
 
 def _period_rows(session: Session, rep: User, start: datetime | None, end: datetime | None) -> list[Row]:
-    """id, title and started_at of the period's calls: all an evaluation shows of them, without
-    building ORM objects (a third of the evaluation's time over hundreds of calls)."""
-    return list(session.execute(_in_period(select(Call.id, Call.title, Call.started_at), rep, start, end)))
+    """id, title, started_at, score and stage (the call's, managers' overrides applied) of the period's
+    done calls with an analysis, oldest first: one index range of the rep's calls, then their digests'
+    keys by primary key (a join let PostgreSQL hash all of call_digests), no JSON read."""
+    stmt = select(Call.id, Call.title, Call.started_at, Call.score, Call.stage, Call.duration)
+    rows = list(session.execute(_in_period(stmt, rep, start, end)))
+    analysed: set[int] = set()
+    for batch in id_batches([row.id for row in rows]):
+        analysed.update(session.scalars(select(CallDigest.call_id).where(CallDigest.call_id.in_(batch))))
+    return [row for row in rows if row.id in analysed]
 
 
-def _paired(calls: list[CallRef], found: dict[int, dict[str, Any]]) -> list[tuple[CallRef, dict[str, Any]]]:
-    """Each call with what was found for it (its facts or its digest); calls without one are left out."""
+def _paired(calls: list[Call], found: dict[int, dict[str, Any]]) -> list[tuple[Call, dict[str, Any]]]:
+    """Each call with what was found for it (its digest); calls without one are left out."""
     return [(call, found[call.id]) for call in calls if call.id in found]
+
+
+@dataclass
+class _Chunk:
+    """Consecutive calls of the period counted together: a whole UTC day read from its roll-up, or the
+    calls of a day the period cuts, counted from their facts. rows: its calls (of _period_rows)."""
+
+    rows: list[Row]
+    stats: dict[str, Any]
+    facts: dict[int, dict[str, Any]] | None = None  # loaded when its calls are counted or quoted
+
+
+def _whole_days(start: datetime | None, end: datetime | None) -> tuple[date | None, date | None]:
+    """The first and last UTC day the period covers whole (None: unbounded on that side)."""
+    first = last = None
+    if start is not None:
+        first = rollups.day_of(start)
+        if start.astimezone(timezone.utc).timetz().replace(tzinfo=None) != time(0):
+            first += timedelta(days=1)
+    if end is not None:
+        last = rollups.day_of(end)
+        if end.astimezone(timezone.utc).timetz().replace(tzinfo=None) != time.max:
+            last -= timedelta(days=1)
+    return first, last
+
+
+def _chunks(session: Session, rep: User, rows: list[Row], start: datetime | None,
+            end: datetime | None) -> list[_Chunk]:
+    """The period's calls in chunks, oldest first: whole days from the roll-ups, the cut days at either
+    end (and a day whose roll-up does not count its calls: stored past the service) from their calls'
+    facts. Their stats add up to what counting every call gives."""
+    first, last = _whole_days(start, end)
+    whole = []
+    if first is None or last is None or first <= last:
+        low = rollups.day_bounds(first)[0] if first else None
+        high = rollups.day_bounds(last)[0] if last else None
+        whole = rollups.day_rows(session, [rep.id], low, high)
+    by_day: dict[date, list[Row]] = defaultdict(list)
+    for row in rows:
+        by_day[rollups.day_of(row.started_at)].append(row)
+
+    def is_whole(day: date) -> bool:
+        return (first is None or day >= first) and (last is None or day <= last)
+
+    rolled = {date.fromisoformat(day): (calls, stats) for _, day, calls, stats in whole}
+    chunks: list[_Chunk] = []
+    for day in sorted(by_day):
+        members = by_day[day]
+        got = rolled.get(day) if is_whole(day) else None
+        if got is not None and got[0] == len(members):
+            chunks.append(_Chunk(members, got[1]))
+        else:  # a day the period cuts, or whose roll-up is behind its calls: counted from its calls
+            _, stats, found = rollups.stats_of_calls(session, members)
+            chunks.append(_Chunk(members, stats, found))
+    return chunks
+
+
+def _load_quoted(session: Session, chunks: list[_Chunk], stats: dict[str, Any], examples: int) -> None:
+    """Facts for the chunks that hold each item's first passing and failing calls and each objection
+    type's first unhandled ones (found from the chunks' counts, stats being their sum): usually the
+    first day or two; the walk stops once every example is found."""
+    need_items = {item_id: [min(examples, passed), min(examples, applicable - passed)]
+                  for item_id, (_name, applicable, passed, _s, _m) in stats["items"].items()}
+    need_objections = {kind: min(examples, raised - handled)
+                       for kind, (raised, handled) in stats["objections"].items()}
+    left = sum(p + f for p, f in need_items.values()) + sum(need_objections.values())
+    wanted: list[_Chunk] = []
+    for chunk in chunks:
+        if not left:
+            break
+        take = False
+        for item_id, (_name, applicable, passed, _s, _m) in chunk.stats["items"].items():
+            need = need_items[item_id]
+            for side, found in ((0, passed), (1, applicable - passed)):
+                if need[side] and found:
+                    got = min(need[side], found)
+                    need[side] -= got
+                    left -= got
+                    take = True
+        for kind, (raised, handled) in chunk.stats["objections"].items():
+            if need_objections[kind] and raised - handled:
+                got = min(need_objections[kind], raised - handled)
+                need_objections[kind] -= got
+                left -= got
+                take = True
+        if take and chunk.facts is None:
+            wanted.append(chunk)
+    found = effective_facts(session, [row.id for chunk in wanted for row in chunk.rows])
+    for chunk in wanted:
+        chunk.facts = found
+
+
+def _examples(chunks: list[_Chunk], examples: int) -> tuple[dict[str, list[list[Row]]], dict[str, list]]:
+    """Each item's first passing and failing calls (up to `examples` each), each objection type's first
+    unhandled ones as (call, index in the call's objections), oldest first."""
+    items: dict[str, list[list[Row]]] = {}
+    objections: dict[str, list] = {}
+    for chunk in chunks:
+        if chunk.facts is None:
+            continue
+        for call in chunk.rows:
+            fact = chunk.facts.get(call.id)
+            if fact is None:
+                continue
+            for item_id, _name, passed, _score, _max in fact["items"]:
+                if passed is None:
+                    continue
+                bucket = items.setdefault(item_id, [[], []])[0 if passed else 1]
+                if len(bucket) < examples:
+                    bucket.append(call)
+            for index, (kind, handled) in enumerate(fact["objections"]):
+                bucket = objections.setdefault(kind, [])
+                if not handled and len(bucket) < examples:
+                    bucket.append((call, index))
+    return items, objections
 
 
 def week_of(moment: datetime, tz: tzinfo) -> date:
@@ -65,12 +191,12 @@ def week_of(moment: datetime, tz: tzinfo) -> date:
     return local - timedelta(days=local.weekday())
 
 
-def _trend(pairs: list[tuple[CallRef, dict[str, Any]]], tz: tzinfo) -> dict[str, Any]:
+def _trend(calls: list[Row], tz: tzinfo) -> dict[str, Any]:
     """Weekly averages, weeks cut at Monday 00:00 in the display time zone (the pages cut them the same)."""
     weeks: dict[date, list[float]] = defaultdict(list)
     scores = []
-    for call, fact in pairs:
-        score = fact["score"]
+    for call in calls:
+        score = call.score
         if score is None:
             continue
         weeks[week_of(call.started_at, tz)].append(score)
@@ -107,33 +233,17 @@ def _evidence_link(call: CallRef, ev: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _items(pairs: list[tuple[CallRef, dict[str, Any]]], examples: int) -> list[dict[str, Any]]:
-    """Each item's pass rate and average over the calls it applies to; its first passing and failing
-    calls (up to `examples` each) as the calls to quote, filled in by _quote_items."""
-    items: dict[str, dict[str, Any]] = {}
-    for call, fact in pairs:
-        for item_id, name, passed, score, max_score in fact["items"]:
-            entry = items.get(item_id)
-            if entry is None:
-                entry = items[item_id] = {"id": item_id, "name": name, "applicable": 0, "passed": 0,
-                                          "score": 0.0, "max": 0.0, "passing_examples": [],
-                                          "failing_examples": [], "feedback": []}
-            if passed is None:
-                continue
-            entry["applicable"] += 1
-            entry["passed"] += 1 if passed else 0
-            entry["score"] += float(score)
-            entry["max"] += float(max_score)
-            bucket = entry["passing_examples"] if passed else entry["failing_examples"]
-            if len(bucket) < examples:
-                bucket.append(call)
+def _items(stats: dict[str, Any], quoted: dict[str, list[list[Row]]]) -> list[dict[str, Any]]:
+    """Each item's pass rate and average over the calls it applies to (exact sums of the roll-ups), with
+    its first passing and failing calls as the calls to quote, filled in by _quote_items."""
     out = []
-    for entry in items.values():
-        n = entry["applicable"]
-        entry["pass_rate"] = round(entry["passed"] / n, 3) if n else None
-        entry["average_score"] = round(100 * entry["score"] / entry["max"], 1) if entry["max"] else None
-        del entry["score"], entry["max"]
-        out.append(entry)
+    for item_id, (name, applicable, passed, score, max_score) in stats["items"].items():
+        passing, failing = quoted.get(item_id, ([], []))
+        points, most = rollups.total(score), rollups.total(max_score)
+        out.append({"id": item_id, "name": name, "applicable": applicable, "passed": passed,
+                    "passing_examples": list(passing), "failing_examples": list(failing), "feedback": [],
+                    "pass_rate": round(passed / applicable, 3) if applicable else None,
+                    "average_score": round(100 * points / most, 1) if most else None})
     return out
 
 
@@ -193,38 +303,29 @@ def metric_status(value: float | None, target: dict[str, float] | None) -> str |
     return "ok"
 
 
-def _metrics(pairs: list[tuple[CallRef, dict[str, Any]]], targets: dict[str, Any]) -> dict[str, Any]:
+def _metrics(stats: dict[str, Any], targets: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for name in METRICS:
-        values = [float(fact["metrics"][name]) for _, fact in pairs if fact["metrics"].get(name) is not None]
-        avg = round(_mean(values), 2) if values else None
+        partials, count = stats["metrics"][name]
+        avg = round(rollups.total(partials) / count, 2) if count else None
         target = targets.get(name)
         out[name] = {"average": avg, "target": target, "status": metric_status(avg, target)}
     return out
 
 
-def _objections(pairs: list[tuple[CallRef, dict[str, Any]]], examples: int) -> dict[str, Any]:
+def _objections(stats: dict[str, Any], quoted: dict[str, list]) -> dict[str, Any]:
     """Objections raised and handled, by type; each type's first unhandled ones as (call, index in
     the call's objections), quoted by _quote_objections."""
-    by_type: dict[str, dict[str, Any]] = {}
-    for call, fact in pairs:
-        for index, (kind, handled) in enumerate(fact["objections"]):
-            entry = by_type.get(kind)
-            if entry is None:
-                entry = by_type[kind] = {"type": kind, "raised": 0, "handled": 0, "unhandled_examples": []}
-            entry["raised"] += 1
-            entry["handled"] += 1 if handled else 0
-            if not handled and len(entry["unhandled_examples"]) < examples:
-                entry["unhandled_examples"].append((call, index))
-    raised = sum(e["raised"] for e in by_type.values())
-    handled = sum(e["handled"] for e in by_type.values())
-    for entry in by_type.values():
-        entry["handled_rate"] = round(entry["handled"] / entry["raised"], 3)
+    by_type = [{"type": kind, "raised": raised, "handled": handled,
+                "unhandled_examples": list(quoted.get(kind, [])), "handled_rate": round(handled / raised, 3)}
+               for kind, (raised, handled) in stats["objections"].items()]
+    raised = sum(e["raised"] for e in by_type)
+    handled = sum(e["handled"] for e in by_type)
     return {
         "raised": raised,
         "handled": handled,
         "handled_rate": round(handled / raised, 3) if raised else None,
-        "by_type": sorted(by_type.values(), key=lambda e: -e["raised"]),
+        "by_type": sorted(by_type, key=lambda e: -e["raised"]),
     }
 
 
@@ -237,19 +338,26 @@ def _quote_objections(objections: dict[str, Any], digests: dict[int, dict[str, A
 def rep_evaluation(
     session: Session, rep: User, start: datetime | None, end: datetime | None, tz: tzinfo = timezone.utc
 ) -> dict[str, Any]:
-    """Counted over every call's facts; only the few calls quoted as examples have their digests read.
-    tz: the display time zone weeks are cut in (api.services.zones.display_zone)."""
+    """Counted from the per rep and day roll-ups (whole days) and the facts of the calls of the days the
+    period cuts; the call list, scores and trend from the calls' own columns; only the few calls quoted
+    as examples have their facts and digests read. tz: the display time zone weeks are cut in
+    (api.services.zones.display_zone)."""
     cfg = service_config()["evaluation"]
     rows = _period_rows(session, rep, start, end)
-    pairs = _paired(rows, effective_facts(session, [row.id for row in rows]))
-    items = _items(pairs, cfg["examples"])
-    objections = _objections(pairs, cfg["examples"])
+    chunks = _chunks(session, rep, rows, start, end)
+    stats = rollups.empty_stats()
+    for chunk in chunks:
+        rollups.merge(stats, chunk.stats)
+    _load_quoted(session, chunks, stats, cfg["examples"])
+    quoted_items, quoted_objections = _examples(chunks, cfg["examples"])
+    items = _items(stats, quoted_items)
+    objections = _objections(stats, quoted_objections)
     quoted = {call.id for entry in items for call in entry["passing_examples"] + entry["failing_examples"]}
     quoted.update(call.id for entry in objections["by_type"] for call, _ in entry["unhandled_examples"])
     digests = effective_digests(session, sorted(quoted))
     _quote_items(items, digests)
     _quote_objections(objections, digests)
-    scores = [fact["score"] for _, fact in pairs if fact["score"] is not None]
+    scores = [row.score for row in rows if row.score is not None]
     judged = [i for i in items if i["applicable"] >= cfg["min_calls"] and i["pass_rate"] is not None]
     strengths = [
         {"id": i["id"], "name": i["name"], "pass_rate": i["pass_rate"], "examples": i["passing_examples"]}
@@ -269,8 +377,8 @@ def rep_evaluation(
         if i["pass_rate"] < cfg["improvement_pass_rate"]
     ]
     stages: dict[str, int] = defaultdict(int)
-    for _, fact in pairs:
-        stages[fact["stage"] or ""] += 1
+    for row in rows:
+        stages[row.stage or ""] += 1
     return {
         "rep": {
             "id": rep.id,
@@ -279,17 +387,17 @@ def rep_evaluation(
             "team": rep.team.name if rep.team else None,
         },
         "period": {"from": start.isoformat() if start else None, "to": end.isoformat() if end else None},
-        "calls": len(pairs),
+        "calls": len(rows),
         "call_list": [
-            {"id": c.id, "title": c.title, "started_at": c.started_at.isoformat(), "score": f["score"],
-             "stage": f["stage"]}
-            for c, f in pairs
+            {"id": c.id, "title": c.title, "started_at": c.started_at.isoformat(), "score": c.score,
+             "stage": c.stage}
+            for c in rows
         ],
         "average_score": round(_mean(scores), 1) if scores else None,
-        "trend": _trend(pairs, tz),
+        "trend": _trend(rows, tz),
         "stages": dict(stages),
         "items": items,
-        "metrics": _metrics(pairs, metric_targets(session, _rubric_of(session, rep))),
+        "metrics": _metrics(stats, metric_targets(session, _rubric_of(session, rep))),
         "objections": objections,
         "strengths": strengths,
         "improvements": improvements,

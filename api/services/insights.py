@@ -8,13 +8,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from callscope.api.deps import Principal
 from callscope.api.services.config import service_config
 from callscope.api.services.results import effective_digests
 from callscope.api.services.risk import judge, team_settings
-from callscope.models.orm import Call, Deal, utcnow
+from callscope.models.orm import Call, Deal, User, utcnow
 from callscope.nlp.dates import DEFAULT_TZ, resolve
 
 
@@ -31,9 +31,10 @@ def due_date(when: str, said_on: datetime, tz: str = DEFAULT_TZ) -> str | None:
 
 
 def _resolved(step: dict[str, Any], said_on: datetime, tz: str) -> dict[str, Any] | None:
-    """The step's resolved date: stored with the analysis (api.services.processing), else resolved now."""
-    if isinstance(step.get("due"), dict):
-        return step["due"]
+    """The step's resolved date: stored with the analysis (api.services.processing; None when its words
+    name no date), else (an analysis stored before dates were resolved) resolved now."""
+    if "due" in step:
+        return step["due"] if isinstance(step["due"], dict) else None
     found = resolve(step.get("when", "") or step.get("text", ""), said_on, tz)
     return found.to_dict() if found else None
 
@@ -49,9 +50,10 @@ def deal_insights(
     now = now or utcnow()
     calls = list(
         session.scalars(
-            principal.scope_calls(select(Call).where(Call.deal_id == deal.id)).order_by(
-                Call.started_at, Call.id
-            )
+            # each call's rep (and the last one's team) with the calls: no query per rep
+            principal.scope_calls(select(Call).where(Call.deal_id == deal.id))
+            .options(joinedload(Call.rep).joinedload(User.team))
+            .order_by(Call.started_at, Call.id)
         )
     )
     digests = effective_digests(session, [call.id for call in calls])

@@ -24,7 +24,16 @@ from sqlalchemy.orm import Session
 
 from callscope.api.errors import FieldError
 from callscope.api.services.config import service_config
-from callscope.api.services.rollups import METRICS, day_of, rep_totals, stamp
+from callscope.api.services.rollups import (
+    METRICS,
+    day_of,
+    day_rows,
+    empty_stats,
+    merge,
+    rep_totals,
+    stamp,
+    total,
+)
 from callscope.models.orm import Target, Team, User
 
 SUM_METRICS = ("calls", "talk_time")  # split across reps and weeks; the rest are rates, kept as they are
@@ -36,18 +45,19 @@ def lower_is_better(metric: str) -> bool:
 
 
 def summarize(calls: int, stats: dict[str, Any]) -> dict[str, Any]:
-    """A rep's (or a team's) figures from summed roll-up stats."""
+    """A rep's (or a team's) figures from summed roll-up stats (exact sums, api.services.rollups)."""
     score_sum, scored = stats["score"]
-    raised, handled = stats["objections"]
+    raised = sum(r for r, _ in stats["objections"].values())
+    handled = sum(h for _, h in stats["objections"].values())
     return {
         "calls": calls,
-        "talk_time": round(stats["duration"] / 60.0, 2),  # minutes of recorded calls
-        "average_score": round(score_sum / scored, 2) if scored else None,
+        "talk_time": round(total(stats["duration"]) / 60.0, 2),  # minutes of recorded calls
+        "average_score": round(total(score_sum) / scored, 2) if scored else None,
         "objection_handled_rate": round(handled / raised, 3) if raised else None,
-        "metrics": {m: (round(s / n, 3) if n else None) for m, (s, n) in stats["metrics"].items()},
+        "metrics": {m: (round(total(s) / n, 3) if n else None) for m, (s, n) in stats["metrics"].items()},
         "items": {item_id: {"name": name, "applicable": applicable,
                             "pass_rate": round(passed / applicable, 3) if applicable else None}
-                  for item_id, (applicable, passed, name) in stats["items"].items()},
+                  for item_id, (name, applicable, passed, _s, _m) in stats["items"].items()},
     }
 
 
@@ -92,8 +102,6 @@ def _totals(session: Session, reps: list[User], start: datetime | None, end: dat
 
 def _compute_totals(session: Session, rep_ids: list[int], start: datetime | None, end: datetime | None
                     ) -> tuple[dict[int, dict[str, Any]], dict[str, Any]]:
-    from callscope.api.services.rollups import empty_stats, merge
-
     per_rep = rep_totals(session, rep_ids, start, end)
     team_stats, team_calls = empty_stats(), 0
     for calls, stats in per_rep.values():
@@ -170,24 +178,38 @@ def target_to_dict(target: Target, actual: float | None = None, with_actual: boo
 def targets_of(session: Session, rep: User, start: datetime | None, end: datetime | None
                ) -> list[dict[str, Any]]:
     """The rep's targets whose period overlaps [start, end], each with its actual and attainment."""
-    stmt = select(Target).where(Target.rep_id == rep.id)
+    return targets_of_reps(session, [rep.id], start, end).get(rep.id, [])
+
+
+def targets_of_reps(session: Session, rep_ids: list[int], start: datetime | None, end: datetime | None
+                    ) -> dict[int, list[dict[str, Any]]]:
+    """Each rep's targets whose period overlaps [start, end], each with its actual and attainment (over
+    the target's own days): one query for the targets and one for the roll-ups of the days they span."""
+    stmt = select(Target).where(Target.rep_id.in_(rep_ids))
     if start is not None:
         stmt = stmt.where(Target.period_end > start.date().isoformat())
     if end is not None:
         stmt = stmt.where(Target.period_start <= end.date().isoformat())
-    out = []
-    for target in session.scalars(stmt.order_by(Target.period_start, Target.metric, Target.id)):
-        first, last = _bounds(target.period_start, target.period_end)
-        got = rep_totals(session, [rep.id], first, last).get(rep.id)
-        summary = summarize(*got) if got else summarize(0, _empty())
-        out.append(target_to_dict(target, _value_of(summary, target.metric), with_actual=True))
+    targets = list(session.scalars(stmt.order_by(Target.rep_id, Target.period_start, Target.metric,
+                                                 Target.id)))
+    if not targets:
+        return {}
+    first = min(_bounds(t.period_start, t.period_end)[0] for t in targets)
+    last = max(_bounds(t.period_start, t.period_end)[1] for t in targets)
+    days: dict[int, list[tuple[str, int, dict[str, Any]]]] = {}
+    for rep_id, day, calls, stats in day_rows(session, sorted({t.rep_id for t in targets}), first, last):
+        days.setdefault(rep_id, []).append((day, calls, stats))
+    out: dict[int, list[dict[str, Any]]] = {}
+    for target in targets:
+        low, high = (day_of(b).isoformat() for b in _bounds(target.period_start, target.period_end))
+        calls, summed = 0, empty_stats()
+        for day, count, stats in days.get(target.rep_id, []):
+            if low <= day <= high:
+                calls += count
+                merge(summed, stats)
+        actual = _value_of(summarize(calls, summed), target.metric)
+        out.setdefault(target.rep_id, []).append(target_to_dict(target, actual, with_actual=True))
     return out
-
-
-def _empty() -> dict[str, Any]:
-    from callscope.api.services.rollups import empty_stats
-
-    return empty_stats()
 
 
 def check_metric(metric: str) -> str:
@@ -272,14 +294,17 @@ def break_down(session: Session, team: Team, metric: str, start: str, end: str, 
     return made
 
 
-def team_evaluation(session: Session, team: Team, start: datetime | None, end: datetime | None
-                    ) -> dict[str, Any]:
+def team_evaluation(session: Session, team: Team, start: datetime | None, end: datetime | None,
+                    with_targets: bool = True) -> dict[str, Any]:
+    """The team over a period; with_targets False leaves the reps' targets out (a leaderboard by score
+    or improvement has no use for them)."""
     reps = _team_reps(session, team.id)
     per_rep, summary = _totals(session, reps, start, end)
+    targets_by_rep = targets_of_reps(session, [rep.id for rep in reps], start, end) if with_targets else {}
     rows = []
     for rep in reps:
-        mine = per_rep.get(rep.id) or summarize(0, _empty())
-        targets = targets_of(session, rep, start, end)
+        mine = per_rep.get(rep.id) or summarize(0, empty_stats())
+        targets = targets_by_rep.get(rep.id, [])
         reached = [t["attainment"] for t in targets if t["attainment"] is not None]
         rows.append({"rep": {"id": rep.id, "email": rep.email, "name": rep.name}, **mine,
                      "targets": targets,
@@ -299,7 +324,7 @@ def team_evaluation(session: Session, team: Team, start: datetime | None, end: d
 def leaderboard(session: Session, team: Team, start: datetime, end: datetime, by: str) -> dict[str, Any]:
     """Reps ranked by average score, by improvement (average score against the period of the same
     length before), or by attainment of their targets."""
-    evaluation = team_evaluation(session, team, start, end)
+    evaluation = team_evaluation(session, team, start, end, with_targets=by == "attainment")
     if by == "improvement":
         # the period of the same length just before (its last instant: the one before start)
         before = _totals(session, _team_reps(session, team.id), start - (end - start),
