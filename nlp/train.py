@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +26,7 @@ from sklearn.model_selection import GroupKFold
 from threadpoolctl import threadpool_limits
 
 from callscope.models.document import STAGES, Transcript, Turn
-from callscope.nlp.corpus import NO_OBJECTION, Call, Example, augment, corpus_sha256, load_corpus
+from callscope.nlp.corpus import MIXED, NO_OBJECTION, Call, Example, augment, corpus_sha256, load_corpus
 from callscope.nlp.features import build_classifier
 from callscope.nlp.model import ARTIFACT, ARTIFACT_VERSION, SEED, Classifiers, write_artifact
 from callscope.nlp.objections import detect_objection, find_objections, is_handled, objection_probabilities
@@ -32,6 +34,8 @@ from callscope.nlp.stage import classify_stages
 from callscope.nlp.tokens import tokenize
 
 FOLDS = 5
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_WORD = re.compile(r"[A-Za-z0-9']+")
 # a predicted objection matches a labeled one of its type this many turns away (the evaluation's ±3 s)
 _OBJECTION_TURN_TOLERANCE = 1
 # same-type objections this many turns apart are one, as find_objections merges them
@@ -76,11 +80,26 @@ def _meta(figures: dict) -> dict:
     }
 
 
-def _call_transcript(call: Call) -> Transcript:
-    """A corpus call as the pipeline sees it (turn times are placeholders: 3 s a turn)."""
-    turns = [Turn(start=3.0 * i, end=3.0 * i + 2.5, speaker="S0" if t.role == "rep" else "S1", role=t.role,
-                  text=t.text) for i, t in enumerate(call.turns)]
-    return Transcript(duration=3.0 * len(turns), language=call.lang, layout="stereo", turns=turns)
+# speaking rates for a corpus call's placeholder times, so the rubric's time windows (an opening in the
+# first 30 s) see a call of about its spoken length
+_CJK_CHARS_PER_SECOND = 4.5
+_EN_WORDS_PER_SECOND = 2.7
+_TURN_GAP_SECONDS = 0.4
+_SPEAKERS = {"R": "S0", "C": "S1", "C2": "S2"}  # corpus speaker -> transcript speaker
+
+
+def call_transcript(call: Call) -> Transcript:
+    """A corpus call as the pipeline sees it, each turn as long as it takes to say."""
+    turns, clock = [], 0.0
+    for t in call.turns:
+        seconds = max(0.8, len(_CJK.findall(t.text)) / _CJK_CHARS_PER_SECOND
+                      + len(_WORD.findall(t.text)) / _EN_WORDS_PER_SECOND)
+        turns.append(Turn(start=round(clock, 2), end=round(clock + seconds, 2),
+                          speaker=_SPEAKERS.get(t.speaker, "S0" if t.role == "rep" else "S1"), role=t.role,
+                          text=t.text))
+        clock += seconds + _TURN_GAP_SECONDS
+    language = "zh" if call.lang == MIXED else call.lang
+    return Transcript(duration=round(clock, 2), language=language, layout="stereo", turns=turns)
 
 
 def _labeled_objections(call: Call) -> list[tuple[int, str, bool | None]]:
@@ -100,7 +119,7 @@ def _call_objection_counts(classifiers: Classifiers, call: Call) -> tuple[int, i
     truth = _labeled_objections(call)
     unmatched = list(range(len(truth)))
     tp = handled = 0
-    found = find_objections(_call_transcript(call), classifiers)
+    found = find_objections(call_transcript(call), classifiers)
     for o in found:
         hit = next((k for k in unmatched if truth[k][1] == o.type
                     and abs(truth[k][0] - o.turn) <= _OBJECTION_TURN_TOLERANCE), None)
@@ -175,7 +194,8 @@ def cross_validate(seed: int = SEED) -> dict:
     }
 
 
-def leave_one_author_out(seed: int = SEED, authors: list[str] | None = None) -> dict[str, dict]:
+def leave_one_author_out(seed: int = SEED, authors: list[str] | None = None,
+                         extra: Callable[[Classifiers, list[Call]], dict] | None = None) -> dict[str, dict]:
     """Per author: train on every other author's calls (and utterances), test on this author's.
 
     The figures that matter for calls written by people who never saw the corpus: the held-out
@@ -192,7 +212,10 @@ def leave_one_author_out(seed: int = SEED, authors: list[str] | None = None) -> 
         test = [e for e in examples if e.author == author]
         classifiers = Classifiers(stage=_fit(train, "stage", seed), objection=_fit(train, "objection", seed),
                                   meta={})
-        out[author] = _held_out_figures(classifiers, test, [c for c in corpus.calls if c.author == author])
+        calls = [c for c in corpus.calls if c.author == author]
+        out[author] = _held_out_figures(classifiers, test, calls)
+        if extra is not None:  # figures a layer above nlp measures with the same held-out classifiers
+            out[author].update(extra(classifiers, calls))
     return out
 
 
