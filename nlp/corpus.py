@@ -43,6 +43,7 @@ class Example:
     group: str = ""  # examples of one group (a call, an utterance and its variants) stay in one fold
     author: str = TEAM  # who wrote it: the corpus file's author (see author_of)
     speaker: str = ""  # in a call: "R", "C" or "C2" (a second customer person)
+    answers: str = ""  # on a rep turn labeled handled / unhandled: the objection type it answers
 
 
 @dataclass
@@ -131,6 +132,12 @@ def load_calls(path: Path) -> list[Call]:
         call = Call(id=spec["id"], stage=spec["stage"], lang=spec["lang"], industry=spec.get("industry", ""),
                     author=author, rubric=_rubric_labels(spec))
         call.turns = [_parse_turn(line, spec, i, author) for i, line in enumerate(spec["turns"])]
+        raised = ""  # the latest objection raised: what a labeled rep answer answers
+        for turn in call.turns:
+            if turn.objection != NO_OBJECTION:
+                raised = turn.objection
+            elif turn.handled is not None:
+                turn.answers = raised
         calls.append(call)
     return calls
 
@@ -209,5 +216,5 @@ def augment(examples: list[Example], seed: int) -> list[Example]:
     for ex in examples:
         for variant in noisy_variants(ex.text, rng):
             out.append(Example(variant, ex.stage, ex.role, ex.lang, ex.objection, ex.handled, ex.group,
-                               ex.author, ex.speaker))
+                               ex.author, ex.speaker, ex.answers))
     return out
