@@ -236,11 +236,13 @@ def _metrics(analysis: Analysis, card: Scorecard, t: dict[str, str], st: _Style)
     band = targets.get("talk_ratio")
     mono = targets.get("longest_monologue")
     open_target = targets.get("open_questions")
+    question_target = targets.get("questions")  # a rubric that counts every question about the customer
     rows = [
         (t["talk_ratio"], f"{m.talk_ratio:.0%}", f"{band['min']:.0%}–{band['max']:.0%}" if band else ""),
         (t["longest_monologue"], f"{m.longest_monologue:.0f} {sec}",
          f"≤ {mono['max']:g} {sec}" if mono else ""),
-        (t["questions"], str(m.questions) + t["paren"].format(f"{m.question_rate:.1f}{t['per_minute']}"), ""),
+        (t["questions"], str(m.questions) + t["paren"].format(f"{m.question_rate:.1f}{t['per_minute']}"),
+         f"≥ {question_target['min']}" if question_target else ""),
         (t["open_questions"], str(open_count), f"≥ {open_target['min']}" if open_target else ""),
         (t["customer_questions"], str(m.customer_questions), ""),
         (t["interactivity"], f"{m.interactivity:.1f} {t['switches']}", ""),

@@ -7,6 +7,7 @@ from callscope.models.document import Conversation, Evidence, Transcript, TurnIn
 from callscope.nlp.classifiers import load_classifiers
 from callscope.nlp.hits import find_compliance, find_trackers
 from callscope.nlp.metrics import compute_metrics
+from callscope.nlp.model import Classifiers
 from callscope.nlp.next_steps import find_next_steps
 from callscope.nlp.objections import find_objections
 from callscope.nlp.questions import count_questions, question_kind
@@ -16,10 +17,13 @@ from callscope.nlp.text import detect_language, split_sentences
 from callscope.nlp.tokens import tokenize
 
 
-def annotate(transcript: Transcript, settings: Settings | None = None) -> Conversation:
-    """Stage, objections, questions, next steps, compliance, trackers and metrics of one call."""
+def annotate(transcript: Transcript, settings: Settings | None = None,
+             classifiers: Classifiers | None = None) -> Conversation:
+    """Stage, objections, questions, next steps, compliance, trackers and metrics of one call.
+    `classifiers`: by default the process's (nlp.classifiers.load_classifiers); cross-validation
+    hands in the ones trained without the held-out calls."""
     settings = settings or Settings.from_env()
-    classifiers = load_classifiers(settings)
+    classifiers = classifiers or load_classifiers(settings)
     turns = transcript.turns
     extra = settings.extra_term_list
     tokens = [tokenize(t.text, extra) for t in turns]

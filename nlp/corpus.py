@@ -4,9 +4,11 @@ utterances.yaml: groups of utterances sharing stage, role, language, industry an
 calls*.yaml: whole short calls, every file named calls*.yaml in the folder (calls.yaml, the team's own;
 calls_authors_a.yaml ..., written by outside authors); each file is one author for leave-one-author-out
 cross-validation (utterances.yaml belongs to the team's). In a call each turn is "R text" (rep) or
-"C text" (customer), optionally followed by "!<objection type>" on a customer turn, "!handled" /
-"!unhandled" on the rep's answer ("#" would start a YAML comment), and "@<stage>" where one turn
-serves another stage than the call.
+"C text" (customer; "C2 text" for a second person on the customer's side), optionally followed by
+"!<objection type>" on a customer turn, "!handled" / "!unhandled" on the rep's answer ("#" would start
+a YAML comment), and "@<stage>" where one turn serves another stage than the call. A call may carry
+its author's rubric verdicts, `rubric: {item id: true | false | null}` (null: the item does not apply),
+which the rubric's leave-one-author-out agreement is measured against.
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from callscope.nlp.text import has_cjk
 
 CORPUS_DIR = DATA_DIR / "corpus"
 NO_OBJECTION = "none"
+MIXED = "mixed"  # a call's lang: Mandarin with English turns or terms (a transcript's language is then zh)
+LANGS = ("zh", "en", MIXED)
 TEAM = "team"  # the author of utterances.yaml and calls.yaml
-_TURN = re.compile(r"^(?P<role>[RC])\s+(?P<text>.*?)(?P<tags>(?:\s+[!@][a-z_]+)*)\s*$")
+_TURN = re.compile(r"^(?P<speaker>R|C2?)\s+(?P<text>.*?)(?P<tags>(?:\s+[!@][a-z_]+)*)\s*$")
 
 
 @dataclass
@@ -38,6 +42,8 @@ class Example:
     handled: bool | None = None  # on a rep turn that answers an objection
     group: str = ""  # examples of one group (a call, an utterance and its variants) stay in one fold
     author: str = TEAM  # who wrote it: the corpus file's author (see author_of)
+    speaker: str = ""  # in a call: "R", "C" or "C2" (a second customer person)
+    answers: str = ""  # on a rep turn labeled handled / unhandled: the objection type it answers
 
 
 @dataclass
@@ -48,6 +54,7 @@ class Call:
     industry: str
     turns: list[Example] = field(default_factory=list)
     author: str = TEAM
+    rubric: dict[str, bool | None] = field(default_factory=dict)  # the author's verdict per rubric item
 
 
 @dataclass
@@ -86,9 +93,13 @@ def _check(value: str, allowed: tuple[str, ...], where: str) -> str:
 def _parse_turn(line: str, call: dict, index: int, author: str) -> Example:
     m = _TURN.match(line.strip())
     if not m:
-        raise ValueError(f"call {call['id']} turn {index}: expected 'R text' or 'C text', got {line!r}")
-    example = Example(text=m.group("text"), stage=call["stage"], role="rep" if m.group("role") == "R" else
-                      "customer", lang=call["lang"], group=call["id"], author=author)
+        raise ValueError(f"call {call['id']} turn {index}: expected 'R text', 'C text' or 'C2 text', "
+                         f"got {line!r}")
+    speaker, text = m.group("speaker"), m.group("text")
+    # a code-switched call ("mixed") has Mandarin turns and whole English ones: each turn its own language
+    lang = call["lang"] if call["lang"] != MIXED else "zh" if has_cjk(text) else "en"
+    example = Example(text=text, stage=call["stage"], role="rep" if speaker == "R" else "customer", lang=lang,
+                      group=call["id"], author=author, speaker=speaker)
     for tag in m.group("tags").split():
         name = tag[1:]
         if tag.startswith("@"):
@@ -98,6 +109,37 @@ def _parse_turn(line: str, call: dict, index: int, author: str) -> Example:
         else:
             example.objection = _check(name, OBJECTION_TYPES, call["id"])
     return example
+
+
+def _rubric_labels(spec: dict) -> dict[str, bool | None]:
+    labels = spec.get("rubric") or {}
+    if not isinstance(labels, dict):
+        raise ValueError(f"call {spec['id']}: rubric must map item ids to true, false or null")
+    for item, verdict in labels.items():
+        if not isinstance(item, str) or not (verdict is None or isinstance(verdict, bool)):
+            raise ValueError(f"call {spec['id']}: rubric {item!r}: expected true, false or null, "
+                             f"got {verdict!r}")
+    return dict(labels)
+
+
+def load_calls(path: Path) -> list[Call]:
+    """The calls of one calls*.yaml file, by its author; ValueError names a bad call or turn."""
+    author = author_of(path)
+    calls = []
+    for spec in load_yaml(path) or []:
+        _check(spec["stage"], STAGES, spec["id"])
+        _check(spec["lang"], LANGS, spec["id"])
+        call = Call(id=spec["id"], stage=spec["stage"], lang=spec["lang"], industry=spec.get("industry", ""),
+                    author=author, rubric=_rubric_labels(spec))
+        call.turns = [_parse_turn(line, spec, i, author) for i, line in enumerate(spec["turns"])]
+        raised = ""  # the latest objection raised: what a labeled rep answer answers
+        for turn in call.turns:
+            if turn.objection != NO_OBJECTION:
+                raised = turn.objection
+            elif turn.handled is not None:
+                turn.answers = raised
+        calls.append(call)
+    return calls
 
 
 @functools.lru_cache(maxsize=1)
@@ -115,15 +157,10 @@ def load_corpus() -> Corpus:
     calls: list[Call] = []
     seen: dict[str, str] = {}
     for path in call_files():
-        author = author_of(path)
-        for spec in load_yaml(path) or []:
-            _check(spec["stage"], STAGES, spec["id"])
-            if spec["id"] in seen:
-                raise ValueError(f"{path.name}: call id {spec['id']!r} already used in {seen[spec['id']]}")
-            seen[spec["id"]] = path.name
-            call = Call(id=spec["id"], stage=spec["stage"], lang=spec["lang"],
-                        industry=spec.get("industry", ""), author=author)
-            call.turns = [_parse_turn(line, spec, i, author) for i, line in enumerate(spec["turns"])]
+        for call in load_calls(path):
+            if call.id in seen:
+                raise ValueError(f"{path.name}: call id {call.id!r} already used in {seen[call.id]}")
+            seen[call.id] = path.name
             calls.append(call)
     return Corpus(utterances, calls)
 
@@ -179,5 +216,5 @@ def augment(examples: list[Example], seed: int) -> list[Example]:
     for ex in examples:
         for variant in noisy_variants(ex.text, rng):
             out.append(Example(variant, ex.stage, ex.role, ex.lang, ex.objection, ex.handled, ex.group,
-                               ex.author))
+                               ex.author, ex.speaker, ex.answers))
     return out

@@ -1,6 +1,6 @@
 """The trained classifiers and their artifact on disk (nlp.classifiers decides which one a process uses).
 
-nlp/data/models/classifiers-v2.joblib is what `python -m callscope.nlp.train` writes, with its JSON
+nlp/data/models/classifiers-v3.joblib is what `python -m callscope.nlp.train` writes, with its JSON
 metadata beside it (artifact version, scikit-learn version, corpus sha256).
 """
 
@@ -22,7 +22,8 @@ from sklearn.pipeline import Pipeline
 from callscope.nlp.resources import DATA_DIR
 
 # v2: modules under callscope.* (the pickles name callscope.nlp.tokens.token_features); no role model
-ARTIFACT_VERSION = "v2"
+# v3: a third model, whether the rep's answer handled an objection
+ARTIFACT_VERSION = "v3"
 MODEL_DIR = DATA_DIR / "models"
 ARTIFACT = MODEL_DIR / f"classifiers-{ARTIFACT_VERSION}.joblib"
 ARTIFACT_META = MODEL_DIR / f"classifiers-{ARTIFACT_VERSION}.json"
@@ -36,6 +37,9 @@ class Classifiers:
     stage: Pipeline  # text -> one of STAGES
     objection: Pipeline  # text -> one of OBJECTION_TYPES or "none"
     meta: dict[str, Any]
+    # objections.handling_input(type, the rep's answer) -> True (handled) or False; None: judged by
+    # the handling lexicon alone
+    handled: Pipeline | None = None
 
 
 def compatible(meta: dict[str, Any], corpus_sha: str) -> bool:
@@ -49,7 +53,8 @@ def read_artifact(path: Path, meta: dict[str, Any]) -> Classifiers | None:
         with warnings.catch_warnings():
             warnings.simplefilter("error", sklearn.exceptions.InconsistentVersionWarning)
             data = joblib.load(path)
-        return Classifiers(stage=data["stage"], objection=data["objection"], meta=meta)
+        return Classifiers(stage=data["stage"], objection=data["objection"], meta=meta,
+                           handled=data["handled"])
     except Exception as exc:  # a stale or damaged pickle is retrained, never fatal
         log.warning("ignoring nlp model %s: %s", path, exc)
         return None
@@ -60,7 +65,7 @@ def write_artifact(classifiers: Classifiers, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     os.close(fd)
-    models = {"stage": classifiers.stage, "objection": classifiers.objection}
+    models = {"stage": classifiers.stage, "objection": classifiers.objection, "handled": classifiers.handled}
     joblib.dump(models, tmp, compress=3)
     os.chmod(tmp, 0o644)  # mkstemp makes it private; the artifact is shipped and shared
     os.replace(tmp, path)

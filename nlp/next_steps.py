@@ -17,7 +17,7 @@ from callscope.models.document import NextStep, Transcript
 from callscope.nlp.phrases import PhraseLexicon
 from callscope.nlp.resources import load_yaml
 from callscope.nlp.spans import span_times
-from callscope.nlp.text import normalize, split_sentences
+from callscope.nlp.text import has_cjk, normalize, split_sentences
 
 # adjacent-turn window within which the same time expression is one step
 _SAME_STEP_TURNS = 3
@@ -31,6 +31,7 @@ class _Patterns:
     not_time: dict[str, list[str]]
     actions: PhraseLexicon
     refusals: PhraseLexicon
+    acceptance: tuple[str, ...]
 
 
 @functools.lru_cache(maxsize=1)
@@ -41,10 +42,13 @@ def _patterns() -> _Patterns:
         not_time={lang: [normalize(p) for p in data[f"{lang}_not_time"]] for lang in ("zh", "en")},
         actions=PhraseLexicon({"action": data["zh_action"] + data["en_action"]}),
         refusals=PhraseLexicon({"refusal": data["zh_not_step"] + data["en_not_step"]}),
+        acceptance=tuple(normalize(a) for a in data["acceptance"]),
     )
 
 
 _DEADLINE_SUFFIXES = ("之前", "以前")
+# a day alone, without a part of it, a clock time or a deadline: in the rep's opening it is this call's day
+_THIS_CALL_DAYS = frozenset({"今天", "今日", "today"})
 
 
 def find_time(text: str) -> tuple[int, int] | None:
@@ -65,10 +69,26 @@ def find_time(text: str) -> tuple[int, int] | None:
     return best
 
 
+def _accepted(transcript: Transcript, index: int) -> bool:
+    """The customer's next turn agrees to what this rep turn proposed: it opens with a yes ("行",
+    "that works") or names a time itself ("周六九点半，行")."""
+    turns = transcript.turns
+    answer = next((t for t in turns[index + 1:] if t.text.strip()), None)
+    if turns[index].role != "rep" or answer is None or answer.role == "rep" or \
+            _patterns().refusals.find(answer.text):
+        return False
+    opening = normalize(answer.text).strip()
+    return find_time(answer.text) is not None or any(
+        opening.startswith(a) and (len(opening) == len(a) or not opening[len(a)].isalpha() or has_cjk(a))
+        for a in _patterns().acceptance)
+
+
 def find_next_steps(transcript: Transcript) -> list[NextStep]:
     pats = _patterns()
     steps: list[NextStep] = []
     last_turn_of: dict[str, int] = {}
+    first_rep_turn = next((i for i, t in enumerate(transcript.turns) if t.role == "rep" and t.text.strip()),
+                          -1)
     for index, turn in enumerate(transcript.turns):
         sentences = split_sentences(turn.text)
         for k, sentence in enumerate(sentences):
@@ -79,10 +99,13 @@ def find_next_steps(transcript: Transcript) -> list[NextStep]:
             if index and transcript.turns[index - 1].role != turn.role:
                 # "下周二下午三点吧" answering "约上您老板一起演示?": the action was proposed just before
                 context += " " + transcript.turns[index - 1].text
-            if pats.refusals.find(sentence.text) or not pats.actions.find(context):
+            if pats.refusals.find(sentence.text) or not (pats.actions.find(context)
+                                                         or _accepted(transcript, index)):
                 continue
             when = sentence.text[span[0]:span[1]].strip()
             key = normalize(re.sub(r"\s+", "", when))
+            if key in _THIS_CALL_DAYS and index == first_rep_turn:
+                continue  # "今天带了样品给您看看": the opening's today is this call, not a step after it
             if key in last_turn_of and index - last_turn_of[key] <= _SAME_STEP_TURNS:
                 continue
             if steps and steps[-1].role != turn.role and index - steps[-1].turn <= _ANSWER_TURNS:

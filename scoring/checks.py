@@ -138,6 +138,9 @@ def _open_questions(conv: Conversation, p: dict[str, Any], lang: str) -> Outcome
     closed = [i for i in reps if counts[i].closed]
     # questions, not turns, count: "你们现在怎么做的？一年大概多少单？" asks two things
     count = sum(counts[i].open for i in open_q)
+    if p["count_closed"]:  # "现在有没有出过宕机？" asks about the customer's situation too
+        count += sum(counts[i].closed for i in closed)
+        open_q = sorted(set(open_q) | set(closed))
     if open_q:
         evidence = [_evidence(turns, i) for i in open_q[:MAX_EVIDENCE]]
     else:  # show the closed questions asked instead, or where the rep talked instead of asking
@@ -368,9 +371,10 @@ CHECKS: dict[str, CheckKind] = {
         {"within_seconds": 30.0, "found_count": 2, "min_parts": 2, "found": "a、b", "missing": "c"},
         _opening_consistency),
     "open_questions": CheckKind(
-        _open_questions, {"min_count": Param("int", low=1, high=100)},
+        _open_questions,
+        {"min_count": Param("int", low=1, high=100), "count_closed": Param("bool", default=False)},
         {"count": 1, "min_count": 2, "closed_count": 3},
-        targets=lambda p: {"open_questions": {"min": p["min_count"]}}),
+        targets=lambda p: {"questions" if p["count_closed"] else "open_questions": {"min": p["min_count"]}}),
     "rep_asks": CheckKind(
         _rep_asks,
         {"cues": _CUES, "require_question": Param("bool", default=True),

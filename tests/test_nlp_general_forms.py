@@ -84,6 +84,8 @@ def test_the_opening_item_passes_on_a_general_opening(specs, language) -> None:
     ("Let's book the walkthrough for the Tuesday after next.", "the Tuesday after next"),
     ("I can send the updated terms before Thursday's close of business.",
      "before Thursday's close of business"),
+    ("I'll have the cost model to you by the sixteenth.", "by the sixteenth"),
+    ("Let's schedule a quick review of the numbers on January tenth at two.", "January tenth at two"),
 ])
 def test_next_steps_with_ordinary_deadlines_are_found(text: str, when: str) -> None:
     steps = find_next_steps(_call([(0.5, 5.0, "rep", text)], "zh" if re.search("[\u4e00-\u9fff]", text)
@@ -98,6 +100,29 @@ def test_next_steps_with_ordinary_deadlines_are_found(text: str, when: str) -> N
 ])
 def test_no_next_step_in_refusals_or_the_past(text: str) -> None:
     assert find_next_steps(_call([(0.5, 5.0, "customer", text)], "zh")) == []
+
+
+@pytest.mark.parametrize(("proposal", "answer", "when"), [
+    ("设计师这周六上午有空，九点半到您家可以吗？", "周六九点半，行，我们俩都在家。", "这周六上午"),
+    ("can I pop round Saturday at ten to do the site check", "saturday ten works yeah", "Saturday at ten"),
+    ("great saturday two p m at the showroom ok", "ok saturday two", "saturday two p m"),
+])
+def test_a_time_the_rep_proposes_and_the_customer_accepts_is_a_next_step(proposal: str, answer: str,
+                                                                         when: str) -> None:
+    lang = "zh" if re.search("[\u4e00-\u9fff]", proposal) else "en"
+    steps = find_next_steps(_call([(0.5, 5.0, "rep", proposal), (5.5, 8.0, "customer", answer)], lang))
+    assert [s.when for s in steps] == [when]
+
+
+@pytest.mark.parametrize("text", [
+    "张总下午好，我是云账通的客户经理周敏，今天按约好的给您演示一下进销存系统。",  # this call's today
+    "这个价格是活动价，今天不定的话下周就恢复到十二万了。",  # pressure on a condition
+    "If you sign the contract today, I can hold the price.",
+])
+def test_no_next_step_in_the_openings_today_or_in_pressure(text: str) -> None:
+    lang = "zh" if re.search("[\u4e00-\u9fff]", text) else "en"
+    calls = [(0.5, 5.0, "rep", text), (5.5, 8.0, "customer", "好的。")]
+    assert find_next_steps(_call(calls, lang)) == []
 
 
 # --- one definition of a question ---------------------------------------------------------------
@@ -128,8 +153,8 @@ def test_metrics_scorecard_and_report_count_questions_alike() -> None:
                if t.role == "rep") == m.questions
     card = score(conv, load_rubric("default"))
     discovery = next(i for i in card.items if i.id == "needs_discovery")
-    assert "3个开放式问题" in discovery.feedback
+    assert "你问了5个问题" in discovery.feedback  # the default rubric counts closed questions too
     report = render_text(Analysis(conv, card), lang="zh")
-    assert re.search(r"销售提问\s+5（", report), report
+    assert re.search(r"销售提问\s+5（.*）\s+≥ 1", report), report
     assert re.search(r"开放式问题\s+3\s", report), report
-    assert "你问了3个开放式问题" in report
+    assert "你问了5个问题" in report

@@ -216,7 +216,7 @@ def test_a_customer_turn_raises_one_objection_type() -> None:
     found = find_objections(transcript(lines, 12), _model(price=0.5, competitor=0.3))
     assert [(o.type, o.turn, o.handled) for o in found] == [("price", 1, True)]
     # a second type counts when it is about as certain as the first
-    found = find_objections(transcript(lines, 12), _model(price=0.8, competitor=0.8))
+    found = find_objections(transcript(lines, 12), _model(price=0.9, competitor=0.9))
     assert sorted(o.type for o in found) == ["competitor", "price"]
 
 
