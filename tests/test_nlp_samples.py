@@ -19,12 +19,7 @@ def truth_transcript(sample_id: str) -> Transcript:
     return Transcript(duration=truth["duration"], language=truth["language"], layout="stereo", turns=turns)
 
 
-@pytest.mark.parametrize("sample_id", [
-    pytest.param(s, marks=pytest.mark.xfail(
-        reason="issue 14: the model trained on the outside authors' calls also reads "
-               "这么高，风险大不大啊 (labeled no objection; arguably trust) as price and the closing "
-               "不用了，我现在在开车 as need"))
-    if s == "zh-phone" else s for s in SAMPLE_IDS])
+@pytest.mark.parametrize("sample_id", SAMPLE_IDS)
 def test_findings_on_true_transcripts(sample_id: str, tmp_path) -> None:
     if not (SAMPLES / f"{sample_id}.truth.json").exists():
         pytest.skip(f"samples/{sample_id}.truth.json not produced yet")

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from callscope.api.crm import after_override
 from callscope.api.deps import CallId, RowId, SessionDep, check_same_origin
 from callscope.api.errors import FieldError, Forbidden, NotFound
 from callscope.api.services.calls import CallFilters, list_calls, visible_call
@@ -135,6 +136,7 @@ def override(request: Request, call_id: CallId, item_id: str, session: SessionDe
         passed = {"pass": True, "fail": False}.get(verdict)
         override_item(session, principal, call, item_id, passed=passed, score=_score(score, "score"),
                       reason=reason, clear_passed=verdict == "na", redact=request.app.state.settings.redact)
+        after_override(session, request.app.state.settings, call)  # roll-ups and events, as the API does
         session.commit()
     except CallscopeError as err:
         session.rollback()
