@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import threading
 import time
 from datetime import date, datetime, timedelta, timezone
@@ -380,7 +381,9 @@ def test_each_platform_gets_each_notification_once_signed_and_redacted(tmp_path,
     assert '"en_us"' in digest and "Calls this week: 1" in digest and "Focus on: " in digest
     assert f"https://callscope.example.com/calls/{slipping}#t=" in digest  # the focus area's moments
     assert "https://callscope.example.com/reps/" in digest and "Strengths:" in digest
-    assert "Objection handling" in digest and "异议" not in digest.split("Focus on")[1].split("▶")[0]
+    focus = digest.split("Focus on: ")[1].split("▶")[0]  # the item's name and feedback, in English
+    assert re.match(r"[A-Z][a-z]+( [a-z]+)* \(passed \d+%\)", focus), focus
+    assert not re.search("[\u4e00-\u9fff]", focus), focus
 
     # --- the schedule: last week's digests go out from the team's weekday and hour, once ---
     closing_day = (NOW - timedelta(days=45)).astimezone(ZONE).date()
