@@ -36,3 +36,13 @@ def analysis_of(filename: str, channels: str = "auto", rep_channel: int = 0) -> 
 
 def truth_of(sample_id: str) -> dict:
     return json.loads((SAMPLES / f"{sample_id}.truth.json").read_text(encoding="utf-8"))
+
+
+def sample_clip(tmp_path: Path, name: str, start: float, seconds: float) -> Path:
+    """A FLAC file with `seconds` of samples/name from `start` on."""
+    import soundfile
+
+    data, rate = soundfile.read(SAMPLES / name)
+    out = tmp_path / f"{Path(name).stem}-{start:g}.flac"
+    soundfile.write(out, data[int(start * rate): int((start + seconds) * rate)], rate, format="FLAC")
+    return out

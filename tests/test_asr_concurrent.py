@@ -4,22 +4,11 @@ shared model) give exactly the transcripts each gives decoded alone."""
 from __future__ import annotations
 
 import threading
-from pathlib import Path
-
-import soundfile
 
 from callscope.core.config import Settings
 from callscope.ingest import load_recording
 from callscope.pipeline import transcribe
-
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
-
-
-def _clip(tmp_path: Path, name: str, start: float, seconds: float) -> Path:
-    data, rate = soundfile.read(SAMPLES / name)
-    out = tmp_path / f"{Path(name).stem}-{start:g}.flac"
-    soundfile.write(out, data[int(start * rate): int((start + seconds) * rate)], rate, format="FLAC")
-    return out
+from tests.conftest import sample_clip
 
 
 def _words(transcript) -> list[tuple]:
@@ -29,9 +18,9 @@ def _words(transcript) -> list[tuple]:
 
 def test_two_calls_decoded_at_once_match_each_decoded_alone(tmp_path):
     settings = Settings.from_env()
-    recordings = [load_recording(_clip(tmp_path, "zh-demo.stereo.flac", 0, 8), channels="stereo",
+    recordings = [load_recording(sample_clip(tmp_path, "zh-demo.stereo.flac", 0, 8), channels="stereo",
                                  settings=settings),
-                  load_recording(_clip(tmp_path, "en-demo.stereo.flac", 0, 8), channels="stereo",
+                  load_recording(sample_clip(tmp_path, "en-demo.stereo.flac", 0, 8), channels="stereo",
                                  settings=settings)]
     alone = [_words(transcribe(r, settings)) for r in recordings]
     assert all(len(words) > 5 for words in alone)

@@ -6,22 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import soundfile
-
 from callscope import asr
 from callscope.asr.diarize import Diarization
 from callscope.core.config import Settings
 from callscope.ingest import load_recording
 from callscope.pipeline import SPEECH_STAGES, transcribe
-
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
-
-
-def _clip(tmp_path: Path, name: str, start: float, seconds: float) -> Path:
-    data, rate = soundfile.read(SAMPLES / name)
-    out = tmp_path / f"{Path(name).stem}-{start:g}.flac"
-    soundfile.write(out, data[int(start * rate): int((start + seconds) * rate)], rate, format="FLAC")
-    return out
+from tests.conftest import sample_clip
 
 
 def _turns(transcript) -> list[tuple]:
@@ -31,7 +21,7 @@ def _turns(transcript) -> list[tuple]:
 def test_stereo_stages_speakers_come_from_the_channels(tmp_path: Path) -> None:
     settings = Settings.from_env()
     # the rep on channel 1: diarize must name channel 1's speaker S0 and the roles stage make it the rep
-    recording = load_recording(_clip(tmp_path, "zh-demo.stereo.flac", 0, 12), channels="stereo",
+    recording = load_recording(sample_clip(tmp_path, "zh-demo.stereo.flac", 0, 12), channels="stereo",
                                rep_channel=1, settings=settings)
     decoded = asr.decode(recording, settings)
     assert isinstance(decoded, asr.Decoded) and sorted(decoded.channels) == [0, 1]
@@ -58,7 +48,7 @@ def test_stereo_stages_speakers_come_from_the_channels(tmp_path: Path) -> None:
 
 def test_mono_stages_diarize_the_mix_and_say_which_diarizer_ran(tmp_path: Path) -> None:
     settings = Settings.from_env()
-    recording = load_recording(_clip(tmp_path, "zh-demo.mono.flac", 0, 25), channels="mono",
+    recording = load_recording(sample_clip(tmp_path, "zh-demo.mono.flac", 0, 25), channels="mono",
                                settings=settings)
     decoded = asr.decode(recording, settings)
     assert sorted(decoded.channels) == [0] and decoded.audio is not None and decoded.mono.words
