@@ -11,8 +11,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -191,3 +193,20 @@ def require_service(kind: str, url: str) -> None:
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+class LoopbackServer:
+    """A real HTTP server on 127.0.0.1 in a daemon thread, for tests that stand in for a CRM or a chat
+    tool: subclasses build their request handler and call serve() with it."""
+
+    port: int
+    _server: ThreadingHTTPServer | None = None
+
+    def serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()

@@ -16,7 +16,7 @@ import re
 import threading
 import time
 from datetime import date, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
@@ -33,7 +33,7 @@ from callscope.core.config import Settings
 from callscope.models.db import make_engine, migrate, session_factory
 from callscope.models.orm import Call, ChatChannel, Deal, Team, User, WebhookDelivery
 from callscope.pipeline import rescore
-from tests.service_support import Server, database_url, free_port
+from tests.service_support import LoopbackServer, Server, database_url, free_port
 from tests.test_api_access import short_audio
 from tests.test_webhooks import CLOSING, transcript
 
@@ -58,7 +58,7 @@ GOOD = [("rep", "您好，张经理，我是云帆科技的王芳，今天打电
         ("customer", "可以，下周三上午十点。")]
 
 
-class Robot:
+class Robot(LoopbackServer):
     """One platform's robot on loopback: checks the URL's credential, the message JSON and the signature
     as the platform documents them, and answers as the platform does. refuse_first: DingTalk's "send too
     fast" (HTTP 200, errcode 130101) to the first attempts of each message."""
@@ -80,7 +80,6 @@ class Robot:
         self.url = f"http://127.0.0.1:{self.port}{path}"
         self.requests: list[dict] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
     # --- the platform's checks, from its documentation ---
 
@@ -166,14 +165,8 @@ class Robot:
             def log_message(self, *args) -> None:  # noqa: ANN002
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.serve(Handler)
         return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
 
     def accepted(self) -> dict[str, int]:
         with self._lock:

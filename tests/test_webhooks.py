@@ -10,7 +10,7 @@ import json
 import threading
 import time
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -30,7 +30,7 @@ from callscope.models.db import make_engine, migrate, session_factory
 from callscope.models.document import Transcript
 from callscope.models.orm import Call, Webhook, WebhookDelivery
 from callscope.pipeline import rescore
-from tests.service_support import Server, free_port
+from tests.service_support import LoopbackServer, Server, free_port
 from tests.test_api_access import short_audio
 
 NOW = datetime.now(timezone.utc)
@@ -58,7 +58,7 @@ def transcript(lines: list[tuple[str, str]]) -> Transcript:
                                  "speakers": {"S0": "rep", "S1": "customer"}, "turns": turns})
 
 
-class Receiver:
+class Receiver(LoopbackServer):
     """A CRM's webhook endpoint: ThreadingHTTPServer on loopback, recording every request; answers 500
     to the first fail_first attempts of each webhook-id, then 200."""
 
@@ -68,7 +68,6 @@ class Receiver:
         self.fail_first = fail_first
         self.requests: list[dict] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
     def start(self) -> Receiver:
         receiver = self
@@ -90,14 +89,8 @@ class Receiver:
             def log_message(self, *args) -> None:  # noqa: ANN002
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.serve(Handler)
         return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
 
     def accepted(self) -> dict[str, int]:
         """webhook-id -> how many times it was answered 2xx."""
