@@ -192,6 +192,15 @@ def test_the_trackers_page_edits_through_the_service(api):
         events = s.query(AuditEvent).filter_by(action="trackers.update").all()
     assert len(events) == 4 and {e.actor for e in events} == {"manager@East"}
 
+    # an admin picks the team; the call list offers each caller the trackers their calls may have hit
+    west = api.get("/trackers", params={"team": "West"}, headers=auth(api, "admin"))
+    assert west.status_code == 200 and '<select name="team">' in west.text
+    assert 'data-tracker="risk_words"' not in west.text and "West</small>" in west.text
+    option = '<option value="risk_words"'
+    assert option in api.get("/calls", headers=auth(api, "admin")).text
+    assert option in api.get("/calls", headers=auth(api, "east_rep")).text
+    assert option not in api.get("/calls", headers=auth(api, "west")).text
+
 
 def test_the_call_page_and_list_show_tracker_hits_never_inside_a_larger_word(api):
     honorific = _stored(api, "a@example.com", HONORIFIC, 3)  # 贵公司, 宝贵: not about price
