@@ -261,6 +261,7 @@ class CallOut(Out):
     score: float | None
     language: str | None
     objections: list[str]
+    trackers: list[str] = Field(description="the keyword trackers that fired in the call (?tracker= filters)")
     original_filename: str | None
     size: int | None
     sha256: str

@@ -6,13 +6,17 @@ time (a forbidden promise; Sunday in UTC). Sign in with a token, the call page's
 audio player, the evidence links seek, the manager overview and call search render, a manager
 overrides an item and it holds everywhere, compliance shows in every list, the charts, the deal
 clocks, the call summary, comments on a line, links to a moment, a rep's acknowledgement, weeks in
-the display time zone; a rep sees their own call but not another rep's. Screenshots go to
+the display time zone; a rep sees their own call but not another rep's; a manager edits the team's
+trackers on their page and the hits show on the call page and filter the call list (贵 in the rep's
+贵公司 fires nothing), a rep reads the trackers but cannot change them. The tracker tests re-score
+the calls, so they come last. Screenshots go to
 tests/artifacts/ (git-ignored) for a human to look at.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -517,4 +521,147 @@ def test_weeks_are_cut_in_the_display_time_zone_in_the_api_and_the_pages(browser
         if int(re.sub(r"\D", "", calls)):
             drawn[week] = int(re.sub(r"\D", "", calls))
     assert drawn == weeks
+    page.context.close()
+
+
+PRICE_TALK = "price_talk"  # the team's own tracker: 贵 on its own, and 价格
+
+
+def rescored(site: dict) -> None:
+    """Re-score the team's calls (from their transcripts, no ASR) on its trackers as they are now."""
+    with api(site) as client:
+        answer = client.post("/api/v1/rescores", json={})
+        assert answer.status_code == 202, answer.text
+        batch, deadline = answer.json(), time.monotonic() + 180
+        while batch["status"] != "done":
+            assert time.monotonic() < deadline, batch
+            time.sleep(0.5)
+            batch = client.get(f"/api/v1/rescores/{batch['id']}").json()
+        assert batch["failed"] == 0 and batch["done"] >= 2, batch
+
+
+def submit(page, form) -> None:  # noqa: ANN001 - playwright types
+    """Send a form and wait for the page it leads to (after the redirect, if any)."""
+    with page.expect_navigation():
+        form.locator("button[type=submit]").first.click()
+
+
+def test_a_manager_edits_trackers_and_their_hits_show_and_filter(browser, site: dict) -> None:
+    page = signed_in(browser, site, "manager")
+    page.click(".mainnav a[href='/trackers']")
+    page.wait_for_url("**/trackers")
+    assert TEAM in page.locator("h1").inner_text()
+    assert page.locator(".tracker-row[data-tracker=pricing][data-source=service]").count() == 1
+    assert page.locator("#read-only").count() == 0
+
+    # a bad name: one line saying what is wrong, nothing saved, what was typed still there
+    add = page.locator("#add-tracker-form")
+    add.locator("input[name=name]").fill("price talk")
+    add.locator("textarea[name=phrases]").fill("贵")
+    submit(page, add)
+    alert = page.locator("#tracker-error")
+    assert alert.is_visible() and "price talk" in alert.inner_text()
+    assert len(alert.inner_text().strip().splitlines()) == 1
+    assert page.locator("#add-tracker-form input[name=name]").input_value() == "price talk"
+    assert page.locator(".tracker-row[data-source=team]").count() == 0
+
+    # added with 贵, then edited to 贵 and 价格 (a comma, a new line: both separate phrases)
+    add.locator("input[name=name]").fill(PRICE_TALK)
+    add.locator("textarea[name=phrases]").fill("贵")
+    submit(page, add)
+    row = page.locator(f".tracker-row[data-tracker={PRICE_TALK}]")
+    assert row.get_attribute("data-source") == "team"
+    row.locator("summary").click()
+    row.locator("textarea[name=phrases]").fill("贵\n价格，贵")
+    submit(page, row.locator("form.tracker-form"))
+    row = page.locator(f".tracker-row[data-tracker={PRICE_TALK}]")
+    assert row.locator(".phrases > .chip").all_inner_texts() == ["贵", "价格"]
+
+    # a scratch group added and deleted again; the team's hotwords
+    add = page.locator("#add-tracker-form")
+    add.locator("input[name=name]").fill("scratch")
+    add.locator("textarea[name=phrases]").fill("试试")
+    submit(page, add)
+    scratch = page.locator(".tracker-row[data-tracker=scratch]")
+    scratch.locator("summary").click()
+    submit(page, scratch.locator("form.delete-tracker"))
+    assert page.locator(".tracker-row[data-tracker=scratch]").count() == 0
+    page.fill("#hotwords-form textarea", "明远科技\n仓储通")
+    submit(page, page.locator("#hotwords-form"))
+    assert page.locator("#hotwords .hotword-list .chip.tracker").all_inner_texts() == ["明远科技", "仓储通"]
+    with api(site) as client:  # what the page saved is what the API answers
+        stored = client.get(f"/api/v1/teams/{TEAM}/trackers").json()
+    assert stored["trackers"] == {PRICE_TALK: ["贵", "价格"]} and stored["hotwords"] == ["明远科技", "仓储通"]
+    page.screenshot(path=str(ARTIFACTS / "web-trackers.png"), full_page=True)
+
+    rescored(site)
+    with api(site) as client:
+        document = client.get(f"/api/v1/calls/{site['call_id']}/analysis").json()
+    segments = document["segments"]
+    honorific = next((i for i, s in enumerate(segments) if "贵公司" in s["text"]), None)
+    assert honorific is not None, [s["text"] for s in segments[:2]]  # the rep's opening: 了解一下贵公司
+    ours = [h for h in document["trackers"] if h["name"] == PRICE_TALK]
+    assert ours and all(h["turn"] != honorific for h in ours), ours
+    timed = [h for h in document["trackers"] if h.get("start") is not None]
+
+    page.goto(f"/calls/{site['call_id']}")
+    chips = page.locator(f"#summary [data-summary=trackers] a.chip.tracker[data-tracker={PRICE_TALK}]")
+    assert chips.count() == len(ours)
+    assert PRICE_TALK in chips.first.inner_text() and ours[0]["term"] in chips.first.inner_text()
+    assert page.locator(".tl-mark.tracker").count() == len(timed)
+    assert page.locator(f".tl-mark.tracker[data-tracker={PRICE_TALK}]").count() == len(ours)
+    assert page.locator(f"#turn-{ours[0]['turn']} .chip.tracker[data-tracker={PRICE_TALK}]").count() == 1
+    # 贵 inside 贵公司 is not about price: neither the team's 贵 nor the service's pricing fires there
+    assert page.locator(f"#turn-{honorific} .chip.tracker[data-tracker={PRICE_TALK}], "
+                        f"#turn-{honorific} .chip.tracker[data-tracker=pricing]").count() == 0
+    for kind in (PRICE_TALK, "pricing"):
+        turns = page.locator(f"#summary a.chip.tracker[data-tracker={kind}]").evaluate_all(
+            "chips => chips.map(c => c.dataset.turn)")
+        assert str(honorific) not in turns, (kind, turns)
+    page.wait_for_function("document.getElementById('player').readyState >= 1", timeout=20000)
+    chips.last.click()  # a hit's chip seeks the player to its moment
+    page.evaluate("document.getElementById('player').pause()")
+    assert page.evaluate("document.getElementById('player').currentTime") == pytest.approx(
+        ours[-1]["start"], abs=1.5)
+    assert "价格" in page.locator("#summary a.chip.tracker[data-tracker=pricing]").first.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "web-call-trackers.png"), full_page=True)
+    page.goto(f"/calls/{site['call_id']}?lang=en")
+    assert "Trackers" in page.locator("#summary").inner_text()
+    assert "Pricing" in page.locator("#summary a.chip.tracker[data-tracker=pricing]").first.inner_text()
+
+    # the call list: the tracker filter narrows it, with the other filters too, and each row names its hits
+    page.goto("/calls?lang=zh")
+    everything = page.locator("tr.call-row").count()
+    assert everything >= 2
+    page.select_option("select[name=tracker]", PRICE_TALK)
+    submit(page, page.locator("form.filters"))
+    rows = page.locator("tr.call-row")
+    assert rows.count() == 1 and rows.first.get_attribute("data-call") == str(site["call_id"])
+    assert rows.first.locator(f"td.trackers .chip[data-tracker={PRICE_TALK}]").count() == 1
+    assert page.locator("select[name=tracker]").input_value() == PRICE_TALK
+    page.fill("input[name=q]", "完全不相干的词语组合")
+    submit(page, page.locator("form.filters"))
+    assert page.locator("tr.call-row").count() == 0 and "tracker=price_talk" in page.url
+    page.goto(f"/calls?tracker={PRICE_TALK}&min_score=0")
+    assert page.locator("tr.call-row").count() == 1
+    page.screenshot(path=str(ARTIFACTS / "web-calls-tracker.png"), full_page=True)
+    assert page.errors == []
+    page.context.close()
+
+
+def test_a_rep_reads_the_trackers_but_cannot_change_them(browser, site: dict) -> None:
+    page = signed_in(browser, site, "rep_a")
+    page.click(".mainnav a[href='/trackers']")
+    page.wait_for_url("**/trackers")
+    assert page.locator(".tracker-row[data-tracker=pricing]").count() == 1
+    assert page.locator("#read-only").is_visible()
+    assert page.locator("main form").count() == 0  # no forms to edit with
+    team_id = page.locator("h1 [data-team]").get_attribute("data-team")
+    for path, form in (("/trackers/groups", {"team": team_id, "name": "sneaky", "phrases": "x"}),
+                       ("/trackers/hotwords", {"team": team_id, "hotwords": "x"}),
+                       ("/trackers/groups/delete", {"team": team_id, "name": PRICE_TALK})):
+        assert page.request.post(path, form=form).status == 403, path
+    with api(site) as client:
+        stored = client.get(f"/api/v1/teams/{TEAM}/trackers").json()
+    assert "sneaky" not in stored["trackers"] and "x" not in stored["hotwords"]
     page.context.close()

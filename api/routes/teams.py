@@ -178,8 +178,6 @@ def put_trackers(
     """Set the team's trackers and hotwords (its manager or an admin): its calls analysed or re-scored
     from now on use them; a Chinese word counts where it is whole words (贵 is not in 贵公司)."""
     team = people.visible_team(session, principal, team_ref)
-    if principal.role not in ("admin", "manager"):
-        raise Forbidden("only managers and admins set trackers")
-    team.trackers, team.hotwords = tracker_service.check(body.trackers, body.hotwords)
+    tracker_service.save(session, principal, team, body.trackers, body.hotwords)
     session.commit()
     return tracker_service.to_dict(team, settings)

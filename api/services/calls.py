@@ -213,6 +213,7 @@ def call_to_dict(call: Call) -> dict[str, Any]:
         "score": call.score,
         "language": call.language,
         "objections": call.objection_types.split(),
+        "trackers": (call.tracker_names or "").split(),
         "original_filename": call.original_filename,
         "size": call.size,
         "sha256": call.sha256,

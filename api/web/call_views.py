@@ -65,6 +65,9 @@ def timeline(document: dict[str, Any]) -> dict[str, Any]:
               for n in document.get("next_steps", [])]
     marks += [{"kind": "compliance", "x": pct(h["start"]), "start": h["start"], "type": h.get("term", "")}
               for h in document.get("compliance", []) if h.get("start") is not None]
+    marks += [{"kind": "tracker", "x": pct(h["start"]), "start": h["start"], "type": h.get("name", ""),
+               "term": h.get("term", "")}
+              for h in document.get("trackers") or [] if h.get("start") is not None]
     ticks = []
     step = next((s for s in (10, 15, 30, 60, 120, 300, 600, 900, 1800) if duration / s <= 8), 3600)
     t = 0.0
@@ -76,7 +79,7 @@ def timeline(document: dict[str, Any]) -> dict[str, Any]:
 
 def segment_flags(document: dict[str, Any]) -> dict[int, list[tuple[str, str]]]:
     """segment index -> what happened in it as (kind, detail): ("objection", type), ("next_step", ""),
-    ("compliance", the phrase said), for badges."""
+    ("compliance", the phrase said), ("tracker", (name, the phrase said)), for badges."""
     flags: dict[int, list[tuple[str, str]]] = {}
     for o in document.get("objections", []):
         if o.get("turn") is not None:
@@ -87,12 +90,16 @@ def segment_flags(document: dict[str, Any]) -> dict[int, list[tuple[str, str]]]:
     for h in document.get("compliance", []):
         if h.get("turn") is not None:
             flags.setdefault(h["turn"], []).append(("compliance", h.get("term", "")))
+    for h in document.get("trackers") or []:
+        if h.get("turn") is not None:
+            flags.setdefault(h["turn"], []).append(("tracker", (h.get("name", ""), h.get("term", ""))))
     return flags
 
 
 def call_summary(document: dict[str, Any]) -> dict[str, Any]:
     """What a manager reads first: the stage, what the customer wants (their answers to the rep's
-    questions), each objection and how it was met, and the next step agreed."""
+    questions), each objection and how it was met, the next step agreed, and the trackers that fired
+    (name -> its hits in time order)."""
     segments = document.get("segments", [])
     wants = []
     for question in document.get("questions", []):
@@ -108,7 +115,16 @@ def call_summary(document: dict[str, Any]) -> dict[str, Any]:
     return {"stage": document.get("stage"), "wants": wants[:2],
             "objections": document.get("objections", []),
             "next_step": (timed or next_steps or [None])[0],
-            "compliance": document.get("compliance", [])}
+            "compliance": document.get("compliance", []), "trackers": tracker_hits(document)}
+
+
+def tracker_hits(document: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Tracker name -> its hits with a moment, in time order; trackers by their first hit."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    timed = [h for h in document.get("trackers") or [] if h.get("start") is not None]
+    for hit in sorted(timed, key=lambda h: float(h["start"])):
+        grouped.setdefault(hit.get("name", ""), []).append(hit)
+    return grouped
 
 
 def turn_of(document: dict[str, Any], at: float | None) -> int | None:

@@ -15,6 +15,7 @@ from callscope.api.services.calls import CallFilters, list_calls, visible_call
 from callscope.api.services.insights import deal_insights
 from callscope.api.services.people import find_deal
 from callscope.api.services.reviews import acknowledge, add_comment, override_item
+from callscope.api.services.trackers import effective_names
 from callscope.api.uploads import CONTENT_TYPES
 from callscope.api.web.auth import PagePrincipal
 from callscope.api.web.call_views import call_page, search_snippets
@@ -66,12 +67,13 @@ def calls(request: Request, session: SessionDep, principal: PagePrincipal,
           objection: str | None = None, q: str | None = None,
           from_: Annotated[str | None, Query(alias="from")] = None, to: str | None = None,
           min_score: str | None = None, max_score: str | None = None, status: str | None = None,
-          cursor: str | None = None) -> Response:
+          tracker: str | None = None, cursor: str | None = None) -> Response:
     form = {"rep": rep or "", "deal": deal or "", "stage": stage or "", "objection": objection or "",
             "q": q or "", "from": from_ or "", "to": to or "", "min_score": min_score or "",
-            "max_score": max_score or ""}
+            "max_score": max_score or "", "tracker": tracker or ""}
     context = {"principal": principal, "nav": "calls", "form": form, "stages": STAGES,
                "objection_types": OBJECTION_TYPES, "reps": reps_in_scope(session, principal),
+               "trackers": effective_names(session, principal, request.app.state.settings),
                "error": None, "page": {"items": [], "next_cursor": None}, "snippets": {}, "compliance": {}}
     try:
         tz = display_tz(request)
@@ -79,7 +81,8 @@ def calls(request: Request, session: SessionDep, principal: PagePrincipal,
                               objection=objection or None, q=q or None,
                               start=_local_day(from_, tz, end=False), end=_local_day(to, tz, end=True),
                               min_score=_score(min_score, "min_score"),
-                              max_score=_score(max_score, "max_score"), status=status or None)
+                              max_score=_score(max_score, "max_score"), status=status or None,
+                              tracker=tracker or None)
         page = list_calls(session, principal, filters, limit=web_config()["page_size"], cursor=cursor or None)
         for item in page["items"]:
             item["started"] = datetime.fromisoformat(item["started_at"])
