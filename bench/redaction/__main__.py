@@ -6,10 +6,12 @@ of the synthcall renders (clean full band, and phone band: --rate 8000 --noise 2
     .venv/bin/python -m bench.redaction --asr        # transcribe the renders again
     .venv/bin/python -m bench.redaction --text-only  # true text alone (no model)
     .venv/bin/python -m bench.redaction --set heldout  # only one of the two sets (default: both)
+    .venv/bin/python -m bench.redaction --set blind    # the blind set: figures only, never --show
 
 Two sets: "tuning" (bench/redaction/scripts, make_scripts.py), on which the rules were written, and
 "heldout" (bench/redaction/heldout/scripts, make_heldout.py), new phrasings written before the tuning set's
-misses were looked at and not tuned on.
+misses were looked at and not tuned on. A third, "blind" (bench/blindset/redaction), was written by an
+outside author who saw only the contract and domain notes; nobody who tunes the rules reads it.
 
 An utterance with a personal number counts as found when a redaction covers it (on ASR transcripts: a
 redaction's time span overlaps the utterance's span in the truth file), and as leaked when four or more
@@ -34,7 +36,8 @@ from callscope.models.document import Transcript, Turn, Word
 from callscope.nlp.redaction import _runs, redact_transcript
 
 HERE = Path(__file__).resolve().parent
-SETS = {"tuning": HERE, "heldout": HERE / "heldout"}
+SETS = {"tuning": HERE, "heldout": HERE / "heldout", "blind": HERE.parent / "blindset" / "redaction"}
+BOTH = ("tuning", "heldout")  # --set both; the blind set is scored on its own (bench/blindset/README.md)
 VARIANTS = ("clean", "phone")
 
 
@@ -233,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show", action="store_true", help="list the misses and false positives")
     args = parser.parse_args(argv)
     sources = ["text"] + ([] if args.text_only else list(VARIANTS))
-    names = list(SETS) if args.set == "both" else [args.set]
+    names = list(BOTH) if args.set == "both" else [args.set]
     figures: dict[str, Any] = {}
     print(f"{'set':8} {'source':8} {'lang':4} {'personal':>8} {'recall':>7} {'kind':>6} {'leaked':>6} "
           f"{'look-alikes':>11} {'FP rate':>7} {'prompt FP':>9} {'lost':>4}")
