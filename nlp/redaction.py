@@ -83,6 +83,9 @@ _UNIT_AFTER = re.compile(r"^\s*(?:元|块|毛|万|亿|台|个|件|套|张|份|�
                          r"employees|staff|locations|stores|offices|customers|clients|calls|orders|million|billion|thousand|"
                          r"grand|k\b|m\b)",
                          re.IGNORECASE)
+# written with thousands separators (1,500,000): an amount, however many digits (ASR writes a phone number
+# 415, 555, 2671 or 415-555-2671)
+_AMOUNT = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _UNIT_BEFORE = re.compile(r"(?:[¥$￥€£]|rmb|usd|第)\s*$", re.IGNORECASE)
 _CONTEXT_CHARS = 24  # how far before a number its context may be, within the turn
 
@@ -254,9 +257,10 @@ def _runs(turn_index: int, text: str) -> list[_Run]:
 
     def make(atoms: list[_Atom]) -> _Run:
         start = atoms[0].start
-        plus = _PLUS.search(text[:start])  # "+86 …", "plus forty four …": the sign goes with it
-        return _Run(turn_index, plus.start() if plus else start, atoms[-1].end,
-                    "".join(a.digits for a in atoms), atoms[-1].digits == "")
+        plus = _PLUS.search(text[:start])  # "+86 …", "plus forty four …", "(415) …": the sign goes with it
+        start = plus.start() if plus else start - (start > 0 and text[start - 1] in "(（")
+        return _Run(turn_index, start, atoms[-1].end, "".join(a.digits for a in atoms),
+                    atoms[-1].digits == "")
 
     def close() -> None:
         if current:
@@ -453,7 +457,7 @@ _EN_USER = r"(?:[a-z0-9]+(?:\s*(?:\.|dot|underscore|_|dash|-|hyphen)\s*[a-z0-9]+
 _EN_SPELLED = r"(?:(?:[a-z0-9]\s+){2,}[a-z0-9])"
 _EMAIL_WRITTEN = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
 _EMAIL_EN = re.compile(
-    rf"\b({_EN_SPELLED}|{_EN_USER})\s+(?:at|@)\s+((?!at\b)[a-z0-9\-]+(?:\s+(?!at\b)[a-z0-9\-]+){{0,3}}?"
+    rf"(?<!['’])\b({_EN_SPELLED}|{_EN_USER})\s+(?:at|@)\s+((?!at\b)[a-z0-9\-]+(?:\s+(?!at\b)[a-z0-9\-]+){{0,3}}?"
     rf"(?:\s*(?:\.|dot)\s*[a-z0-9\-]+)*?)"
     rf"\s*(?:\.|\bdot|点)\s*{_TLD}\b(?:\s*(?:\.|\bdot|点)\s*(?:cn|uk|hk|au|sg|tw)\b)?", re.IGNORECASE)
 _EMAIL_ANSWER = re.compile(r"(?:^|\b)(?:it's|it\s+is|e-?mail\s+is|mail\s+is|address\s+is|邮箱是)\s*"
@@ -516,14 +520,22 @@ def _word_list_re(words: list[str]) -> re.Pattern[str]:
 
 
 _EMAIL_CONTEXT = _word_list_re(_RULES["email_words"])
-_SEND_CONTEXT = _word_list_re(_RULES["send_words"])
+_SEND_CONTEXT = _word_list_re(_RULES["send_words"] + _RULES["reach_words"])
 _MAIL_DOMAINS = {str(d).lower() for d in _RULES["mail_domains"]}
 
 
-def _asks_for_address(earlier: tuple[str, ...]) -> bool:
-    """The turn just before asks for an e-mail address or where to send something."""
-    return bool(earlier) and (_EMAIL_CONTEXT.search(earlier[-1]) is not None or
-                              _SEND_CONTEXT.search(earlier[-1]) is not None)
+_ASK_SEND = _word_list_re(_RULES["send_words"])
+# a reply that points to a website, not an address ('find us at northwind dot com')
+_WEBSITE = re.compile(r"\b(?:us|visit|site|website|web|www|online|page)\b", re.IGNORECASE)
+
+
+def _asks_for_address(earlier: tuple[str, ...], reply: str) -> bool:
+    """The reply answers a question for an e-mail address (or names one itself), or one for where to send
+    something and points to no website."""
+    question = earlier[-1] if earlier else ""
+    if _EMAIL_CONTEXT.search(question) or _EMAIL_CONTEXT.search(reply):
+        return True
+    return _ASK_SEND.search(question) is not None and _WEBSITE.search(reply) is None
 
 
 def _emails(text: str, earlier: tuple[str, ...] = ()) -> list[tuple[int, int, str]]:
@@ -547,8 +559,8 @@ def _emails(text: str, earlier: tuple[str, ...] = ()) -> list[tuple[int, int, st
         if m and len(m.group(1).split()) <= 6 and _ADDRESS_LIKE.search(m.group(1)):
             found.append((m.start(1), m.end(1), _spoken_address(m.group(1))))
             return found
-        if len(text.split()) <= REPLY_WORDS and _ADDRESS_END.search(text) and (
-                _asks_for_address(earlier) or _EMAIL_CONTEXT.search(text)):
+        if len(text.split()) <= REPLY_WORDS and _ADDRESS_END.search(text) and \
+                _asks_for_address(earlier, text):
             body = text.strip().rstrip(".。!！ ")
             start = text.index(body)
             found.append((start, start + len(body), _spoken_address(body)))
@@ -667,7 +679,8 @@ class _Finder:
         prev_runs = [r for r in self.runs[run.turn] if r.end <= run.start and len(r.digits) >= 7]
         if prev_runs:
             before, earlier = text[prev_runs[-1].end:run.start], []
-        unit = bool(_UNIT_AFTER.match(text[run.end:])) or bool(_UNIT_BEFORE.search(before))
+        unit = bool(_UNIT_AFTER.match(text[run.end:])) or bool(_UNIT_BEFORE.search(before)) or \
+            _AMOUNT.fullmatch(text[run.start:run.end]) is not None
         return _context_kind(before, earlier), unit
 
     def add(self, runs: list[_Run], kind: str, value: str) -> None:
