@@ -45,13 +45,13 @@ PLACEHOLDERS = {
 
 _ZH_DIGITS = {"零": "0", "〇": "0", "洞": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3",
               "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
-_EN_DIGITS = {"zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4",
-              "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+_EN_DIGITS = {"zero": "0", "oh": "0", "o": "0", "nought": "0", "one": "1", "two": "2", "three": "3",
+              "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
 _EN_TEENS = {"ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14",
              "fifteen": "15", "sixteen": "16", "seventeen": "17", "eighteen": "18", "nineteen": "19"}
 _EN_TENS = {"twenty": "2", "thirty": "3", "forty": "4", "fifty": "5", "sixty": "6", "seventy": "7",
             "eighty": "8", "ninety": "9"}
-_EN_REPEAT = {"double": 2, "triple": 3}
+_EN_REPEAT = {"double": 2, "triple": 3, "treble": 3}
 # what phone-band ASR writes for a digit word ("time" for five): nlp/data/spoken_digits.yaml
 _EN_SOUNDALIKE = {said: digit for digit, words in load_yaml("spoken_digits.yaml")["en_soundalikes"].items()
                   for said in words}
@@ -160,7 +160,8 @@ def _atoms(text: str) -> list[_Atom | str]:
                 out.append(_Atom(i, alike.end(), _EN_SOUNDALIKE[said], soundalike=True))
                 i = alike.end()
                 continue
-            if low in _EN_DIGITS and (low not in ("o", "oh") or _near_digit(out)):
+            if low in _EN_DIGITS and (low not in ("o", "oh") or _near_digit(out) or
+                                      _digit_next(text, m.end())):
                 out.append(_Atom(i, m.end(), _EN_DIGITS[low]))
             elif low in _EN_TEENS:
                 out.append(_Atom(i, m.end(), _EN_TEENS[low]))
@@ -240,6 +241,13 @@ def _settle_soundalikes(out: list[_Atom | str]) -> list[_Atom | str]:
             stretch.append(item)
     close()
     return settled
+
+
+def _digit_next(text: str, at: int) -> bool:
+    """A digit or a digit word follows (oh seven nine …: 'oh' opens a number)."""
+    nxt = re.match(r"[\s,\-]*(\d|[A-Za-z]+)", text[at:])
+    return nxt is not None and (nxt.group(1).isdigit() or
+                                nxt.group(1).lower() in _EN_DIGITS.keys() - {"o", "oh"})
 
 
 def _near_digit(out: list[_Atom | str]) -> bool:
@@ -457,7 +465,7 @@ _EN_USER = r"(?:[a-z0-9]+(?:\s*(?:\.|dot|underscore|_|dash|-|hyphen)\s*[a-z0-9]+
 _EN_SPELLED = r"(?:(?:[a-z0-9]\s+){2,}[a-z0-9])"
 _EMAIL_WRITTEN = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
 _EMAIL_EN = re.compile(
-    rf"(?<!['’])\b({_EN_SPELLED}|{_EN_USER})\s+(?:at|@)\s+((?!at\b)[a-z0-9\-]+(?:\s+(?!at\b)[a-z0-9\-]+){{0,3}}?"
+    rf"(?<!['’])\b({_EN_SPELLED}|{_EN_USER})(?:\s+at\s+|\s*@\s*)((?!at\b)[a-z0-9\-]+(?:\s+(?!at\b)[a-z0-9\-]+){{0,3}}?"
     rf"(?:\s*(?:\.|dot)\s*[a-z0-9\-]+)*?)"
     rf"\s*(?:\.|\bdot|点)\s*{_TLD}\b(?:\s*(?:\.|\bdot|点)\s*(?:cn|uk|hk|au|sg|tw)\b)?", re.IGNORECASE)
 _EMAIL_ANSWER = re.compile(r"(?:^|\b)(?:it's|it\s+is|e-?mail\s+is|mail\s+is|address\s+is|邮箱是)\s*"

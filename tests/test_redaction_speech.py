@@ -59,6 +59,9 @@ def test_context_from_the_question_and_spoken_forms_zh(question: str, answer: st
     ("Where should I send the contract?", "And it's okay 1 at past mail.com.", "[email]"),
     ("What's the best way to reach you?", "Just jsmith at acme dot com.", "[email]"),
     ("What's the number?", "(415) 555-2671", "[phone]"),
+    ("And a mobile?", "It's oh seven nine one one, treble one, two three four five.", "[phone]"),  # British
+    ("And the office?", "Call me on nought two oh, seven nine four six, double oh one two.", "[phone]"),
+    ("Anything else?", "Sure, it's john@ gmail dot com", "[email]"),  # ASR's @ for a spoken 'at'
 ])
 def test_context_from_the_question_and_spoken_forms_en(question: str, answer: str, mark: str) -> None:
     transcript = _dialogue(("rep", question), ("customer", answer), language="en")
