@@ -71,8 +71,20 @@ _EN_GAPWORDS = ("dash", "hyphen")
 # --- context: what the words around a number say it is --------------------------------------------
 
 _RULES = load_yaml("redaction.yaml")
-# kind -> words (id | card | phone | neg | generic): nlp/data/redaction.yaml
-_CONTEXT_KIND = {w.lower(): kind for kind, words in _RULES["context"].items() for w in words}
+
+
+def _heard_as(word: str, kind: str) -> list[str]:
+    """The word and, for a personal one, the forms Mandarin ASR writes for it (卡号 -> 卡好:
+    redaction.yaml zh_homophones; a look-alike word's forms would be common words: 简单好记)."""
+    forms = [word]
+    for said, written in _RULES["zh_homophones"].items() if kind in KINDS else ():
+        forms += [f.replace(said, w) for f in forms if said in f for w in written]
+    return forms
+
+
+# word -> kind (id | card | phone | neg | generic): nlp/data/redaction.yaml
+_CONTEXT_KIND = {form.lower(): kind for kind, words in _RULES["context"].items() for w in words
+                 for form in _heard_as(w, kind)}
 _CONTEXT_RE = re.compile("|".join(sorted(map(re.escape, _CONTEXT_KIND), key=len, reverse=True)),
                          re.IGNORECASE)
 # a run followed by one of these is an amount or a quantity

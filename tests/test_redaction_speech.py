@@ -36,6 +36,7 @@ def _digits_left(text: str) -> int:
     ("卡号是多少？", "六二二二，六二八三，六零一六，一零五五"),  # no Luhn: the question says card
     ("后面有问题我打给谁？", "打给我就行，我电话要39588要3998。"),  # ASR's 要 for 幺
     ("微信多少？", "微信就是手机号189.989.730.9你搜一下。"),  # ASR's dots between groups
+    ("卡好事多少？", "六二二二六二八三六零一六一零五五零零三"),  # ASR's 好 for 号 in the question
 ])
 def test_context_from_the_question_and_spoken_forms_zh(question: str, answer: str) -> None:
     transcript = _dialogue(("rep", question), ("customer", answer))
