@@ -759,7 +759,9 @@ class _Finder:
             return None
         # read out in pieces with the listener's 'go on' between: a number given, not a look-alike, when
         # long enough, whatever the words around say
-        if context is None and len(digits) >= SPLIT_DIGITS:
+        # (not round quantities said one after the other: 'About 15000' 'Mm-hmm.' '20000 next year')
+        if context is None and len(digits) >= SPLIT_DIGITS and \
+                not any(p.digits.endswith("00") for p in parts):
             context = "card" if len(digits) >= 13 else "phone"
         whole = classify(digits, last.x_end, context, False, language)
         if whole is None:

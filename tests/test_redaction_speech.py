@@ -103,6 +103,19 @@ def test_a_number_split_three_ways_and_one_after_two_back_channels() -> None:
     assert english.turns[1].text == "Sure, [phone]" and english.turns[4].text == "[phone]."
 
 
+@pytest.mark.parametrize("lines", [
+    (("rep", "订单号多少？"), ("customer", "订单号是2024"), ("rep", "嗯"), ("customer", "1015003876")),
+    (("rep", "How many people?"), ("customer", "About 15000"), ("rep", "Mm-hmm."),
+     ("customer", "20000 next year.")),
+    (("rep", "多少钱？"), ("customer", "一共是138"), ("rep", "嗯"), ("customer", "万，分三期。")),
+])
+def test_look_alikes_split_over_turns_are_kept(lines: tuple[tuple[str, str], ...]) -> None:
+    language = "en" if lines[1][1].isascii() else "zh"
+    transcript = _dialogue(*lines, language=language)
+    redact_transcript(transcript)
+    assert [t.text for t in transcript.turns] == [text for _, text in lines]
+
+
 def test_the_question_is_found_over_a_back_channel() -> None:
     """A number given after the rep's 'go on' takes its kind from the question before: an ID number ASR
     wrote with a digit dropped is still one, as is a ticket number still a ticket number."""
