@@ -60,6 +60,7 @@ def test_context_from_the_question_and_spoken_forms_zh(question: str, answer: st
     ("Where should I send the contract?", "And it's okay 1 at past mail.com.", "[email]"),
     ("What's the best way to reach you?", "Just jsmith at acme dot com.", "[email]"),
     ("What's the number?", "(415) 555-2671", "[phone]"),
+    ("What's your ID?", "It's 1 2 3 4 5 6 7 8 9.", "[id]"),
     ("And a mobile?", "It's oh seven nine one one, treble one, two three four five.", "[phone]"),  # British
     ("And the office?", "Call me on nought two oh, seven nine four six, double oh one two.", "[phone]"),
     ("Anything else?", "Sure, it's john@ gmail dot com", "[email]"),  # ASR's @ for a spoken 'at'
@@ -154,6 +155,7 @@ def test_a_correction_is_redacted_as_the_number_it_corrects(answer: str, left: s
     ("Where can I read more?", "Minutes at Northwind.com for the details."),
     ("Where should I send the contract?", "Send it to our office, we're at 1200 Main Street."),
     ("How can I contact your team?", "Find us at northwind dot com."),
+    ("开票需要什么？", "电话我等下发你，税号913100001322000000，开专票。"),  # a company's tax number
     ("What's your account size?", "We have 1,500,000 in annual spend."),
     ("账户余额多少？", "账户里还有1280000元。"),
     ("您的身份证号码？", "身份证在我包里，有效期到2030年12月31日。"),
