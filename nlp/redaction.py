@@ -659,6 +659,7 @@ class _Finder:
         self.found: list[Found] = []
         self.runs: list[list[_Run]] = []
         self.taken: set[tuple[int, int]] = set()  # (turn, start) of the runs found so far
+        self.contexts: dict[tuple[int, int, int], tuple[str | None, bool]] = {}
         for i, turn in enumerate(self.turns):
             emails = _emails(turn.text, tuple(self.turns[j].text for j in range(max(0, i - 2), i)))
             self.found += [Found(i, s, e, "email", value) for s, e, value in emails]
@@ -692,6 +693,13 @@ class _Finder:
         return out
 
     def context_of(self, run: _Run) -> tuple[str | None, bool]:
+        key = (run.turn, run.start, run.end)
+        if key not in self.contexts:
+            self.contexts[key] = self._context_of(run)
+        return self.contexts[key]
+
+    def _context_of(self, run: _Run) -> tuple[str | None, bool]:
+        """(the kind its context names, whether a unit or currency goes with it) of a run."""
         text = self.turns[run.turn].text
         earlier = self.earlier(run.turn)
         before = text[:run.start]
