@@ -1,7 +1,8 @@
 """Redaction: personal numbers and addresses out of a transcript, right after ASR.
 
-Finds, in Mandarin and English as ASR writes them (digits, 一三八…, 幺三八…, "one three eight…", grouped,
-"double five", split across two turns of one speaker):
+Finds, in Mandarin and English as ASR writes them (digits, 一三八…, 幺三八… and ASR's 要 for 幺, "one three
+eight…", grouped with commas, dashes or ASR's dots, "double five", "oh", split over turns of one speaker
+around the other's back-channel, said again after "不对，是…"):
 
 - phone numbers: mobile and landline (`phonenumbers`), mainland China first, then US/GB and "+CC";
 - Chinese resident ID numbers (18 characters, checksum and birth date, `python-stdnum`);
@@ -9,9 +10,11 @@ Finds, in Mandarin and English as ASR writes them (digits, 一三八…, 幺三�
 - e-mail addresses, written or spoken ("john dot li at gmail dot com", zhangsan艾特qq点com).
 
 A checksum confirms an intact number, but ASR drops and changes digits, so a run of seven or more digits
-said in a personal context (身份证, 卡号, 手机, 电话, account, card, phone …) is redacted even when no
-check passes. Look-alikes are kept: a run followed by a unit (元, 台, dollars), a date, or said in an
-order/invoice/tracking context is not a phone number; short runs are never personal.
+said in a personal context (身份证, 卡号, 手机, 电话, account, card, phone …; in the customer's words or in
+the question that asked for it, over back-channels) is redacted even when no check passes. Look-alikes are
+kept: a run followed by a unit (元, 台, dollars), a date, or said in an order/invoice/tracking/ticket
+context (by either side) is not a phone number; short runs are never personal. The words are data:
+nlp/data/redaction.yaml and nlp/data/spoken_digits.yaml.
 
 `redact_transcript` replaces each found span in the turn text (and in the words) by a placeholder
 ([电话] [身份证] [银行卡] [邮箱] in Mandarin turns, [phone] [id] [card] [email] in English ones) and lists
@@ -29,8 +32,10 @@ from callscope.nlp.resources import load_yaml
 
 KINDS = ("phone", "id", "card", "email")
 # raised whenever the rules find more than before: `callscope privacy backfill` re-redacts calls stored under
-# an older version (2: phone-band soundalikes of digit words, garbled replies to an e-mail question)
-RULES_VERSION = 2
+# an older version (2: phone-band soundalikes of digit words, garbled replies to an e-mail question; 3: the
+# question found over back-channels, splits over several turns and lead-ins, corrections, 要 for 幺, dotted
+# groups, addresses at mail providers or asked for by 'send it where', a bare 'number' after a ticket)
+RULES_VERSION = 3
 PLACEHOLDERS = {
     "zh": {"phone": "[电话]", "id": "[身份证]", "card": "[银行卡]", "email": "[邮箱]"},
     "en": {"phone": "[phone]", "id": "[id]", "card": "[card]", "email": "[email]"},
@@ -40,13 +45,13 @@ PLACEHOLDERS = {
 
 _ZH_DIGITS = {"零": "0", "〇": "0", "洞": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3",
               "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
-_EN_DIGITS = {"zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4",
-              "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+_EN_DIGITS = {"zero": "0", "oh": "0", "o": "0", "nought": "0", "one": "1", "two": "2", "three": "3",
+              "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
 _EN_TEENS = {"ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14",
              "fifteen": "15", "sixteen": "16", "seventeen": "17", "eighteen": "18", "nineteen": "19"}
 _EN_TENS = {"twenty": "2", "thirty": "3", "forty": "4", "fifty": "5", "sixty": "6", "seventy": "7",
             "eighty": "8", "ninety": "9"}
-_EN_REPEAT = {"double": 2, "triple": 3}
+_EN_REPEAT = {"double": 2, "triple": 3, "treble": 3}
 # what phone-band ASR writes for a digit word ("time" for five): nlp/data/spoken_digits.yaml
 _EN_SOUNDALIKE = {said: digit for digit, words in load_yaml("spoken_digits.yaml")["en_soundalikes"].items()
                   for said in words}
@@ -54,6 +59,8 @@ _EN_SOUNDALIKE_RE = re.compile(
     "(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+")
                      for w in sorted(_EN_SOUNDALIKE, key=len, reverse=True)) + r")(?![A-Za-z'])",
     re.IGNORECASE)
+_ZH_SOUNDALIKE = {said: digit for digit, chars in load_yaml("spoken_digits.yaml")["zh_soundalikes"].items()
+                  for said in chars}
 _FULLWIDTH = {chr(0xFF10 + i): str(i) for i in range(10)}
 # what may sit between the digits of one number: spaces, dashes, commas, a hesitation
 _PLUS = re.compile(r"(?:\+|\bplus\s+|加)\s*\(?$", re.IGNORECASE)
@@ -63,29 +70,34 @@ _EN_GAPWORDS = ("dash", "hyphen")
 
 # --- context: what the words around a number say it is --------------------------------------------
 
-_CONTEXT = [
-    # (kind, words); "neg": an order, invoice, tracking or model number, an amount: not personal
-    ("id", "身份证|证件号|身份号|证件|id number|id card|identity|passport|social security|national id"),
-    ("card", "account number|card number|account no|银行卡|信用卡|储蓄卡|借记卡|卡号|账号|帐号|账户|"
-             "帐户|银行账|银行|card|account|iban|credit|debit|bank"),
-    ("phone", "phone number|mobile number|手机|电话|号码|联系方式|联系|座机|微信|打给我|打我|致电|分机|"
-              "phone|mobile|cell|number|call me|reach me|text me|whatsapp|landline|extension|contact"),
-    ("neg", "订单号码|订单号|快递单号|合同号码|发票号码|订单|单号|快递|运单|物流|合同号|合同编号|"
-            "发票|工单|编号|型号|批次|序列号|报价单|价格|金额|总价|预算|数量|库存|门店|"
-            "order number|tracking number|invoice number|reference number|serial number|model number|"
-            "po number|p o number|number of|order|invoice|tracking|reference|ticket|serial|model|"
-            "purchase|quote|contract|"
-            "case number|batch|sku|price|budget|total|units|licenses|licences|seats|amount|revenue"),
-]
-_CONTEXT_RE = re.compile(
-    "|".join(sorted((re.escape(w) for _, ws in _CONTEXT for w in ws.split("|")), key=len, reverse=True)),
-    re.IGNORECASE)
-_CONTEXT_KIND = {w.lower(): kind for kind, ws in _CONTEXT for w in ws.split("|")}
-# a run followed by one of these is an amount or a quantity
-_UNIT_AFTER = re.compile(r"^\s*(?:元|块|毛|万|亿|台|个|件|套|张|份|人|家|天|年|月|日|号楼|号|"
-                         r"点|分|秒|岁|%|％|折|米|公斤|吨|千|百|dollars?|yuan|rmb|usd|bucks|units?|pieces?|percent|per|people|"
-                         r"users?|seats?|licen[cs]es?|days?|months?|years?|hours?|minutes?|k\b|m\b)",
+_RULES = load_yaml("redaction.yaml")
+
+
+def _heard_as(word: str, kind: str) -> list[str]:
+    """The word and, for a personal one, the forms Mandarin ASR writes for it (卡号 -> 卡好:
+    redaction.yaml zh_homophones; a look-alike word's forms would be common words: 简单好记)."""
+    forms = [word]
+    for said, written in _RULES["zh_homophones"].items() if kind in KINDS else ():
+        forms += [f.replace(said, w) for f in forms if said in f for w in written]
+    return forms
+
+
+# word -> kind (id | card | phone | neg | generic): nlp/data/redaction.yaml
+_CONTEXT_KIND = {form.lower(): kind for kind, words in _RULES["context"].items() for w in words
+                 for form in _heard_as(w, kind)}
+_CONTEXT_RE = re.compile("|".join(sorted(map(re.escape, _CONTEXT_KIND), key=len, reverse=True)),
                          re.IGNORECASE)
+# a run followed by one of these is an amount or a quantity
+_UNIT_AFTER = re.compile(r"^\s*(?:元|块|毛|万|亿|台|个|件|套|张|份|人|家|天|年|月|日|号楼|号|位|条|次|"
+                         r"名|辆|箱|瓶|盒|克|斤|平米|平方|度|小时|周|倍|期|栋|层|楼|寸|"
+                         r"点|分|秒|岁|%|％|折|米|公斤|吨|千|百|dollars?|yuan|rmb|usd|bucks|units?|pieces?|percent|per|people|"
+                         r"users?|seats?|licen[cs]es?|days?|months?|years?|hours?|minutes?|pounds?|kg|kilos?|miles?|"
+                         r"employees|staff|locations|stores|offices|customers|clients|calls|orders|million|billion|thousand|"
+                         r"grand|k\b|m\b)",
+                         re.IGNORECASE)
+# written with thousands separators (1,500,000): an amount, however many digits (ASR writes a phone number
+# 415, 555, 2671 or 415-555-2671)
+_AMOUNT = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _UNIT_BEFORE = re.compile(r"(?:[¥$￥€£]|rmb|usd|第)\s*$", re.IGNORECASE)
 _CONTEXT_CHARS = 24  # how far before a number its context may be, within the turn
 
@@ -105,6 +117,8 @@ class _Run:
     end: int
     digits: str
     x_end: bool = False  # ends with an ID check character X
+    # the run without the soundalikes on its edges (要13812345678: the mobile is the rest), when it has any
+    core: _Run | None = None
 
 
 @dataclass
@@ -138,6 +152,10 @@ def _atoms(text: str) -> list[_Atom | str]:
             out.append(_Atom(i, i + 1, _ZH_DIGITS[ch]))
             i += 1
             continue
+        if ch in _ZH_SOUNDALIKE:
+            out.append(_Atom(i, i + 1, _ZH_SOUNDALIKE[ch], soundalike=True))
+            i += 1
+            continue
         if ch in "Xx叉" and out and isinstance(out[-1], _Atom) and out[-1].end == i and \
                 (ch == "叉" or not (i + 1 < n and text[i + 1].isalpha() and text[i + 1].isascii())):
             out.append(_Atom(i, i + 1, ""))
@@ -154,7 +172,8 @@ def _atoms(text: str) -> list[_Atom | str]:
                 out.append(_Atom(i, alike.end(), _EN_SOUNDALIKE[said], soundalike=True))
                 i = alike.end()
                 continue
-            if low in _EN_DIGITS and (low not in ("o", "oh") or _near_digit(out)):
+            if low in _EN_DIGITS and (low not in ("o", "oh") or _near_digit(out) or
+                                      _digit_next(text, m.end())):
                 out.append(_Atom(i, m.end(), _EN_DIGITS[low]))
             elif low in _EN_TEENS:
                 out.append(_Atom(i, m.end(), _EN_TEENS[low]))
@@ -169,7 +188,7 @@ def _atoms(text: str) -> list[_Atom | str]:
                     continue
                 out.append(_Atom(i, m.end(), _EN_TENS[low] + "0"))
             elif low in _EN_REPEAT:
-                nxt = re.match(r"\s+([A-Za-z]+|\d)", text[m.end():])
+                nxt = re.match(r"[\s\-]+([A-Za-z]+|\d)", text[m.end():])
                 digit = None
                 if nxt:
                     tok = nxt.group(1).lower()
@@ -187,8 +206,9 @@ def _atoms(text: str) -> list[_Atom | str]:
             i = m.end()
             continue
         if ch in _GAP_CHARS:
-            # a decimal point or a thousands comma between written digits joins nothing personal
-            if ch == "." and i > 0 and text[i - 1].isdigit() and i + 1 < n and text[i + 1].isdigit():
+            # a decimal point between written digits joins nothing personal
+            if ch == "." and i > 0 and text[i - 1].isdigit() and i + 1 < n and text[i + 1].isdigit() \
+                    and not _dotted_groups(text, i):
                 out.append("break")
             else:
                 out.append("gap")
@@ -201,6 +221,17 @@ def _atoms(text: str) -> list[_Atom | str]:
         out.append("break")
         i += 1
     return _settle_soundalikes(out)
+
+
+def _dotted_groups(text: str, dot: int) -> bool:
+    """The dot at `dot` separates groups of one number as ASR writes them (189.4556.8151, 218.4914): two
+    dots or more, or three digits and more on both sides; not a decimal (2.5, 13.8, 12.99)."""
+    left = re.search(r"[\d.]*$", text[:dot]).group(0)
+    right = re.match(r"[\d.]*", text[dot + 1:]).group(0)
+    token = left + "." + right
+    if token.count(".") >= 2:
+        return True
+    return len(left) >= 3 and len(right) >= 3
 
 
 def _settle_soundalikes(out: list[_Atom | str]) -> list[_Atom | str]:
@@ -224,6 +255,13 @@ def _settle_soundalikes(out: list[_Atom | str]) -> list[_Atom | str]:
     return settled
 
 
+def _digit_next(text: str, at: int) -> bool:
+    """A digit or a digit word follows (oh seven nine …: 'oh' opens a number)."""
+    nxt = re.match(r"[\s,\-]*(\d|[A-Za-z]+)", text[at:])
+    return nxt is not None and (nxt.group(1).isdigit() or
+                                nxt.group(1).lower() in _EN_DIGITS.keys() - {"o", "oh"})
+
+
 def _near_digit(out: list[_Atom | str]) -> bool:
     for item in reversed(out):
         if isinstance(item, _Atom):
@@ -237,13 +275,24 @@ def _runs(turn_index: int, text: str) -> list[_Run]:
     runs: list[_Run] = []
     current: list[_Atom] = []
 
+    def make(atoms: list[_Atom]) -> _Run:
+        start = atoms[0].start
+        plus = _PLUS.search(text[:start])  # "+86 …", "plus forty four …", "(415) …": the sign goes with it
+        start = plus.start() if plus else start - (start > 0 and text[start - 1] in "(（")
+        return _Run(turn_index, start, atoms[-1].end, "".join(a.digits for a in atoms),
+                    atoms[-1].digits == "")
+
     def close() -> None:
         if current:
-            digits = "".join(a.digits for a in current)
-            x_end = current[-1].digits == ""
-            start = current[0].start
-            plus = _PLUS.search(text[:start])  # "+86 …", "plus forty four …": the sign goes with it
-            runs.append(_Run(turn_index, plus.start() if plus else start, current[-1].end, digits, x_end))
+            run = make(current)
+            lo, hi = 0, len(current)
+            while lo < hi and current[lo].soundalike:
+                lo += 1
+            while hi > lo and current[hi - 1].soundalike:
+                hi -= 1
+            if 0 < hi - lo < len(current):
+                run.core = make(current[lo:hi])
+            runs.append(run)
             current.clear()
 
     for item in _atoms(text):
@@ -350,8 +399,11 @@ def classify(digits: str, x_end: bool = False, context: str | None = None,
         return "id", digits + "X"
     if _card(digits, context):
         return "card", digits
-    if context in (None, "phone") and (_china_mobile(digits) or (digits.startswith("0") and 10 <= n <= 12)
-                                       or n in (10, 11, 12, 13)):
+    # said in Mandarin with nothing around to say phone, a number is one as people say them: a mobile (1…),
+    # a landline with its area code (0…), +86 (739 4766669 parses as a landline, but nobody says one so)
+    plain = context is not None or language == "en" or _china_mobile(digits) or digits.startswith(("0", "86"))
+    if context in (None, "phone") and plain and (
+            _china_mobile(digits) or (digits.startswith("0") and 10 <= n <= 12) or n in (10, 11, 12, 13)):
         phone = _phone(digits, language)
         if phone is not None and not (context is None and _date_like(digits)):
             if context is None and not _china_mobile(digits) and digits.startswith(("19", "20")) and n >= 12:
@@ -360,10 +412,13 @@ def classify(digits: str, x_end: bool = False, context: str | None = None,
                 return "phone", phone
     if _id_like(digits, x_end) and context in (None, "id", "card", "phone"):
         return "id", digits
-    # a run in a personal context whose checks fail (ASR drops and changes digits): long enough to be one
-    if context == "card" and n >= 10:
+    # a run of seven digits or more in a personal context whose checks fail (ASR drops and changes digits),
+    # unless an amount (账户余额 1280000 元; nobody says one of twelve digits) or a date (until 20301231)
+    if (unit and n < 12) or (n == 8 and _date_like(digits)):
+        return ("phone", digits) if context == "phone" else None
+    if context == "card":
         return "card", digits
-    if context == "id" and n + x_end >= 10:
+    if context == "id":
         return "id", digits + ("X" if x_end else "")
     if context == "phone":
         return "phone", digits
@@ -371,17 +426,42 @@ def classify(digits: str, x_end: bool = False, context: str | None = None,
 
 
 def _context_kind(before: str, earlier: list[str]) -> str | None:
-    """The kind the nearest context word names: in the turn before the number (nearest first), then
-    in the earlier turns (the question that asked for it)."""
-    for text in [before[-_CONTEXT_CHARS:], *earlier]:
-        hits = list(_CONTEXT_RE.finditer(text))
-        if hits:
-            for hit in reversed(hits):
-                word = hit.group(0).lower()
-                if word.isascii() and not _word_bounded(text, hit.start(), hit.end()):
-                    continue
-                return _CONTEXT_KIND[word]
-    return None
+    """The kind the nearest context word names: in the turn before the number, else in the earlier turns
+    (the question that asked for it, nearest first). A word that only says "number" takes the kind of an
+    earlier, specific one ("What's the ticket?" "The number is …"), else means a phone number. When the
+    question names an order, a ticket … and the answer a personal word ("it's on my account"), only the
+    checks decide (None)."""
+    own = _named(before[-_CONTEXT_CHARS:])
+    asked = next((kind for kind in (_named(text, question=True) for text in earlier)
+                  if kind not in (None, "generic")), None)
+    if own == "generic" or (own is None and asked is None and any(
+            _named(text, question=True) == "generic" for text in earlier)):
+        return asked or "phone"
+    if own is not None:
+        return None if asked == "neg" and own != "neg" else own
+    return asked
+
+
+_POSSESSIVE = re.compile(r"(?:\b(?:your|my|our)|您的|你的|我的|您|你)\s*(?:\w+\s+)?$", re.IGNORECASE)
+
+
+def _named(text: str, question: bool = False) -> str | None:
+    """The kind a context word in text names (the last one; in a question the one after 'your', 您的),
+    'generic' for a bare 'number', or None."""
+    hits = [h for h in _CONTEXT_RE.finditer(text)
+            if not h.group(0).isascii() or _word_bounded(text, h.start(), h.end())]
+    if not hits:
+        return None
+    pick = len(hits) - 1
+    if question:
+        owned = [k for k, h in enumerate(hits) if _POSSESSIVE.search(text[:h.start()])]
+        pick = owned[-1] if owned else pick
+    kind = _CONTEXT_KIND[hits[pick].group(0).lower()]
+    # 'ticket number', '卡的号码': a bare number word is what the word just before it says
+    if kind == "generic" and pick > 0 and re.fullmatch(r"[\s的]{0,2}",
+                                                       text[hits[pick - 1].end():hits[pick].start()]):
+        kind = _CONTEXT_KIND[hits[pick - 1].group(0).lower()]
+    return kind
 
 
 def _word_bounded(text: str, start: int, end: int) -> bool:
@@ -397,7 +477,7 @@ _EN_USER = r"(?:[a-z0-9]+(?:\s*(?:\.|dot|underscore|_|dash|-|hyphen)\s*[a-z0-9]+
 _EN_SPELLED = r"(?:(?:[a-z0-9]\s+){2,}[a-z0-9])"
 _EMAIL_WRITTEN = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
 _EMAIL_EN = re.compile(
-    rf"\b({_EN_SPELLED}|{_EN_USER})\s+(?:at|@)\s+([a-z0-9\-]+(?:\s+[a-z0-9\-]+){{0,3}}?"
+    rf"(?<!['’])\b({_EN_SPELLED}|{_EN_USER})(?:\s+at\s+|\s*@\s*)((?!at\b)[a-z0-9\-]+(?:\s+(?!at\b)[a-z0-9\-]+){{0,3}}?"
     rf"(?:\s*(?:\.|dot)\s*[a-z0-9\-]+)*?)"
     rf"\s*(?:\.|\bdot|点)\s*{_TLD}\b(?:\s*(?:\.|\bdot|点)\s*(?:cn|uk|hk|au|sg|tw)\b)?", re.IGNORECASE)
 _EMAIL_ANSWER = re.compile(r"(?:^|\b)(?:it's|it\s+is|e-?mail\s+is|mail\s+is|address\s+is|邮箱是)\s*"
@@ -414,7 +494,7 @@ _EMAIL_GLUED = re.compile(rf"\b([a-z0-9._\-]+?)at([a-z0-9\-]+\.{_TLD})\b", re.IG
 _ZH_DIGIT_CLASS = "零〇一二三四五六七八九幺"
 _ZH_USER = rf"[A-Za-z0-9_\-{_ZH_DIGIT_CLASS}]+(?:\s*(?:点|\.|下划线|杠)\s*[A-Za-z0-9{_ZH_DIGIT_CLASS}]+)*"
 _EMAIL_ZH = re.compile(
-    rf"({_ZH_USER})\s*(?:艾特|爱特|@|圈a|圈A)\s*([A-Za-z0-9\-{_ZH_DIGIT_CLASS}]+"
+    rf"({_ZH_USER})\s*(?:艾特|爱特|埃特|@|圈a|圈A)\s*([A-Za-z0-9\-{_ZH_DIGIT_CLASS}]+"
     rf"(?:\s*(?:点|\.)\s*[A-Za-z0-9\-]+)*?)\s*(?:点|\.|dot)\s*{_TLD}(?![A-Za-z])", re.IGNORECASE)
 _NOT_USERS = {"us", "me", "him", "her", "them", "it", "look", "visit", "site", "website", "is", "be",
               "here", "there", "you", "we", "i", "www", "home", "online", "web", "page", "go", "to"}
@@ -422,7 +502,9 @@ _NOT_USERS = {"us", "me", "him", "her", "them", "it", "look", "visit", "site", "
 
 # an address's spoken user part may be several words: "my email is zhang wei at …" takes "zhang wei"
 _EMAIL_LEAD = re.compile(r"(?:e-?mail(?:\s+address)?(?:\s+is)?|mail\s+is|address\s+is|it's|it\s+is|"
-                         r"邮箱(?:地址)?是?)[\s:：,，]*((?:[A-Za-z0-9]+\s+){1,4})$", re.IGNORECASE)
+                         r"(?:send|sent|forward|mail)(?:\s+(?:it|them|this|that|everything|the\s+\w+))?"
+                         r"(?:\s+over)?\s+to|邮箱(?:地址)?是?)[\s:：,，]*((?:(?!at\b)[A-Za-z0-9]+\s+){1,4})$",
+                         re.IGNORECASE)
 
 
 def _spoken_address(text: str) -> str:
@@ -444,18 +526,36 @@ def _spoken_address(text: str) -> str:
     out = "".join(spoken)
     for said, typed in ((r"\s*(?:\bdot\b|点|\.)\s*", "."), (r"\s*(?:\bunderscore\b|下划线|_)\s*", "_"),
                         (r"\s*(?:\bdash\b|\bhyphen\b|杠)\s*", "-"),
-                        (r"\s*(?:\bat\b|艾特|爱特|圈a|@)\s*", "@")):
+                        (r"\s*(?:\bat\b|艾特|爱特|埃特|圈a|@)\s*", "@")):
         out = re.sub(said, typed, out)
     out = "".join(_ZH_DIGITS.get(c, c) for c in out)
     return re.sub(r"\s+", "", out)
 
 
-_EMAIL_CONTEXT = re.compile(r"e-?mail|\bmail\b|address|邮箱|油箱|邮件|电邮", re.IGNORECASE)
+def _word_list_re(words: list[str]) -> re.Pattern[str]:
+    """Words, English ones whole (with a plural), Chinese ones anywhere."""
+    return re.compile("|".join(rf"(?<![A-Za-z]){re.escape(w)}(?:e?s)?(?![A-Za-z])" if w.isascii()
+                               else re.escape(w) for w in sorted(words, key=len, reverse=True)),
+                      re.IGNORECASE)
 
 
-def _asks_for_address(earlier: tuple[str, ...]) -> bool:
-    """The turn just before asks for an e-mail address."""
-    return bool(earlier) and _EMAIL_CONTEXT.search(earlier[-1]) is not None
+_EMAIL_CONTEXT = _word_list_re(_RULES["email_words"])
+_SEND_CONTEXT = _word_list_re(_RULES["send_words"] + _RULES["reach_words"])
+_MAIL_DOMAINS = {str(d).lower() for d in _RULES["mail_domains"]}
+
+
+_ASK_SEND = _word_list_re(_RULES["send_words"])
+# a reply that points to a website, not an address ('find us at northwind dot com')
+_WEBSITE = re.compile(r"\b(?:us|visit|site|website|web|www|online|page)\b", re.IGNORECASE)
+
+
+def _asks_for_address(earlier: tuple[str, ...], reply: str) -> bool:
+    """The reply answers a question for an e-mail address (or names one itself), or one for where to send
+    something and points to no website."""
+    question = earlier[-1] if earlier else ""
+    if _EMAIL_CONTEXT.search(question) or _EMAIL_CONTEXT.search(reply):
+        return True
+    return _ASK_SEND.search(question) is not None and _WEBSITE.search(reply) is None
 
 
 def _emails(text: str, earlier: tuple[str, ...] = ()) -> list[tuple[int, int, str]]:
@@ -464,25 +564,28 @@ def _emails(text: str, earlier: tuple[str, ...] = ()) -> list[tuple[int, int, st
     address is spelled with dots or underscores (else 'visit us at acme.com' would be one)."""
     found: list[tuple[int, int, str]] = []
     asked = any(_EMAIL_CONTEXT.search(t) for t in (text, *earlier))
+    # 'where should I send the contract?' 'send it to …': the spoken forms count, not a bare reply
+    sent = asked or any(_SEND_CONTEXT.search(t) for t in (text, *earlier))
 
     def free(start: int, end: int) -> bool:
         return all(end <= s or start >= e for s, e, _ in found)
 
     for m in _EMAIL_WRITTEN.finditer(text):
         found.append((m.start(), m.end(), m.group(0).lower()))
-    if asked and not found:
+    if sent and not found:
         # the answer to 'your e-mail?' that ASR garbled past any pattern ("It's Maria Attack Minotio" for
         # maria at acme dot io): a short reply with something address-like in it is taken whole
-        m = _EMAIL_ANSWER.search(text)
+        m = _EMAIL_ANSWER.search(text) if asked else None
         if m and len(m.group(1).split()) <= 6 and _ADDRESS_LIKE.search(m.group(1)):
             found.append((m.start(1), m.end(1), _spoken_address(m.group(1))))
             return found
-        if len(text.split()) <= REPLY_WORDS and _ADDRESS_END.search(text) and _asks_for_address(earlier):
+        if len(text.split()) <= REPLY_WORDS and _ADDRESS_END.search(text) and \
+                _asks_for_address(earlier, text):
             body = text.strip().rstrip(".。!！ ")
             start = text.index(body)
             found.append((start, start + len(body), _spoken_address(body)))
             return found
-    if asked:  # ASR glues the spoken 'at' on: 'my mail is nyat163.com'
+    if sent:  # ASR glues the spoken 'at' on: 'my mail is nyat163.com'
         for m in _EMAIL_GLUED.finditer(text):
             if free(m.start(), m.end()) and m.group(1).lower() not in _NOT_USERS:
                 found.append((m.start(), m.end(), f"{m.group(1)}@{m.group(2)}".lower()))
@@ -495,7 +598,10 @@ def _emails(text: str, earlier: tuple[str, ...] = ()) -> list[tuple[int, int, st
                 continue
             spelled = re.search(r"\s(?:dot|underscore)\s|[._]", m.group(1), re.IGNORECASE) is not None or \
                 re.fullmatch(_EN_SPELLED, user) is not None
-            if pattern is _EMAIL_EN and not asked and not spelled:
+            # an address whatever was asked: at a mail provider, or a user part with digits (no website's)
+            known = _spoken_address(m.group(2)).split(".")[0] in _MAIL_DOMAINS or \
+                re.search(r"\d", _spoken_address(m.group(1))) is not None
+            if pattern is _EMAIL_EN and not sent and not spelled and not known:
                 continue
             start = m.start()
             lead = _EMAIL_LEAD.search(text[:start])
@@ -508,98 +614,295 @@ def _emails(text: str, earlier: tuple[str, ...] = ()) -> list[tuple[int, int, st
 # --- the transcript ------------------------------------------------------------------------------------
 
 
-_LEAD_IN = re.compile(r"^[\s，,、。.]*(?:嗯|呃|然后|后面是|后面|后几位是|后几位|接着|还有|是|"
-                      r"and|then|the rest is|after that|um|uh)?[\s，,、：:]*", re.IGNORECASE)
-_END_PUNCT = re.compile(r"[\s，,、。.！!？?]*$")
+def _words_re(words: list[str]) -> str:
+    return "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in sorted(words, key=len, reverse=True))
+
+
+# what a speaker says before the rest of a number split over two turns: any of these, one after the other
+_LEAD_IN = re.compile(rf"^[\s，,、。.…\-]*(?:(?:{_words_re(_RULES['lead_ins'])})(?![A-Za-z])"
+                      r"[\s，,、。.：:…]*)*", re.IGNORECASE)
+_END_PUNCT = re.compile(r"[\s，,、。.！!？?…-]*$")
+_CORRECTION = re.compile(rf"(?:{_words_re(_RULES['corrections'])})(?![A-Za-z])", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[。？！?!]")
+_DATE_GAP = re.compile(r"^(?:st|nd|rd|th)\b|[:/：]", re.IGNORECASE)
+SPLIT_GAP_S = 10.0  # the most time between the two parts of a number split over turns
+SPLIT_DIGITS = 9  # a number split over turns this long is personal with no context word
+EARLIER_TURNS = 4  # how many turns back the question of a number may be, over back-channels
+
+
+def _back_channel(text: str) -> bool:
+    """A turn that says nothing but 'go on' (嗯, 好的然后呢, Got it, Mm-hmm): no context word, few words."""
+    if _CONTEXT_RE.search(text):
+        return False
+    cjk = len(re.findall(r"[\u3400-\u9fff]", text))
+    return cjk <= _RULES["back_channel_chars"] and len(re.findall(r"[A-Za-z']+", text)) <= _RULES[
+        "back_channel_words"]
+
+
+def _strong(digits: str, x_end: bool, language: str, context: str | None = None) -> bool:
+    """The digits are a whole number by their own checks (checksum, numbering plan), long enough not to
+    be a piece of one by chance, and of the kind the context says where it says one (in a card context a
+    piece that parses as a Malaysian mobile is still a piece)."""
+    if len(digits) < 10:
+        return False
+    got = classify(digits, x_end, None, language=language)
+    return got is not None and (context not in KINDS or got[0] == context)
+
+
+class _Finder:
+    """The personal numbers of one transcript: runs of digits, what they are, and the joins of runs that
+    belong to one number (over turns, over words ASR put between, after a correction)."""
+
+    def __init__(self, transcript: Transcript) -> None:
+        self.turns = transcript.turns
+        self.language = transcript.language
+        self.found: list[Found] = []
+        self.runs: list[list[_Run]] = []
+        self.taken: set[tuple[int, int]] = set()  # (turn, start) of the runs found so far
+        self.contexts: dict[tuple[int, int, int], tuple[str | None, bool]] = {}
+        for i, turn in enumerate(self.turns):
+            emails = _emails(turn.text, tuple(self.turns[j].text for j in range(max(0, i - 2), i)))
+            self.found += [Found(i, s, e, "email", value) for s, e, value in emails]
+            self.runs.append([r for r in _runs(i, turn.text)
+                              if all(r.end <= s or r.start >= e for s, e, _ in emails)])
+
+    def lang(self, run: _Run) -> str:
+        return self.turns[run.turn].language or self.language
+
+    def earlier(self, i: int) -> list[str]:
+        """The turns before turn i that may say what its number is, nearest first: the other speaker's
+        turn before (the question), over their back-channels ('嗯', 'Got it') and the speaker's own short
+        lead-ins ('Sure,'); the end of the speaker's own turn before when it ends in digits (a split)."""
+        out: list[str] = []
+        turn = self.turns[i]
+        for j in range(i - 1, max(-1, i - 1 - EARLIER_TURNS), -1):
+            other = self.turns[j]
+            if turn.start - other.end > 30.0:
+                break
+            if other.speaker == turn.speaker:
+                runs = self.runs[j]
+                if runs and _END_PUNCT.fullmatch(other.text[runs[-1].end:]):
+                    out.append(other.text[-_CONTEXT_CHARS:])
+                    break
+                if not _back_channel(other.text) or runs:
+                    break
+                continue
+            out.append(other.text)
+            if not _back_channel(other.text):
+                break
+        return out
+
+    def context_of(self, run: _Run) -> tuple[str | None, bool]:
+        key = (run.turn, run.start, run.end)
+        if key not in self.contexts:
+            self.contexts[key] = self._context_of(run)
+        return self.contexts[key]
+
+    def _context_of(self, run: _Run) -> tuple[str | None, bool]:
+        """(the kind its context names, whether a unit or currency goes with it) of a run."""
+        text = self.turns[run.turn].text
+        earlier = self.earlier(run.turn)
+        before = text[:run.start]
+        # the run before this one in the turn cuts the context: 'card 6222… phone 138…'
+        prev_runs = [r for r in self.runs[run.turn] if r.end <= run.start and len(r.digits) >= 7]
+        if prev_runs:
+            before, earlier = text[prev_runs[-1].end:run.start], []
+        unit = bool(_UNIT_AFTER.match(text[run.end:])) or bool(_UNIT_BEFORE.search(before)) or \
+            _AMOUNT.fullmatch(text[run.start:run.end]) is not None
+        return _context_kind(before, earlier), unit
+
+    def add(self, runs: list[_Run], kind: str, value: str) -> None:
+        self.found.extend(Found(r.turn, r.start, r.end, kind, value) for r in runs)
+        self.taken.update((r.turn, r.start) for r in runs)
+
+    def classify_run(self, run: _Run, context: str | None, unit: bool) -> tuple[_Run, str, str] | None:
+        """(the run or its core, kind, value): the core (without soundalikes on the edges) when it is a
+        number by its own checks, else the whole run as classify says, else the core as classify says."""
+        core = run.core
+        if core is not None and _strong(core.digits, core.x_end, self.lang(run)):
+            got = classify(core.digits, core.x_end, context, unit, self.lang(run))
+            if got is not None:
+                return core, *got
+        got = classify(run.digits, run.x_end, context, unit, self.lang(run))
+        if got is not None:
+            return run, *got
+        if core is not None:
+            got = classify(core.digits, core.x_end, context, unit, self.lang(run))
+            if got is not None:
+                return core, *got
+        return None
+
+    # a number split across turns of one speaker: the tail of one turn and the head of the next
+
+    def head_after(self, tail: _Run) -> _Run | None:
+        """The run that opens the speaker's next turn and may go on from `tail` (which ends its turn):
+        only the other speaker's back-channels between, a lead-in before it (然后是, the rest is)."""
+        turn = self.turns[tail.turn]
+        if _END_PUNCT.fullmatch(turn.text[tail.end:]) is None or tail is not self.runs[tail.turn][-1]:
+            return None
+        for j in range(tail.turn + 1, min(len(self.turns), tail.turn + 4)):
+            nxt = self.turns[j]
+            if nxt.start - turn.end > SPLIT_GAP_S:
+                return None
+            if nxt.speaker != turn.speaker:
+                if not _back_channel(nxt.text):
+                    return None
+                continue
+            if not self.runs[j]:
+                return None
+            head = self.runs[j][0]
+            lead = _LEAD_IN.match(nxt.text)
+            return head if lead is not None and lead.end() >= head.start else None
+        return None
+
+    def join(self, parts: list[_Run]) -> tuple[str, str] | None:
+        """(kind, value) of the parts said as one number, or None: the whole must be one, and a part
+        that is a whole number by its own checks stays on its own unless the whole passes them too."""
+        digits = "".join(p.digits for p in parts)
+        context, _ = self.context_of(parts[0])
+        last = parts[-1]
+        unit = bool(_UNIT_AFTER.match(self.turns[last.turn].text[last.end:]))
+        language = self.lang(parts[0])
+        if unit or context == "neg":
+            return None
+        # read out in pieces with the listener's 'go on' between: a number given, not a look-alike, when
+        # long enough, whatever the words around say
+        # (not round quantities said one after the other: 'About 15000' 'Mm-hmm.' '20000 next year')
+        if context is None and len(digits) >= SPLIT_DIGITS and \
+                not any(p.digits.endswith("00") for p in parts):
+            context = "card" if len(digits) >= 13 else "phone"
+        whole = classify(digits, last.x_end, context, False, language)
+        if whole is None:
+            return None
+        if _strong(digits, last.x_end, language, context):
+            return whole
+        if any(_strong(p.digits, p.x_end, language, context) for p in parts):
+            return None
+        return whole
+
+    def join_turns(self) -> None:
+        for i in range(len(self.turns)):
+            if not self.runs[i] or (i, self.runs[i][-1].start) in self.taken:
+                continue
+            parts = [self.runs[i][-1]]
+            while len(parts) < 4 and (head := self.head_after(parts[-1])) is not None:
+                parts.append(head)
+            for k in range(len(parts), 1, -1):  # the longest that is one number
+                got = self.join(parts[:k])
+                if got is not None:
+                    self.add(parts[:k], *got)
+                    break
+
+    # runs in one turn
+
+    def close_runs(self, a: _Run, b: _Run) -> bool:
+        """b follows a closely enough in their turn to be more of one number: a few words between (at most
+        four Chinese characters: '，然后是'), no sentence end, nothing of a date or a time (15th, 10:30)."""
+        between = self.turns[a.turn].text[a.end:b.start]
+        return len(between) <= 12 and len(re.findall(r"[\u3400-\u9fff]", between)) <= 4 and \
+            not _SENTENCE_END.search(between) and not _DATE_GAP.search(between)
+
+    def join_close(self, runs: list[_Run]) -> None:
+        """Runs a few words apart in a personal context that are one number by its own checks together
+        ('area code 312, then 569 5793', '1779298，然后是4162'): the longest such stretch, where no piece is
+        an amount."""
+        free = [r for r in runs if (r.turn, r.start) not in self.taken]
+        k = 0
+        while k < len(free) - 1:
+            best = None
+            for j in range(k + 1, len(free)):
+                if not self.close_runs(free[j - 1], free[j]):
+                    break
+                parts = free[k:j + 1]
+                digits = "".join(p.digits for p in parts)
+                if _strong(digits, parts[-1].x_end, self.lang(parts[0])):
+                    best = parts
+            if best is not None:
+                context, _ = self.context_of(best[0])
+                units = any(self.context_of(p)[1] for p in best)
+                got = None if context not in KINDS or units else classify(
+                    "".join(p.digits for p in best), best[-1].x_end, context, False, self.lang(best[0]))
+                if got is not None and not any(_strong(p.digits, p.x_end, self.lang(p), context)
+                                               for p in best):
+                    self.add(best, *got)
+                    k += len(best)
+                    continue
+            k += 1
+
+    def turn_runs(self, runs: list[_Run]) -> None:
+        self.join_close(runs)
+        chain: list[_Run] = []  # runs not personal on their own, one after the other
+        for run in runs:
+            if (run.turn, run.start) in self.taken:
+                self.chain(chain)
+                continue
+            if chain and not self.close_runs(chain[-1], run):
+                self.chain(chain)
+            context, unit = self.context_of(run)
+            got = self.classify_run(run, context, unit)
+            if got is not None:
+                self.add([got[0]], got[1], got[2])
+                self.chain(chain)
+                continue
+            chain.append(run)
+        self.chain(chain)
+
+    def chain(self, chain: list[_Run]) -> None:
+        """Short runs close together in a personal context are one number ASR broke up with words
+        ('my cell is 415, I made 4, 4, 5, 8'): redacted together when they add up to one. Empties chain."""
+        if len(chain) >= 2:
+            context, unit = self.context_of(chain[0])
+            if context in ("phone", "card", "id"):
+                got = classify("".join(r.digits for r in chain), chain[-1].x_end, context, unit,
+                               language=self.lang(chain[0]))
+                if got is not None:
+                    self.add(chain, *got)
+        chain.clear()
+
+    def corrections(self) -> None:
+        """'一三八…，不对，是一三九…', 'sorry, I mean …': digits after a personal number and a correction,
+        in its turn or the speaker's next, are that number again."""
+        for i, runs in enumerate(self.runs):
+            for run in runs:
+                if (i, run.start) in self.taken or len(run.digits) < 3:
+                    continue
+                said = self.said_before(run)
+                if said is None:
+                    continue
+                kind, between = said
+                context, unit = self.context_of(run)
+                if _CORRECTION.search(between) and context != "neg" and not unit:
+                    self.add([run], kind, run.digits)
+
+    def said_before(self, run: _Run) -> tuple[str, str] | None:
+        """(kind, the text between) of the personal number the speaker said last before run, in its turn
+        or the speaker's turn before (over back-channels), else None."""
+        text = self.turns[run.turn].text
+        mine = [f for f in self.found if f.turn == run.turn and f.end <= run.start and f.kind != "email"]
+        if mine:
+            return mine[-1].kind, text[mine[-1].end:run.start]
+        for j in range(run.turn - 1, max(-1, run.turn - 4), -1):
+            other = self.turns[j]
+            if other.speaker != self.turns[run.turn].speaker:
+                if _back_channel(other.text):
+                    continue
+                return None
+            theirs = [f for f in self.found if f.turn == j and f.kind != "email"]
+            if theirs and _END_PUNCT.fullmatch(other.text[theirs[-1].end:]):
+                return theirs[-1].kind, text[:run.start]
+            return None
+        return None
 
 
 def find(transcript: Transcript) -> list[Found]:
     """Every personal number and address in the transcript, in turn order."""
-    turns = transcript.turns
-    found: list[Found] = []
-    runs_by_turn: list[list[_Run]] = []
-    for i, turn in enumerate(turns):
-        emails = _emails(turn.text, tuple(turns[j].text for j in range(max(0, i - 2), i)))
-        found += [Found(i, s, e, "email", value) for s, e, value in emails]
-        runs = [r for r in _runs(i, turn.text)
-                if all(r.end <= s or r.start >= e for s, e, _ in emails)]
-        runs_by_turn.append(runs)
-
-    def context_of(run: _Run) -> tuple[str | None, bool]:
-        text = turns[run.turn].text
-        earlier = [turns[run.turn - 1].text] if run.turn > 0 else []  # the question that asked for it
-        before = text[:run.start]
-        # the run before this one in the turn cuts the context: 'card 6222… phone 138…'
-        prev_runs = [r for r in runs_by_turn[run.turn] if r.end <= run.start and len(r.digits) >= 7]
-        if prev_runs:
-            before, earlier = text[prev_runs[-1].end:run.start], []
-        unit = bool(_UNIT_AFTER.match(text[run.end:])) or bool(_UNIT_BEFORE.search(before))
-        return _context_kind(before, earlier), unit
-
-    joined: set[tuple[int, int]] = set()
-    # a number split across two turns of one speaker: the tail of one turn and the head of the next
-    for i, turn in enumerate(turns):
-        if not runs_by_turn[i]:
-            continue
-        tail = runs_by_turn[i][-1]
-        if _END_PUNCT.fullmatch(turn.text[tail.end:]) is None:
-            continue
-        for j in range(i + 1, min(len(turns), i + 3)):
-            nxt = turns[j]
-            if nxt.speaker != turn.speaker:
-                continue
-            if nxt.start - turn.end > 10.0 or not runs_by_turn[j]:
-                break
-            head = runs_by_turn[j][0]
-            lead = _LEAD_IN.match(nxt.text)
-            if lead is None or lead.end() < head.start:
-                break
-            context, _ = context_of(tail)
-            tail_lang = turn.language or transcript.language
-            whole = classify(tail.digits + head.digits, head.x_end, context, unit=bool(
-                _UNIT_AFTER.match(nxt.text[head.end:])), language=tail_lang)
-            # a piece that is a whole number by its own checks stays on its own
-            alone = classify(tail.digits, tail.x_end, None, language=tail_lang) or \
-                classify(head.digits, head.x_end, None, language=tail_lang)
-            if whole is not None and alone is None:
-                kind, value = whole
-                found.append(Found(i, tail.start, tail.end, kind, value))
-                found.append(Found(j, head.start, head.end, kind, value))
-                joined.update({(i, tail.start), (j, head.start)})
-            break
-    for runs in runs_by_turn:
-        chain: list[_Run] = []  # runs not personal on their own, one after the other
-        for run in runs:
-            if (run.turn, run.start) in joined:
-                _chain(chain, turns, context_of, found, transcript.language)
-                continue
-            context, unit = context_of(run)
-            got = classify(run.digits, run.x_end, context, unit,
-                           language=turns[run.turn].language or transcript.language)
-            if got is not None:
-                found.append(Found(run.turn, run.start, run.end, got[0], got[1]))
-                _chain(chain, turns, context_of, found, transcript.language)
-                continue
-            if chain and (run.start - chain[-1].end > 12 or
-                          re.search(r"[。？！?!]", turns[run.turn].text[chain[-1].end:run.start])):
-                _chain(chain, turns, context_of, found, transcript.language)
-            chain.append(run)
-        _chain(chain, turns, context_of, found, transcript.language)
-    found.sort(key=lambda f: (f.turn, f.start))
-    return found
-
-
-def _chain(chain: list[_Run], turns: list[Turn], context_of, found: list[Found], language: str) -> None:  # noqa: ANN001
-    """Short runs close together in a personal context are one number ASR broke up with words
-    ('my cell is 415, I made 4, 4, 5, 8'): redacted together when they add up to one. Empties chain."""
-    if len(chain) >= 2:
-        context, unit = context_of(chain[0])
-        if context in ("phone", "card", "id"):
-            got = classify("".join(r.digits for r in chain), chain[-1].x_end, context, unit,
-                           language=turns[chain[0].turn].language or language)
-            if got is not None:
-                found.extend(Found(r.turn, r.start, r.end, got[0], got[1]) for r in chain)
-    chain.clear()
+    finder = _Finder(transcript)
+    finder.join_turns()
+    for runs in finder.runs:
+        finder.turn_runs(runs)
+    finder.corrections()
+    finder.found.sort(key=lambda f: (f.turn, f.start))
+    return finder.found
 
 
 def _char_times(turn: Turn) -> list[tuple[float, float]]:
