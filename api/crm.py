@@ -30,7 +30,7 @@ def start_crm(sessions: sessionmaker[Session], settings: Settings) -> Dispatcher
     from callscope.api.webhooks import release_claims
 
     with sessions() as session:
-        rollups.rebuild_if_stale(session)
+        rollups.rebuild_if_stale(session, settings)
         if session.get_bind().dialect.name == "sqlite":  # one server per SQLite file: its claims are ours
             release_claims(session)
     if not settings.webhook_delivery:
@@ -51,6 +51,6 @@ def after_override(session: Session, settings: Settings, call: Call) -> None:
     follow it, in the same transaction."""
     from callscope.api.events import evaluation_updated
 
-    rollups.refresh_call(session, call)
+    rollups.refresh_call(session, settings, call)
     if call.status == "done":
         evaluation_updated(session, settings, call.rep, call.started_at, reason=f"call {call.id} reviewed")

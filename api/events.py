@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,6 +18,7 @@ from callscope.api import notifications, webhooks
 from callscope.api.deps import Principal
 from callscope.api.services.insights import deal_insights
 from callscope.api.services.results import current_analysis, effective_document
+from callscope.api.services.zones import rep_zone
 from callscope.core.config import Settings
 from callscope.models.orm import Call, Deal, DealRisk, User, utcnow
 
@@ -77,8 +77,9 @@ def call_failed(session: Session, call_id: int, error: str) -> None:
 
 
 def evaluation_updated(session: Session, settings: Settings, rep: User, when: datetime, reason: str) -> None:
-    """evaluation.updated: the rep's week (display time zone) that changed, with its count and average."""
-    zone = ZoneInfo(settings.timezone)
+    """evaluation.updated: the rep's week (their display time zone, as their evaluation cuts it) that
+    changed, with its count and average."""
+    zone = rep_zone(settings, rep)
     local = when.astimezone(zone)
     monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
     start, end = monday, monday + timedelta(days=7)

@@ -36,7 +36,7 @@ def _events_of_job(session: Session, settings: Settings, job: Job) -> None:
     try:
         with session.begin_nested():
             call.status = "done"  # what queue.complete commits with it: the roll-up counts the call
-            rollups.refresh_call(session, call)
+            rollups.refresh_call(session, settings, call)
     except Exception:  # noqa: BLE001
         log.exception("job %s: roll-up not refreshed", job.id)
     try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from fastapi.responses import Response
@@ -60,9 +60,10 @@ def respond(fmt: str, name: str, sheets: list[Sheet]) -> Response:
 
 
 def call_sheet(session: Session, principal: Principal, start: datetime | None, end: datetime | None,
-               rep_ids: list[int] | None = None) -> Sheet:
+               zone: tzinfo, rep_ids: list[int] | None = None) -> Sheet:
     """One row per done call in the period (the principal's scope): score, stage, metrics, objections,
-    item verdicts (1 passed, 0 failed, empty where it does not apply), with overrides applied."""
+    item verdicts (1 passed, 0 failed, empty where it does not apply), with overrides applied;
+    started_at in zone (the display time zone the period's dates were read in), with its offset."""
     stmt = principal.scope_calls(select(Call).options(joinedload(Call.rep), joinedload(Call.deal))
                                  .where(Call.status == "done"))
     if rep_ids is not None:
@@ -87,7 +88,7 @@ def call_sheet(session: Session, principal: Principal, start: datetime | None, e
             continue
         verdicts = {i[0]: i[2] for i in fact["items"]}
         rows.append([
-            call.id, call.started_at.isoformat(), call.title, call.rep.email, call.rep.name,
+            call.id, call.started_at.astimezone(zone).isoformat(), call.title, call.rep.email, call.rep.name,
             call.rep.team.name if call.rep.team else "", call.deal.external_id if call.deal else "",
             call.duration, fact["stage"], fact["score"], *[fact["metrics"].get(m) for m in METRICS],
             len(fact["objections"]), sum(1 for _, handled in fact["objections"] if handled),
@@ -104,6 +105,8 @@ def rep_summary_sheet(evaluation: dict[str, Any]) -> Sheet:
                              ["rep", "email", evaluation["rep"]["email"], None, None, None, None],
                              ["period", "from", evaluation["period"]["from"], None, None, None, None],
                              ["period", "to", evaluation["period"]["to"], None, None, None, None],
+                             ["period", "timezone", evaluation["period"]["timezone"], None, None, None,
+                              None],
                              ["calls", "calls", evaluation["calls"], None, None, None, None]]
     score = team.get("average_score") or {}
     rows.append(["score", "average_score", evaluation["average_score"], score.get("average"),

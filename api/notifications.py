@@ -18,7 +18,7 @@ import copy
 import functools
 import logging
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -34,6 +34,7 @@ from callscope.api.chat import Notice, Piece
 from callscope.api.errors import FieldError
 from callscope.api.services.evaluation import rep_evaluation
 from callscope.api.services.rubrics import get_rubric
+from callscope.api.services.zones import display_zone
 from callscope.core.config import Settings
 from callscope.core.errors import CallscopeError
 from callscope.models.orm import (
@@ -351,8 +352,7 @@ def _digest_notice(session: Session, settings: Settings, w: _Words, cfg: dict[st
     return Notice(w("digest_title", rep=w.said(_rep_name(rep)), week=week), lines, w.language)
 
 
-def _week_bounds(monday: date, settings: Settings) -> tuple[datetime, datetime]:
-    zone = ZoneInfo(settings.timezone)
+def _week_bounds(monday: date, zone: tzinfo) -> tuple[datetime, datetime]:
     start = datetime.combine(monday, time(0), zone)
     return start, datetime.combine(monday + timedelta(days=7), time(0), zone)
 
@@ -361,7 +361,8 @@ def weekly_digests(session: Session, settings: Settings, team: Team, monday: dat
     """Each rep of the team with calls that week gets a digest in every channel that takes digests and
     does not hold that rep's week yet. Returns what was queued."""
     week = week_name(monday)
-    start, end = _week_bounds(monday, settings)
+    zone = display_zone(settings, team.name)  # the week the rep's evaluation and pages cut
+    start, end = _week_bounds(monday, zone)
     out: dict[str, Any] = {"team": team.name, "week": week, "from": start.isoformat(), "to": end.isoformat(),
                            "queued": 0, "already_queued": 0, "reps": []}
     channels = channels_for(session, team.id, "weekly_digest")
@@ -384,7 +385,7 @@ def weekly_digests(session: Session, settings: Settings, team: Team, monday: dat
             Call.rep_id == rep.id, Call.status == "done", Call.started_at >= start, Call.started_at < end))
         if not calls:
             continue
-        evaluation = rep_evaluation(session, rep, start, end - timedelta(microseconds=1))
+        evaluation = rep_evaluation(session, rep, start, end - timedelta(microseconds=1), zone)
         notice = _digest_notice(session, settings, w, cfg["digest"], rep, week, evaluation)
         call_ids = [c["id"] for c in evaluation["call_list"]]
         added = _enqueue(session, settings, wanting, "weekly_digest", event_id, notice,
@@ -395,9 +396,9 @@ def weekly_digests(session: Session, settings: Settings, team: Team, monday: dat
     return out
 
 
-def last_week_monday(settings: Settings, now: datetime | None = None) -> date:
-    """The Monday of the week before this one, in the display time zone."""
-    local = (now or utcnow()).astimezone(ZoneInfo(settings.timezone))
+def last_week_monday(zone: tzinfo, now: datetime | None = None) -> date:
+    """The Monday of the week before this one, in zone (a team's display time zone)."""
+    local = (now or utcnow()).astimezone(zone)
     return local.date() - timedelta(days=local.weekday() + 7)
 
 
@@ -405,17 +406,19 @@ def send_due_digests(session: Session, settings: Settings, now: datetime | None 
     """The schedule (the delivery loop runs this every CALLSCOPE_DIGEST_CHECK_SECONDS): once the team's
     weekday and hour of this week have come, last week's digests go out (a server that was down at that
     hour catches up when it is back, within the week). Returns the rows added."""
-    zone = ZoneInfo(settings.timezone)
-    local = (now or utcnow()).astimezone(zone)
-    this_monday = local.date() - timedelta(days=local.weekday())
     team_ids = {c.team_id for c in session.scalars(select(ChatChannel).where(ChatChannel.enabled.is_(True)))
                 if "weekly_digest" in (c.notifications or [])}
     added = 0
     for team_id in sorted(team_ids):
+        team = session.get(Team, team_id)
+        if team is None:
+            continue
+        zone = display_zone(settings, team.name)  # weeks and the hour are the team's
+        local = (now or utcnow()).astimezone(zone)
+        this_monday = local.date() - timedelta(days=local.weekday())
         digest = team_settings(session, team_id)["digest"]
         due = datetime.combine(this_monday + timedelta(days=int(digest["weekday"]) - 1),
                                time(int(digest["hour"])), zone)
-        team = session.get(Team, team_id)
-        if team is not None and local >= due:
-            added += weekly_digests(session, settings, team, last_week_monday(settings, local))["queued"]
+        if local >= due:
+            added += weekly_digests(session, settings, team, last_week_monday(zone, local))["queued"]
     return added

@@ -74,9 +74,16 @@ class TeamRef(Out):
     name: str | None
 
 
+# what the `from` and `to` query parameters of periods mean
+FROM_DOC = ("ISO 8601 date or date/time; a bare date is its midnight in the display time zone "
+            "(the answer's `timezone`); a date/time without an offset is UTC")
+TO_DOC = "ISO 8601, inclusive; a bare date is all of that day in the display time zone"
+
+
 class Period(Out):
-    from_: Timestamp | None = Field(alias="from")
-    to: Timestamp | None
+    from_: Timestamp | None = Field(alias="from", description="the first instant, in `timezone`")
+    to: Timestamp | None = Field(description="the last instant, in `timezone`")
+    timezone: str = Field(description="the display time zone the period's days and weeks are cut in")
 
 
 # --- health ------------------------------------------------------------------------------------------
@@ -275,6 +282,7 @@ class CallList(Out):
     pagination: Literal["cursor"]
     limit: int
     next_cursor: str | None = Field(description="pass back as `cursor`; null on the last page")
+    timezone: str = Field(description="the display time zone bare dates in `from` and `to` are days of")
 
 
 class CallAccepted(Out):
@@ -593,6 +601,7 @@ class TargetAttained(TargetOut):
 
 class TargetList(Out):
     items: list[TargetAttained]
+    timezone: str = Field(description="the display time zone the targets' days are days of")
 
 
 class GoalOut(Out):

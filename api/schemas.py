@@ -118,7 +118,8 @@ class RescoreIn(_Body):
     version: int | None = Field(default=None, ge=0, description="default: the newest (0: the built-in text)")
     team: TeamRef | None = Field(default=None, max_length=200, description="name or id; default: every "
                                  "team you may see")
-    from_: str | None = Field(default=None, alias="from", description="ISO 8601 date/time")
+    from_: str | None = Field(default=None, alias="from", description="ISO 8601 date/time; a bare date "
+                              "is a day of the team's display time zone")
     to: str | None = Field(default=None, description="ISO 8601; a date includes that day")
 
 

@@ -181,8 +181,10 @@ def seed(url: str, templates: list[Template], n_calls: int, n_reps: int, log=pri
             _seed_targets(session, teams, reps, now)
             team_ids = [t.id for t in teams]
             from callscope.api.services import rollups
+            from callscope.core.config import Settings
 
-            rollups.rebuild_if_stale(session)  # what `callscope serve` does at start, timed here
+            # what `callscope serve` does at start (its zones from the same environment), timed here
+            rollups.rebuild_if_stale(session, Settings.from_env())
             log(f"  roll-ups built ({time.perf_counter() - t0:.0f}s)")
     finally:
         engine.dispose()
@@ -497,6 +499,8 @@ def diagnose_evaluation(url: str, rep_id: int) -> dict[str, Any]:
     from sqlalchemy import event
 
     from callscope.api.services.evaluation import rep_evaluation
+    from callscope.api.services.zones import rep_zone
+    from callscope.core.config import Settings
     from callscope.models.db import make_engine, session_factory
     from callscope.models.orm import User
 
@@ -520,14 +524,15 @@ def diagnose_evaluation(url: str, rep_id: int) -> dict[str, Any]:
     try:
         with session_factory(engine)() as session:
             rep = session.get(User, rep_id)
+            zone = rep_zone(Settings.from_env(), rep)  # the zone the seed's roll-ups were cut in
             t0 = time.perf_counter()
-            evaluation = rep_evaluation(session, rep, None, None)
+            evaluation = rep_evaluation(session, rep, None, None, zone)
             stats["total_seconds"] = time.perf_counter() - t0
             stats["calls"] = evaluation["calls"]
             event.remove(engine, "after_cursor_execute", after)  # count the first run only
             session.expunge_all()
             profiler.enable()  # a second run, profiled: where the Python time goes
-            rep_evaluation(session, session.get(User, rep_id), None, None)
+            rep_evaluation(session, session.get(User, rep_id), None, None, zone)
             profiler.disable()
     finally:
         engine.dispose()

@@ -460,7 +460,9 @@ class RepDayStat(Base):
     __tablename__ = "rep_day_stats"
 
     rep_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, display time zone
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD in `zone`
+    # the display time zone the day was cut in (api.services.zones): a row of another zone is rebuilt
+    zone: Mapped[str] = mapped_column(String(64), server_default="UTC")
     team_id: Mapped[int | None] = mapped_column(Integer, index=True)
     calls: Mapped[int] = mapped_column(Integer, default=0)
     stats: Mapped[dict[str, Any]] = mapped_column(default=dict)

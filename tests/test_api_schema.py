@@ -120,7 +120,7 @@ def _analysed(api: TestClient, contract: Contract, offset: float, deal: str) -> 
         store_analysis(s, call, analysis.to_dict(), analysis.transcript.to_dict(), "default")
         call.status = "done"
         s.query(Job).filter(Job.call_id == call.id).update({"status": "done"})
-        rollups.refresh_call(s, call)
+        rollups.refresh_call(s, api.app.state.settings, call)
         s.commit()
     return made["id"]
 

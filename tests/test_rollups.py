@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import random
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from math import fsum
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -31,7 +32,9 @@ from callscope.pipeline import rescore
 from tests.service_support import database_url
 from tests.test_webhooks import CLOSING, SLIPPING, transcript
 
-FIRST = datetime(2026, 10, 5, tzinfo=timezone.utc)
+SETTINGS = Settings()  # the reps' team has no zone of its own: CALLSCOPE_TIMEZONE's default
+ZONE = ZoneInfo("Asia/Shanghai")  # ...which their roll-up days are cut in
+FIRST = datetime(2026, 10, 5, tzinfo=ZONE)  # a local midnight: the periods below are whole local days
 DAYS = 9
 
 
@@ -49,7 +52,7 @@ def _store(session, rep: User, started: datetime, base: tuple[dict, dict], rng: 
     session.add(call)
     session.flush()
     store_analysis(session, call, doc, tr, "default")
-    rollups.refresh_call(session, call)
+    rollups.refresh_call(session, SETTINGS, call)
     return call
 
 
@@ -134,12 +137,13 @@ def _check_agreement(session, rep_ids: list[int]) -> None:
     for rep_id in rep_ids:
         rep = session.get(User, rep_id)
         for start, end in PERIODS:
-            assert as_counted(rep_evaluation(session, rep, start, end)) == from_scratch(
+            assert as_counted(rep_evaluation(session, rep, start, end, ZONE)) == from_scratch(
                 session, rep_id, start, end), (rep_id, start, end)
-    stored = {(r.rep_id, r.day): (r.calls, r.stats) for r in session.scalars(select(RepDayStat))}
-    rollups.rebuild(session)
-    rebuilt = {(r.rep_id, r.day): (r.calls, r.stats) for r in session.scalars(select(RepDayStat))}
+    stored = {(r.rep_id, r.day, r.zone): (r.calls, r.stats) for r in session.scalars(select(RepDayStat))}
+    rollups.rebuild(session, SETTINGS)
+    rebuilt = {(r.rep_id, r.day, r.zone): (r.calls, r.stats) for r in session.scalars(select(RepDayStat))}
     assert stored == rebuilt
+    assert {zone for _, _, zone in stored} == {"Asia/Shanghai"}
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])

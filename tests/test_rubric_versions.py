@@ -46,7 +46,7 @@ def api(tmp_path):
             s.flush()
             analysis = analyses[n % 2]
             store_analysis(s, call, analysis.to_dict(), analysis.transcript.to_dict(), "default")
-            rollups.refresh_call(s, call)
+            rollups.refresh_call(s, client.app.state.settings, call)
             client.calls[rep.team.name].append(call.id)
         client.who = {"admin": create_token(s, "admin")[0],
                       "east": create_token(s, "manager", team="East")[0],

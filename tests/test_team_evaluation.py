@@ -1,12 +1,15 @@
 """A rep against their team and targets, the team's evaluation, targets broken down from a team goal
 and the leaderboard, on a seeded history of 320 calls (real NLP documents varied per call, real
-SQLite), every figure checked against values computed here by hand from the seed."""
+SQLite), every figure checked against values computed here by hand from the seed, days cut in the
+team's display time zone (CALLSCOPE_TIMEZONE's default, Asia/Shanghai: the seed's UTC hours straddle
+its midnights)."""
 
 from __future__ import annotations
 
 import random
 import secrets
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,6 +26,7 @@ from tests.test_webhooks import CLOSING, SLIPPING, transcript
 FIRST_DAY = date(2026, 9, 1)
 DAYS = 60
 FROM, TO = "2026-09-15", "2026-10-14"  # the evaluated period: to is inclusive (a whole day)
+ZONE = ZoneInfo("Asia/Shanghai")  # the display time zone of team East (no zone of its own)
 METRIC_RANGES = {"talk_ratio": (0.3, 0.8), "question_rate": (0.5, 3.0), "longest_monologue": (20, 120)}
 
 
@@ -92,8 +96,8 @@ def seeded(tmp_path_factory):
 
 
 def _in_period(rows: list[dict]) -> list[dict]:
-    start = datetime.fromisoformat(FROM).replace(tzinfo=timezone.utc)
-    end = datetime.fromisoformat(TO).replace(tzinfo=timezone.utc) + timedelta(days=1)
+    start = datetime.fromisoformat(FROM).replace(tzinfo=ZONE)
+    end = datetime.fromisoformat(TO).replace(tzinfo=ZONE) + timedelta(days=1)
     return [r for r in rows if start <= r["started"] < end]
 
 
@@ -150,11 +154,12 @@ def test_targets_set_directly_and_broken_down_from_a_team_goal(seeded):
     assert api.put(f"/api/v1/reps/{rep_ids[0]}/targets", headers=api.manager, json=bad).status_code == 422
     body = api.get(f"/api/v1/reps/{rep_ids[0]}/evaluation?from={FROM}&to={TO}", headers=api.manager).json()
     got = {t["metric"]: t for t in body["targets"]}
-    start, end = datetime(2026, 9, 21, tzinfo=timezone.utc), datetime(2026, 9, 28, tzinfo=timezone.utc)
+    start, end = datetime(2026, 9, 21, tzinfo=ZONE), datetime(2026, 9, 28, tzinfo=ZONE)
     calls = sum(1 for row in rows if row["rep"] == 0 and start <= row["started"] < end)
     assert got["calls"]["actual"] == calls
     assert got["calls"]["attainment"] == pytest.approx(round(calls / 5, 3))
-    september = [row["score"] for row in rows if row["rep"] == 0 and row["started"].month == 9]
+    september = [row["score"] for row in rows
+                 if row["rep"] == 0 and row["started"].astimezone(ZONE).month == 9]
     assert got["average_score"]["actual"] == pytest.approx(_mean(september), abs=0.01)
     assert got["average_score"]["attainment"] == pytest.approx(_mean(september) / 80, abs=0.001)
 
@@ -200,8 +205,8 @@ def test_team_evaluation_and_leaderboard(seeded, tmp_path):
     assert [item["rank"] for item in board.json()["items"]] == [1, 2, 3, 4]
     improvement = api.get(f"/api/v1/teams/East/leaderboard?by=improvement&from={FROM}&to={TO}",
                           headers=api.manager).json()["items"]
-    before_start = datetime(2026, 8, 16, tzinfo=timezone.utc)  # the 30 days before, same length
-    period_start = datetime(2026, 9, 15, tzinfo=timezone.utc)
+    before_start = datetime(2026, 8, 16, tzinfo=ZONE)  # the 30 days before, same length
+    period_start = datetime(2026, 9, 15, tzinfo=ZONE)
     before = [row for row in rows if before_start <= row["started"] < period_start and row["rep"] < 4]
     for item in improvement:
         k = rep_ids.index(item["rep"]["id"])

@@ -11,6 +11,8 @@ from callscope.api.crm import after_override
 from callscope.api.deps import CallId, FastJSONResponse, Principal, PrincipalDep, SessionDep, SettingsDep
 from callscope.api.errors import Conflict, Forbidden, NotFound
 from callscope.api.responses import (
+    FROM_DOC,
+    TO_DOC,
     AnalysisDocument,
     CallAccepted,
     CallList,
@@ -25,6 +27,7 @@ from callscope.api.services import calls as calls_service
 from callscope.api.services import reviews
 from callscope.api.services.results import current_analysis, effective_document
 from callscope.api.services.rubrics import check_name, get_rubric, team_rubric
+from callscope.api.services.zones import principal_zone
 from callscope.api.storage import audio_store
 from callscope.api.uploads import CONTENT_TYPES, receive_upload
 
@@ -74,11 +77,11 @@ async def upload_call(request: Request, principal: PrincipalDep, settings: Setti
 
 @router.get("/calls", response_model=CallList)
 def list_calls(
-    session: SessionDep, principal: PrincipalDep,
+    session: SessionDep, principal: PrincipalDep, settings: SettingsDep,
     rep: str | None = None, deal: str | None = None, stage: str | None = None, objection: str | None = None,
     q: Annotated[str | None, Query(description="full-text search in the transcripts (zh or en)")] = None,
-    from_: Annotated[str | None, Query(alias="from", description="started_at from (ISO 8601)")] = None,
-    to: Annotated[str | None, Query(description="started_at until (ISO 8601; a date: all of it)")] = None,
+    from_: Annotated[str | None, Query(alias="from", description=FROM_DOC)] = None,
+    to: Annotated[str | None, Query(description=TO_DOC)] = None,
     min_score: float | None = None, max_score: float | None = None, status: str | None = None,
     tracker: Annotated[str | None, Query(max_length=50, description="calls where this tracker fired")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -87,7 +90,8 @@ def list_calls(
     """Calls newest first; cursor pagination (`next_cursor` is null on the last page)."""
     filters = calls_service.CallFilters(rep=rep, deal=deal, stage=stage, objection=objection, q=q,
                                         start=from_, end=to, min_score=min_score, max_score=max_score,
-                                        status=status, tracker=tracker)
+                                        status=status, tracker=tracker,
+                                        zone=principal_zone(session, settings, principal))
     return calls_service.list_calls(session, principal, filters, limit=limit, cursor=cursor)
 
 

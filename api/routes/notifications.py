@@ -21,6 +21,7 @@ from callscope.api.schemas import (
     NotificationKind,
     NotificationSettingsIn,
 )
+from callscope.api.services.zones import display_zone
 from callscope.models.orm import (
     ChatChannel,
     Team,
@@ -273,7 +274,7 @@ def send_digest(team: str, session: SessionDep, principal: PrincipalDep, setting
     if body is not None and body.week:
         monday = notifications.parse_week(body.week)
     else:
-        monday = notifications.last_week_monday(settings)
+        monday = notifications.last_week_monday(display_zone(settings, row_team.name))
     result = notifications.weekly_digests(session, settings, row_team, monday)
     session.commit()
     return result

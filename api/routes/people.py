@@ -9,14 +9,24 @@ from sqlalchemy import select
 from callscope.api import exports
 from callscope.api.deps import FastJSONResponse, PrincipalDep, SessionDep, SettingsDep
 from callscope.api.errors import FieldError, Forbidden, NotFound
-from callscope.api.responses import DealInsights, DealList, DealOut, RepEvaluation, RepList, RepOut, sheets
+from callscope.api.responses import (
+    FROM_DOC,
+    TO_DOC,
+    DealInsights,
+    DealList,
+    DealOut,
+    RepEvaluation,
+    RepList,
+    RepOut,
+    sheets,
+)
 from callscope.api.schemas import DealIn, RepIn
 from callscope.api.services import people
 from callscope.api.services import team as team_service
 from callscope.api.services.calls import parse_end, parse_time
 from callscope.api.services.evaluation import evaluation_csv, rep_evaluation
 from callscope.api.services.insights import deal_insights
-from callscope.api.services.zones import display_zone
+from callscope.api.services.zones import rep_zone
 from callscope.models.orm import Call, Deal, User
 
 router = APIRouter(tags=["reps and deals"])
@@ -55,34 +65,36 @@ def get_evaluation(
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
-    from_: Annotated[str | None, Query(alias="from", description="ISO 8601 date/time")] = None,
-    to: Annotated[str | None, Query(description="ISO 8601; a date includes that day")] = None,
+    from_: Annotated[str | None, Query(alias="from", description=FROM_DOC)] = None,
+    to: Annotated[str | None, Query(description=TO_DOC)] = None,
     format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
 ):  # noqa: ANN201 - JSON, CSV or XLSX
-    """The rep's process evaluation over a period (?format=csv: one row per call plus averages;
-    ?format=xlsx: the evaluation beside the team and targets, and one row per call)."""
+    """The rep's process evaluation over a period, days and weeks in the rep's display time zone
+    (?format=csv: one row per call plus averages; ?format=xlsx: the evaluation beside the team and
+    targets, and one row per call)."""
     rep = people.visible_rep(session, principal, rep_id)
-    start = parse_time(from_, "from") if from_ else None
-    end = parse_end(to) if to else None
+    zone = rep_zone(settings, rep)
+    start = parse_time(from_, "from", zone) if from_ else None
+    end = parse_end(to, zone) if to else None
     if start and end and end < start:
         raise FieldError("to: before from")
     if format == "csv":
         name = f"evaluation-{rep.id}-{(from_ or 'all')[:10]}-{(to or 'now')[:10]}.csv"
         return PlainTextResponse(
-            evaluation_csv(session, rep, start, end),
+            evaluation_csv(session, rep, start, end, zone),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
-    evaluation = rep_evaluation(session, rep, start, end,
-                                display_zone(settings, rep.team.name if rep.team else None))
-    evaluation["team"] = team_service.comparison(session, rep, start, end)
-    targets = team_service.targets_of(session, rep, start, end)
+    evaluation = rep_evaluation(session, rep, start, end, zone)
+    evaluation["team"] = team_service.comparison(session, rep, start, end, zone)
+    targets = team_service.targets_of(session, rep, start, end, zone)
     if targets:
         evaluation["targets"] = targets
     if format == "xlsx":
         name = f"evaluation-{rep.id}-{(from_ or 'all')[:10]}-{(to or 'now')[:10]}"
         return exports.respond("xlsx", name, [exports.rep_summary_sheet(evaluation),
-                                              exports.call_sheet(session, principal, start, end, [rep.id])])
+                                              exports.call_sheet(session, principal, start, end, zone,
+                                                                 [rep.id])])
     return FastJSONResponse(evaluation)
 
 

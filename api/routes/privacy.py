@@ -44,7 +44,7 @@ router = APIRouter(tags=["privacy and governance"])
 def _refresh_rollups(session: Any, rep_id: int, started_at: Any) -> None:
     from callscope.api.services import rollups
 
-    rollups.refresh(session, [(rep_id, rollups.day_of(started_at))])
+    rollups.forget_call(session, rep_id, started_at)
 
 
 privacy.CALL_DELETED_HOOKS.append(_refresh_rollups)  # a deleted call leaves the rep-day roll-ups too

@@ -21,6 +21,7 @@ from callscope.api.schemas import RescoreIn, TeamRubricIn
 from callscope.api.services import people
 from callscope.api.services import rubrics as rubric_service
 from callscope.api.services.calls import parse_end, parse_time
+from callscope.api.services.zones import display_zone, principal_zone
 from callscope.models.orm import RescoreBatch, RubricRecord, Team
 
 router = APIRouter(tags=["rubrics"])
@@ -145,8 +146,9 @@ def start_rescore(request: Request, session: SessionDep, principal: PrincipalDep
     version = rubric_service.current_version(session, name) if body.version is None else body.version
     if version and rubric_service.version_of(session, name, version) is None:
         raise FieldError(f"version: rubric {name} has no version {version}")
-    start = parse_time(body.from_, "from") if body.from_ else None
-    end = parse_end(body.to) if body.to else None
+    zone = display_zone(settings, team.name) if team else principal_zone(session, settings, principal)
+    start = parse_time(body.from_, "from", zone) if body.from_ else None
+    end = parse_end(body.to, zone) if body.to else None
     if start and end and end < start:
         raise FieldError("to: before from")
     batch = rubric_service.create_batch(session, principal, name, version, team, start, end)

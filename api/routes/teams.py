@@ -3,7 +3,7 @@ broken down from a team goal (目标分解)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query, Response
@@ -13,6 +13,8 @@ from callscope.api import exports
 from callscope.api.deps import FastJSONResponse, PrincipalDep, SessionDep, SettingsDep
 from callscope.api.errors import FieldError, Forbidden
 from callscope.api.responses import (
+    FROM_DOC,
+    TO_DOC,
     GoalOut,
     Leaderboard,
     TargetList,
@@ -27,6 +29,7 @@ from callscope.api.services import team as team_service
 from callscope.api.services import trackers as tracker_service
 from callscope.api.services.calls import parse_end, parse_time
 from callscope.api.services.risk import team_settings
+from callscope.api.services.zones import display_zone, principal_zone, rep_zone
 from callscope.api.tokens import user_by_ref
 from callscope.models.orm import utcnow
 
@@ -36,7 +39,7 @@ router = APIRouter(tags=["teams and targets"])
 class TargetIn(BaseModel):
     metric: str = Field(max_length=100, description="calls, talk_time (minutes), average_score, "
                         "objection_handled_rate, a metric (question_rate, ...) or pass_rate:<item id>")
-    from_: str = Field(alias="from", description="first day, YYYY-MM-DD")
+    from_: str = Field(alias="from", description="first day, YYYY-MM-DD (a day of the display time zone)")
     to: str = Field(description="the day after the last, YYYY-MM-DD (exclusive)")
     value: float
 
@@ -47,9 +50,10 @@ class GoalIn(TargetIn):
     by_week: bool = Field(default=True, description="also cut each rep's share into weeks")
 
 
-def _period(from_: str | None, to: str | None):  # noqa: ANN202
-    start = parse_time(from_, "from") if from_ else None
-    end = parse_end(to) if to else None
+def _period(from_: str | None, to: str | None, zone: tzinfo):  # noqa: ANN202
+    """from and to as instants, a bare date being a day in zone (the display time zone)."""
+    start = parse_time(from_, "from", zone) if from_ else None
+    end = parse_end(to, zone) if to else None
     if start and end and end < start:
         raise FieldError("to: before from")
     return start, end
@@ -58,36 +62,39 @@ def _period(from_: str | None, to: str | None):  # noqa: ANN202
 @router.get("/teams/{team_ref}/evaluation", response_model=TeamEvaluation,
             responses=sheets(also_json=True))
 def get_team_evaluation(
-    team_ref: str, session: SessionDep, principal: PrincipalDep,
-    from_: Annotated[str | None, Query(alias="from", description="ISO 8601 date/time")] = None,
-    to: Annotated[str | None, Query(description="ISO 8601; a date includes that day")] = None,
+    team_ref: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep,
+    from_: Annotated[str | None, Query(alias="from", description=FROM_DOC)] = None,
+    to: Annotated[str | None, Query(description=TO_DOC)] = None,
     format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
 ):  # noqa: ANN201 - JSON, CSV or XLSX
-    """The team over a period: its figures, each rep's with their targets' attainment, top quartiles
-    (?format=csv: a row per rep and one for the team; xlsx: that and a row per call)."""
+    """The team over a period (whole days of the team's display time zone): its figures, each rep's with
+    their targets' attainment, top quartiles (?format=csv: a row per rep and one for the team; xlsx:
+    that and a row per call)."""
     team = people.visible_team(session, principal, team_ref)
-    start, end = _period(from_, to)
-    evaluation = team_service.team_evaluation(session, team, start, end)
+    zone = display_zone(settings, team.name)
+    start, end = _period(from_, to, zone)
+    evaluation = team_service.team_evaluation(session, team, start, end, zone)
     if format != "json":
         sheets = [exports.team_sheet(evaluation)]
         if format == "xlsx":
             rep_ids = [r["rep"]["id"] for r in evaluation["reps"]]
-            sheets.append(exports.call_sheet(session, principal, start, end, rep_ids))
+            sheets.append(exports.call_sheet(session, principal, start, end, zone, rep_ids))
         return exports.respond(format, f"team-{team.id}-{(from_ or 'all')[:10]}-{(to or 'now')[:10]}", sheets)
     return FastJSONResponse(evaluation)
 
 
 @router.get("/exports/calls", tags=["exports"], response_class=Response, responses=sheets(also_json=False))
 def export_calls(
-    session: SessionDep, principal: PrincipalDep,
-    from_: Annotated[str | None, Query(alias="from", description="ISO 8601 date/time")] = None,
-    to: Annotated[str | None, Query(description="ISO 8601; a date includes that day")] = None,
+    session: SessionDep, principal: PrincipalDep, settings: SettingsDep,
+    from_: Annotated[str | None, Query(alias="from", description=FROM_DOC)] = None,
+    to: Annotated[str | None, Query(description=TO_DOC)] = None,
     format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
 ):  # noqa: ANN201 - a file
-    """Call scores over a period (the calls you may see): one row per call with stage, score, metrics,
-    objections and each item's verdict."""
-    start, end = _period(from_, to)
-    sheet = exports.call_sheet(session, principal, start, end)
+    """Call scores over a period (the calls you may see; dates in your team's display time zone): one
+    row per call with stage, score, metrics, objections and each item's verdict."""
+    zone = principal_zone(session, settings, principal)
+    start, end = _period(from_, to, zone)
+    sheet = exports.call_sheet(session, principal, start, end, zone)
     return exports.respond(format, f"calls-{(from_ or 'all')[:10]}-{(to or 'now')[:10]}", [sheet])
 
 
@@ -95,17 +102,19 @@ def export_calls(
 def get_leaderboard(
     team_ref: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep,
     by: Annotated[Literal["score", "improvement", "attainment"], Query()] = "score",
-    from_: Annotated[str | None, Query(alias="from", description="default: 30 days ago")] = None,
-    to: Annotated[str | None, Query(description="default: now")] = None,
+    from_: Annotated[str | None, Query(alias="from", description=f"{FROM_DOC}; default: 30 days ago")] = None,
+    to: Annotated[str | None, Query(description=TO_DOC + "; default: now")] = None,
 ) -> dict:
-    """Reps ranked by average score, improvement or attainment; 403 where the team turned it off."""
+    """Reps ranked by average score, improvement or attainment (days in the team's display time zone);
+    403 where the team turned it off."""
     team = people.visible_team(session, principal, team_ref, members_too=True)
     if not team_settings(team.name, settings.team_config)["leaderboard"].get("enabled", True):
         raise Forbidden(f"team {team.name} has the leaderboard turned off")
-    start, end = _period(from_, to)
+    zone = display_zone(settings, team.name)
+    start, end = _period(from_, to, zone)
     end = end or utcnow()
     start = start or end - timedelta(days=30)
-    return team_service.leaderboard(session, team, start, end, by)
+    return team_service.leaderboard(session, team, start, end, by, zone)
 
 
 @router.post("/teams/{team_ref}/goals", status_code=201, response_model=GoalOut, response_model_by_alias=True)
@@ -135,13 +144,16 @@ def create_goal(
 
 @router.get("/reps/{rep_id}/targets", response_model=TargetList, response_model_by_alias=True)
 def list_targets(
-    rep_id: str, session: SessionDep, principal: PrincipalDep,
-    from_: Annotated[str | None, Query(alias="from")] = None, to: Annotated[str | None, Query()] = None,
+    rep_id: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep,
+    from_: Annotated[str | None, Query(alias="from", description=FROM_DOC)] = None,
+    to: Annotated[str | None, Query(description=TO_DOC)] = None,
 ) -> dict:
-    """The rep's targets (overlapping the period when given), each with its actual and attainment."""
+    """The rep's targets (overlapping the period when given), each with its actual and attainment; a
+    target's days are days of the rep's display time zone."""
     rep = people.visible_rep(session, principal, rep_id)
-    start, end = _period(from_, to)
-    return {"items": team_service.targets_of(session, rep, start, end)}
+    zone = rep_zone(settings, rep)
+    start, end = _period(from_, to, zone)
+    return {"items": team_service.targets_of(session, rep, start, end, zone), "timezone": str(zone)}
 
 
 @router.put("/reps/{rep_id}/targets", response_model=TargetOut, response_model_by_alias=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
 from sqlalchemy import and_, or_, select
@@ -26,12 +26,19 @@ from callscope.models.orm import Call, Deal, User, parse_id, utcnow
 CHANNELS = ("auto", "stereo", "mono")
 
 
-def parse_time(value: str, field: str) -> datetime:
-    """ISO 8601 (a date, or a date and time; Z or an offset; naive means UTC)."""
+def is_bare_date(value: str) -> bool:
+    return len(value.strip()) == 10
+
+
+def parse_time(value: str, field: str, zone: tzinfo = timezone.utc) -> datetime:
+    """ISO 8601: a bare date is that day's midnight in zone (the display time zone of whoever's figures
+    are asked for: api.services.zones); a date and time carries Z or an offset, naive means UTC."""
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError as err:
         raise FieldError(f"{field}: not an ISO 8601 date/time: {value[:40]!r}") from err
+    if is_bare_date(value):
+        parsed = parsed.replace(tzinfo=zone)
     parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
     try:  # normalised here, so a date at the edge of the calendar fails as a field, not in the database
         return parsed.astimezone(timezone.utc)
@@ -131,6 +138,7 @@ class CallFilters:
     q: str | None = None
     start: str | None = None  # `from`
     end: str | None = None  # `to`
+    zone: tzinfo = timezone.utc  # what a bare date in from/to means (the caller's display zone)
     min_score: float | None = None
     max_score: float | None = None
     status: str | None = None
@@ -166,9 +174,9 @@ def list_calls(session: Session, principal: Principal, filters: CallFilters, lim
     if filters.status:
         stmt = stmt.where(Call.status == filters.status)
     if filters.start:
-        stmt = stmt.where(Call.started_at >= parse_time(filters.start, "from"))
+        stmt = stmt.where(Call.started_at >= parse_time(filters.start, "from", filters.zone))
     if filters.end:
-        stmt = stmt.where(Call.started_at <= parse_end(filters.end))
+        stmt = stmt.where(Call.started_at <= parse_end(filters.end, filters.zone))
     if filters.min_score is not None:
         stmt = stmt.where(Call.score >= filters.min_score)
     if filters.max_score is not None:
@@ -184,15 +192,19 @@ def list_calls(session: Session, principal: Principal, filters: CallFilters, lim
     more = len(rows) > limit
     rows = rows[:limit]
     return {"items": [call_to_dict(c) for c in rows], "pagination": "cursor", "limit": limit,
-            "next_cursor": _encode_cursor(rows[-1]) if more and rows else None}
+            "next_cursor": _encode_cursor(rows[-1]) if more and rows else None, "timezone": str(filters.zone)}
 
 
-def parse_end(value: str) -> datetime:
-    """`to` is inclusive: a bare date means the end of that day."""
-    parsed = parse_time(value, "to")
-    if len(value.strip()) == 10:
-        parsed = parsed.replace(hour=23, minute=59, second=59, microsecond=999999)
-    return parsed
+def parse_end(value: str, zone: tzinfo = timezone.utc) -> datetime:
+    """`to` is inclusive: a bare date means the end of that day in zone (its last microsecond)."""
+    if not is_bare_date(value):
+        return parse_time(value, "to")
+    day = parse_time(value, "to", zone).astimezone(zone)
+    try:
+        return (datetime.combine(day.date() + timedelta(days=1), time(0), zone)
+                - timedelta(microseconds=1)).astimezone(timezone.utc)
+    except OverflowError as err:
+        raise FieldError(f"to: out of range: {value[:40]!r}") from err
 
 
 def call_to_dict(call: Call) -> dict[str, Any]:

@@ -3,7 +3,8 @@ score and trend, rubric items' pass rates with evidence, conversation metrics ag
 objections and how they were handled, strengths and improvements. Exportable as CSV.
 
 Counting reads the per rep and day roll-ups (api.services.rollups: exact sums, so the figures are the
-ones counting every call's facts gives), plus the facts of the calls of a day the period cuts; the
+ones counting every call's facts gives; days in the rep's display time zone, as the trend's weeks and
+the period's dates are), plus the facts of the calls of a day the period cuts; the
 call list and the score trend come from the calls' own columns (one index range); only the handful
 of calls quoted as examples have their facts and digests (with text) read. An all-time evaluation
 reads a row per day, not every call's analysis."""
@@ -16,7 +17,7 @@ import functools
 import io
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from math import fsum
 from typing import Any
 
@@ -72,42 +73,41 @@ def _paired(calls: list[Call], found: dict[int, dict[str, Any]]) -> list[tuple[C
 
 @dataclass
 class _Chunk:
-    """Consecutive calls of the period counted together: a whole UTC day read from its roll-up, or the
-    calls of a day the period cuts, counted from their facts. rows: its calls (of _period_rows)."""
+    """Consecutive calls of the period counted together: a whole day (the rep's display zone) read from
+    its roll-up, or the calls of a day the period cuts, counted from their facts. rows: its calls (of
+    _period_rows)."""
 
     rows: list[Row]
     stats: dict[str, Any]
     facts: dict[int, dict[str, Any]] | None = None  # loaded when its calls are counted or quoted
 
 
-def _whole_days(start: datetime | None, end: datetime | None) -> tuple[date | None, date | None]:
-    """The first and last UTC day the period covers whole (None: unbounded on that side)."""
+def _whole_days(start: datetime | None, end: datetime | None, tz: tzinfo) -> tuple[date | None, date | None]:
+    """The first and last day in tz the period covers whole (None: unbounded on that side)."""
     first = last = None
     if start is not None:
-        first = rollups.day_of(start)
-        if start.astimezone(timezone.utc).timetz().replace(tzinfo=None) != time(0):
+        first = rollups.day_of(start, tz)
+        if rollups.day_bounds(first, tz)[0] != start:
             first += timedelta(days=1)
     if end is not None:
-        last = rollups.day_of(end)
-        if end.astimezone(timezone.utc).timetz().replace(tzinfo=None) != time.max:
+        last = rollups.day_of(end, tz)
+        if rollups.day_bounds(last, tz)[1] - timedelta(microseconds=1) != end:
             last -= timedelta(days=1)
     return first, last
 
 
 def _chunks(session: Session, rep: User, rows: list[Row], start: datetime | None,
-            end: datetime | None) -> list[_Chunk]:
+            end: datetime | None, tz: tzinfo) -> list[_Chunk]:
     """The period's calls in chunks, oldest first: whole days from the roll-ups, the cut days at either
-    end (and a day whose roll-up does not count its calls: stored past the service) from their calls'
-    facts. Their stats add up to what counting every call gives."""
-    first, last = _whole_days(start, end)
+    end (and a day whose roll-up does not count its calls: stored past the service, or cut in another
+    zone) from their calls' facts. Their stats add up to what counting every call gives."""
+    first, last = _whole_days(start, end, tz)
     whole = []
     if first is None or last is None or first <= last:
-        low = rollups.day_bounds(first)[0] if first else None
-        high = rollups.day_bounds(last)[0] if last else None
-        whole = rollups.day_rows(session, [rep.id], low, high)
+        whole = rollups.day_rows(session, [rep.id], first, last)
     by_day: dict[date, list[Row]] = defaultdict(list)
     for row in rows:
-        by_day[rollups.day_of(row.started_at)].append(row)
+        by_day[rollups.day_of(row.started_at, tz)].append(row)
 
     def is_whole(day: date) -> bool:
         return (first is None or day >= first) and (last is None or day <= last)
@@ -335,16 +335,22 @@ def _quote_objections(objections: dict[str, Any], digests: dict[int, dict[str, A
                                        for call, index in entry["unhandled_examples"]]
 
 
+def period_of(start: datetime | None, end: datetime | None, tz: tzinfo) -> dict[str, Any]:
+    """An answer's period: its bounds as local times of tz (with their offset) and tz's name."""
+    return {"from": start.astimezone(tz).isoformat() if start else None,
+            "to": end.astimezone(tz).isoformat() if end else None, "timezone": str(tz)}
+
+
 def rep_evaluation(
-    session: Session, rep: User, start: datetime | None, end: datetime | None, tz: tzinfo = timezone.utc
+    session: Session, rep: User, start: datetime | None, end: datetime | None, tz: tzinfo
 ) -> dict[str, Any]:
     """Counted from the per rep and day roll-ups (whole days) and the facts of the calls of the days the
     period cuts; the call list, scores and trend from the calls' own columns; only the few calls quoted
-    as examples have their facts and digests read. tz: the display time zone weeks are cut in
-    (api.services.zones.display_zone)."""
+    as examples have their facts and digests read. tz: the rep's display time zone
+    (api.services.zones.rep_zone), which days and weeks are cut in."""
     cfg = service_config()["evaluation"]
     rows = _period_rows(session, rep, start, end)
-    chunks = _chunks(session, rep, rows, start, end)
+    chunks = _chunks(session, rep, rows, start, end, tz)
     stats = rollups.empty_stats()
     for chunk in chunks:
         rollups.merge(stats, chunk.stats)
@@ -386,7 +392,7 @@ def rep_evaluation(
             "name": rep.name,
             "team": rep.team.name if rep.team else None,
         },
-        "period": {"from": start.isoformat() if start else None, "to": end.isoformat() if end else None},
+        "period": period_of(start, end, tz),
         "calls": len(rows),
         "call_list": [
             {"id": c.id, "title": c.title, "started_at": c.started_at.isoformat(), "score": c.score,
@@ -414,8 +420,10 @@ class _SafeWriter:
         self._writer.writerow([safe_cell(v) for v in row])
 
 
-def evaluation_csv(session: Session, rep: User, start: datetime | None, end: datetime | None) -> str:
-    """One row per call (score, items, metrics, objections) and a final row of averages."""
+def evaluation_csv(session: Session, rep: User, start: datetime | None, end: datetime | None,
+                   tz: tzinfo) -> str:
+    """One row per call (score, items, metrics, objections) and a final row of averages; started_at
+    in tz, the rep's display zone, with its offset."""
     calls = _period_calls(session, rep, start, end)
     pairs = _paired(calls, effective_digests(session, [call.id for call in calls]))
     item_ids: list[str] = []
@@ -446,7 +454,7 @@ def evaluation_csv(session: Session, rep: User, start: datetime | None, end: dat
         objections = doc.get("objections", [])
         row = [
             call.id,
-            call.started_at.isoformat(),
+            call.started_at.astimezone(tz).isoformat(),
             call.title,
             rep.email,
             call.deal.external_id if call.deal else "",

@@ -2,11 +2,13 @@
 evaluations count (score, metrics, each item's verdicts and points, objections by type, talk time),
 with managers' overrides applied. Evaluations read a row per rep and day instead of every call's facts.
 
-Days are UTC days, as the API's dates are (a bare date means that day in UTC). A day is recomputed
-whole from its calls whenever one of them changes (analysed, re-scored, overridden, deleted), so a
-roll-up never drifts; at start the service rebuilds them when their call count differs from the
-calls' (calls stored by other means, a database from before roll-ups), and `callscope rollups
-rebuild` rebuilds them on demand.
+Days are the rep's days in their display time zone (api.services.zones: the team's), as the API's
+dates and the pages' are; each row names the zone it was cut in. A day is recomputed whole from its
+calls whenever one of them changes (analysed, re-scored, overridden, deleted), so a roll-up never
+drifts; at start the service rebuilds them when their call count differs from the calls' (calls stored
+by other means, a database from before roll-ups) or a row's zone is not its rep's display zone any more
+(CALLSCOPE_DISPLAY_TZ or a team's `timezone` changed, a rep moved team), and `callscope rollups rebuild`
+rebuilds them on demand.
 
 Sums are exact: each is kept as the non-overlapping partials of Shewchuk's algorithm (the floats whose
 exact sum is the exact sum of the values), so math.fsum over any days' partials is the correctly
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from math import fsum
 from typing import Any
 
@@ -25,22 +27,39 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from callscope.api.services.results import effective_facts
+from callscope.api.services.zones import display_zone, zone_by_name
 from callscope.core.config import Settings
-from callscope.models.orm import Call, CallDigest, RepDayStat, User, utcnow
+from callscope.models.orm import Call, CallDigest, RepDayStat, Team, User, utcnow
 
 log = logging.getLogger("callscope.rollups")
 METRICS = ("talk_ratio", "longest_monologue", "interactivity", "patience", "question_rate", "questions")
 STATS_VERSION = 2  # the shape below; rows of another shape are rebuilt at start
 
 
-def day_of(when: datetime) -> date:
-    return when.astimezone(timezone.utc).date()
+def day_of(when: datetime, zone: tzinfo) -> date:
+    """The day of an instant in zone (naive instants are UTC)."""
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(zone).date()
 
 
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """[midnight, next midnight) of a UTC day."""
-    start = datetime.combine(day, time(0), tzinfo=timezone.utc)
-    return start, start + timedelta(days=1)
+def day_bounds(day: date, zone: tzinfo) -> tuple[datetime, datetime]:
+    """[midnight, next midnight) of a day in zone, as UTC instants (23 or 25 hours across a DST change)."""
+    start = datetime.combine(day, time(0), tzinfo=zone).astimezone(timezone.utc)
+    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(timezone.utc)
+
+
+def rep_zones(session: Session, settings: Settings, rep_ids: Iterable[int] | None = None
+              ) -> dict[int, tzinfo]:
+    """Each rep's display time zone (their team's; every user when rep_ids is None)."""
+    stmt = select(User.id, Team.name).outerjoin(Team, Team.id == User.team_id)
+    if rep_ids is not None:
+        stmt = stmt.where(User.id.in_(list(rep_ids)))
+    by_team: dict[str | None, tzinfo] = {}
+    out = {}
+    for rep_id, team in session.execute(stmt):
+        if team not in by_team:
+            by_team[team] = display_zone(settings, team)
+        out[rep_id] = by_team[team]
+    return out
 
 
 def add_exact(partials: list[float], value: float) -> None:
@@ -146,11 +165,24 @@ def stats_of_calls(session: Session, rows: list[Any]
     return calls, stats, found
 
 
-def refresh(session: Session, rep_days: Iterable[tuple[int, date]]) -> None:
-    """Recompute the roll-ups of these (rep id, day) pairs from their done calls (not committed)."""
+def refresh(session: Session, settings: Settings, rep_days: Iterable[tuple[int, date]]) -> None:
+    """Recompute the roll-ups of these (rep id, day in the rep's display zone) pairs from their done
+    calls (not committed). A rep with rows of another zone has all of them rebuilt in theirs."""
+    pairs = set(rep_days)
+    zones = rep_zones(session, settings, {rep_id for rep_id, _ in pairs})
+    mismatched = {rep_id for rep_id, zone in session.execute(
+        select(RepDayStat.rep_id, RepDayStat.zone).distinct().where(RepDayStat.rep_id.in_(list(zones))))
+        if zone != str(zones[rep_id])}
+    if mismatched:
+        _rebuild(session, zones, mismatched)
+    _refresh_days(session, [(rep_id, day, zones[rep_id]) for rep_id, day in pairs
+                            if rep_id in zones and rep_id not in mismatched])
+
+
+def _refresh_days(session: Session, rep_days: Iterable[tuple[int, date, tzinfo]]) -> None:
     session.flush()
-    for rep_id, day in set(rep_days):
-        start, end = day_bounds(day)
+    for rep_id, day, zone in rep_days:
+        start, end = day_bounds(day, zone)
         rows = list(session.execute(_done_calls(rep_id, start, end)))
         calls, stats, _ = stats_of_calls(session, rows)
         key = {"rep_id": rep_id, "day": day.isoformat()}
@@ -161,33 +193,59 @@ def refresh(session: Session, rep_days: Iterable[tuple[int, date]]) -> None:
             continue
         team_id = session.scalar(select(User.team_id).where(User.id == rep_id))
         if existing is None:
-            session.add(RepDayStat(**key, team_id=team_id, calls=calls, stats=stats))
+            session.add(RepDayStat(**key, zone=str(zone), team_id=team_id, calls=calls, stats=stats))
         else:
             existing.calls, existing.stats, existing.team_id = calls, stats, team_id
-            existing.updated_at = utcnow()
+            existing.zone, existing.updated_at = str(zone), utcnow()
 
 
-def refresh_call(session: Session, call: Call) -> None:
-    refresh(session, [(call.rep_id, day_of(call.started_at))])
+def refresh_call(session: Session, settings: Settings, call: Call) -> None:
+    zone = rep_zones(session, settings, [call.rep_id]).get(call.rep_id, timezone.utc)
+    refresh(session, settings, [(call.rep_id, day_of(call.started_at, zone))])
 
 
-def rebuild(session: Session) -> int:
-    """Every roll-up recomputed from the calls, in one pass over them in batches (commits).
-    Returns the rows written."""
+def forget_call(session: Session, rep_id: int, started_at: datetime) -> None:
+    """A deleted call leaves the row that counted it: the rep's row whose day, in the zone the row was
+    cut in, holds started_at (no settings needed: the row says its zone)."""
+    near = day_of(started_at, timezone.utc)
+    candidates = [(near + timedelta(days=d)).isoformat() for d in (-1, 0, 1)]
+    for day, zone in session.execute(select(RepDayStat.day, RepDayStat.zone).where(
+            RepDayStat.rep_id == rep_id, RepDayStat.day.in_(candidates))).all():
+        tz = zone_by_name(zone)
+        if day_of(started_at, tz).isoformat() == day:
+            _refresh_days(session, [(rep_id, date.fromisoformat(day), tz)])
+
+
+def rebuild(session: Session, settings: Settings) -> int:
+    """Every roll-up recomputed from the calls, each rep's days cut in their display zone, in one pass
+    over the calls in batches (commits). Returns the rows written."""
     session.execute(delete(RepDayStat))
+    written = _rebuild(session, rep_zones(session, settings), None)
+    session.commit()
+    return written
+
+
+def _rebuild(session: Session, zones: dict[int, tzinfo], rep_ids: set[int] | None) -> int:
+    """The roll-ups of these reps (every rep: None; the caller deleted every row) recomputed from their
+    calls (not committed). Returns the rows written."""
+    if rep_ids is not None:
+        session.execute(delete(RepDayStat).where(RepDayStat.rep_id.in_(list(rep_ids))))
     teams = dict(session.execute(select(User.id, User.team_id)).all())
     totals: dict[tuple[int, str], list[Any]] = {}
     last = 0
     while True:
-        rows = list(session.execute(select(Call.id, Call.rep_id, Call.started_at, Call.duration).where(
-            Call.status == "done", Call.id > last).order_by(Call.id).limit(2000)))
+        stmt = select(Call.id, Call.rep_id, Call.started_at, Call.duration).where(
+            Call.status == "done", Call.id > last)
+        if rep_ids is not None:
+            stmt = stmt.where(Call.rep_id.in_(list(rep_ids)))
+        rows = list(session.execute(stmt.order_by(Call.id).limit(2000)))
         if not rows:
             break
         found = effective_facts(session, [r.id for r in rows])
         for row in rows:
             if row.id not in found:
                 continue
-            key = (row.rep_id, day_of(row.started_at).isoformat())
+            key = (row.rep_id, day_of(row.started_at, zones.get(row.rep_id, timezone.utc)).isoformat())
             entry = totals.get(key)
             if entry is None:
                 entry = totals[key] = [0, empty_stats(), []]
@@ -197,9 +255,10 @@ def rebuild(session: Session) -> int:
     for _calls, stats, members in totals.values():  # each day's calls added oldest first, as refresh does
         for _, _, fact, duration in sorted(members, key=lambda m: (m[0], m[1])):
             add_facts(stats, fact, duration)
-    session.add_all([RepDayStat(rep_id=rep_id, day=day, team_id=teams.get(rep_id), calls=calls, stats=stats)
+    session.add_all([RepDayStat(rep_id=rep_id, day=day, zone=str(zones.get(rep_id, timezone.utc)),
+                                team_id=teams.get(rep_id), calls=calls, stats=stats)
                      for (rep_id, day), (calls, stats, _) in totals.items()])
-    session.commit()
+    session.flush()
     return len(totals)
 
 
@@ -211,58 +270,69 @@ def rebuild_cli(settings: Settings) -> dict[str, int]:
     try:
         migrate(engine)
         with session_factory(engine)() as session:
-            days = rebuild(session)
+            days = rebuild(session, settings)
             calls = session.scalar(select(func.coalesce(func.sum(RepDayStat.calls), 0))) or 0
         return {"rep_days": days, "calls": int(calls)}
     finally:
         engine.dispose()
 
 
-def rebuild_if_stale(session: Session) -> bool:
-    """Rebuild every roll-up when their call count differs from the done calls with an analysis, or a
-    row has another shape than this code's (commits). Returns whether it rebuilt."""
+def rebuild_if_stale(session: Session, settings: Settings) -> bool:
+    """Rebuild every roll-up when their call count differs from the done calls with an analysis, a row
+    has another shape than this code's, or a rep's rows were cut in another zone than their display
+    zone of now (commits). Returns whether it rebuilt."""
     done = session.scalar(select(func.count(Call.id)).where(
         Call.status == "done", Call.id.in_(select(CallDigest.call_id)))) or 0
     rolled = session.scalar(select(func.coalesce(func.sum(RepDayStat.calls), 0))) or 0
     sample = session.scalar(select(RepDayStat.stats).limit(1))
-    if done == rolled and (sample is None or sample.get("v") == STATS_VERSION):
+    stored = session.execute(select(RepDayStat.rep_id, RepDayStat.zone).distinct()).all()
+    zones = rep_zones(session, settings, {rep_id for rep_id, _ in stored}) if stored else {}
+    moved = sum(1 for rep_id, zone in stored if str(zones.get(rep_id, timezone.utc)) != zone)
+    if done == rolled and (sample is None or sample.get("v") == STATS_VERSION) and not moved:
         return False
-    log.info("rebuilding rep/day roll-ups (%d calls, %d rolled up)", done, rolled)
-    rebuild(session)
+    log.info("rebuilding rep/day roll-ups (%d calls, %d rolled up, %d reps' days in another zone)",
+             done, rolled, moved)
+    rebuild(session, settings)
     return True
 
 
-def _period_filter(stmt, start: datetime | None, end: datetime | None):  # noqa: ANN001, ANN202
-    if start is not None:
-        stmt = stmt.where(RepDayStat.day >= day_of(start).isoformat())
-    if end is not None:
-        stmt = stmt.where(RepDayStat.day <= day_of(end).isoformat())
+def _period_filter(stmt, first: date | None, last: date | None):  # noqa: ANN001, ANN202
+    if first is not None:
+        stmt = stmt.where(RepDayStat.day >= first.isoformat())
+    if last is not None:
+        stmt = stmt.where(RepDayStat.day <= last.isoformat())
     return stmt
 
 
-def stamp(session: Session, rep_ids: list[int], start: datetime | None, end: datetime | None) -> tuple:
-    """What changes whenever any of these reps' roll-ups in the period change: their count and the
-    newest update (one indexed aggregate, no JSON read)."""
+def days_of(start: datetime | None, end: datetime | None, zone: tzinfo) -> tuple[date | None, date | None]:
+    """The days (in zone) of a period's first and last instants; None where the period is open."""
+    return (day_of(start, zone) if start is not None else None,
+            day_of(end, zone) if end is not None else None)
+
+
+def stamp(session: Session, rep_ids: list[int], first: date | None, last: date | None) -> tuple:
+    """What changes whenever any of these reps' roll-ups of the days first..last change: their count and
+    the newest update (one indexed aggregate, no JSON read)."""
     stmt = select(func.count(), func.max(RepDayStat.updated_at), func.sum(RepDayStat.calls)).where(
         RepDayStat.rep_id.in_(rep_ids))
-    return tuple(session.execute(_period_filter(stmt, start, end)).one())
+    return tuple(session.execute(_period_filter(stmt, first, last)).one())
 
 
-def day_rows(session: Session, rep_ids: list[int], start: datetime | None, end: datetime | None
+def day_rows(session: Session, rep_ids: list[int], first: date | None, last: date | None
              ) -> list[tuple[int, str, int, dict[str, Any]]]:
-    """(rep id, day, calls, stats) of these reps over the UTC days from start's to end's (all days when
-    None), by rep and day."""
+    """(rep id, day, calls, stats) of these reps over the days first..last (each rep's days in their
+    display zone; open where None), by rep and day."""
     stmt = select(RepDayStat.rep_id, RepDayStat.day, RepDayStat.calls, RepDayStat.stats).where(
         RepDayStat.rep_id.in_(rep_ids))
-    stmt = _period_filter(stmt, start, end).order_by(RepDayStat.rep_id, RepDayStat.day)
+    stmt = _period_filter(stmt, first, last).order_by(RepDayStat.rep_id, RepDayStat.day)
     return [tuple(row) for row in session.execute(stmt)]
 
 
-def rep_totals(session: Session, rep_ids: list[int], start: datetime | None, end: datetime | None
+def rep_totals(session: Session, rep_ids: list[int], first: date | None, last: date | None
                ) -> dict[int, tuple[int, dict[str, Any]]]:
-    """Each rep's (calls, summed stats) over the UTC days from start's to end's (all days when None)."""
+    """Each rep's (calls, summed stats) over the days first..last (all days when None)."""
     out: dict[int, tuple[int, dict[str, Any]]] = {}
-    for rep_id, _day, calls, stats in day_rows(session, rep_ids, start, end):
+    for rep_id, _day, calls, stats in day_rows(session, rep_ids, first, last):
         count, summed = out.get(rep_id, (0, None))
         if summed is None:
             summed = empty_stats()

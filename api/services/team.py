@@ -2,7 +2,9 @@
 targets set directly or broken down from a team goal (目标分解: team -> reps, month -> weeks).
 
 Everything here reads the per rep and day roll-ups (api.services.rollups), never every call: a team's 90 days
-are a few hundred rows.
+are a few hundred rows. Periods are counted in whole days of the team's display time zone
+(api.services.zones, the zone its reps' roll-up days are cut in): from the day of the period's first
+instant to the day of its last; a target's dates are days of that zone too.
 
 - team "average": over all the team's calls in the period (call-weighted; a pass rate over the calls
   the item applies to); "top_quartile": the 75th percentile of the reps' own values (statistics.quantiles,
@@ -16,7 +18,7 @@ from __future__ import annotations
 import statistics
 import threading
 from collections import OrderedDict
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import select
@@ -24,10 +26,11 @@ from sqlalchemy.orm import Session
 
 from callscope.api.errors import FieldError
 from callscope.api.services.config import service_config
+from callscope.api.services.evaluation import period_of
 from callscope.api.services.rollups import (
     METRICS,
-    day_of,
     day_rows,
+    days_of,
     empty_stats,
     merge,
     rep_totals,
@@ -80,19 +83,21 @@ _cache_lock = threading.Lock()
 CACHE_SIZE = 256
 
 
-def _totals(session: Session, reps: list[User], start: datetime | None, end: datetime | None
+def _totals(session: Session, reps: list[User], start: datetime | None, end: datetime | None, zone: tzinfo
             ) -> tuple[dict[int, dict[str, Any]], dict[str, Any]]:
-    """Each rep's summary and the team's (all calls together). Kept per reps and days while the
-    roll-ups' stamp (count, newest update) is the same: every rep of a team asks the same figures."""
+    """Each rep's summary and the team's (all calls together) over the days (in zone) from start's to
+    end's. Kept per reps and days while the roll-ups' stamp (count, newest update) is the same: every
+    rep of a team asks the same figures."""
     rep_ids = [r.id for r in reps]
-    key = (tuple(rep_ids), day_of(start) if start else None, day_of(end) if end else None)
-    current = stamp(session, rep_ids, start, end) if rep_ids else ()
+    first, last = days_of(start, end, zone)
+    key = (tuple(rep_ids), first, last)
+    current = stamp(session, rep_ids, first, last) if rep_ids else ()
     with _cache_lock:
         hit = _cache.get(key)
         if hit is not None and hit[0] == current:
             _cache.move_to_end(key)
             return hit[1]
-    result = _compute_totals(session, rep_ids, start, end)
+    result = _compute_totals(session, rep_ids, first, last)
     with _cache_lock:
         _cache[key] = (current, result)
         while len(_cache) > CACHE_SIZE:
@@ -100,9 +105,9 @@ def _totals(session: Session, reps: list[User], start: datetime | None, end: dat
     return result
 
 
-def _compute_totals(session: Session, rep_ids: list[int], start: datetime | None, end: datetime | None
+def _compute_totals(session: Session, rep_ids: list[int], first: date | None, last: date | None
                     ) -> tuple[dict[int, dict[str, Any]], dict[str, Any]]:
-    per_rep = rep_totals(session, rep_ids, start, end)
+    per_rep = rep_totals(session, rep_ids, first, last)
     team_stats, team_calls = empty_stats(), 0
     for calls, stats in per_rep.values():
         merge(team_stats, stats)
@@ -111,14 +116,14 @@ def _compute_totals(session: Session, rep_ids: list[int], start: datetime | None
             summarize(team_calls, team_stats))
 
 
-def comparison(session: Session, rep: User, start: datetime | None, end: datetime | None
+def comparison(session: Session, rep: User, start: datetime | None, end: datetime | None, zone: tzinfo
                ) -> dict[str, Any] | None:
     """The team block of a rep's evaluation: the team's average and top quartile of each metric and
-    item pass rate, and the rep's own value beside them."""
+    item pass rate, and the rep's own value beside them. zone: the team's display zone."""
     if rep.team_id is None:
         return None
     reps = _team_reps(session, rep.team_id)
-    per_rep, team = _totals(session, reps, start, end)
+    per_rep, team = _totals(session, reps, start, end, zone)
     mine = per_rep.get(rep.id)
 
     def block(value_of: Any, name: str) -> dict[str, Any]:
@@ -150,11 +155,9 @@ def _value_of(summary: dict[str, Any], metric: str) -> float | None:
     return summary["metrics"].get(metric)
 
 
-def _bounds(start: str, end: str) -> tuple[datetime, datetime]:
-    """A target's [start, end) dates as the datetimes rep_totals counts (end's day excluded)."""
-    first = datetime.combine(date.fromisoformat(start), time(0), tzinfo=timezone.utc)
-    last = datetime.combine(date.fromisoformat(end) - timedelta(days=1), time(12), tzinfo=timezone.utc)
-    return first, last
+def _last_day(target: Target) -> str:
+    """A target's last day (its period's end is exclusive)."""
+    return (date.fromisoformat(target.period_end) - timedelta(days=1)).isoformat()
 
 
 def attainment(value: float, actual: float | None, metric: str) -> float | None:
@@ -175,33 +178,35 @@ def target_to_dict(target: Target, actual: float | None = None, with_actual: boo
     return out
 
 
-def targets_of(session: Session, rep: User, start: datetime | None, end: datetime | None
+def targets_of(session: Session, rep: User, start: datetime | None, end: datetime | None, zone: tzinfo
                ) -> list[dict[str, Any]]:
     """The rep's targets whose period overlaps [start, end], each with its actual and attainment."""
-    return targets_of_reps(session, [rep.id], start, end).get(rep.id, [])
+    return targets_of_reps(session, [rep.id], start, end, zone).get(rep.id, [])
 
 
-def targets_of_reps(session: Session, rep_ids: list[int], start: datetime | None, end: datetime | None
-                    ) -> dict[int, list[dict[str, Any]]]:
-    """Each rep's targets whose period overlaps [start, end], each with its actual and attainment (over
-    the target's own days): one query for the targets and one for the roll-ups of the days they span."""
+def targets_of_reps(session: Session, rep_ids: list[int], start: datetime | None, end: datetime | None,
+                    zone: tzinfo) -> dict[int, list[dict[str, Any]]]:
+    """Each rep's targets whose period (days in zone, the team's display zone) overlaps [start, end],
+    each with its actual and attainment (over the target's own days): one query for the targets and one
+    for the roll-ups of the days they span."""
+    first_day, last_day = days_of(start, end, zone)
     stmt = select(Target).where(Target.rep_id.in_(rep_ids))
-    if start is not None:
-        stmt = stmt.where(Target.period_end > start.date().isoformat())
-    if end is not None:
-        stmt = stmt.where(Target.period_start <= end.date().isoformat())
+    if first_day is not None:
+        stmt = stmt.where(Target.period_end > first_day.isoformat())
+    if last_day is not None:
+        stmt = stmt.where(Target.period_start <= last_day.isoformat())
     targets = list(session.scalars(stmt.order_by(Target.rep_id, Target.period_start, Target.metric,
                                                  Target.id)))
     if not targets:
         return {}
-    first = min(_bounds(t.period_start, t.period_end)[0] for t in targets)
-    last = max(_bounds(t.period_start, t.period_end)[1] for t in targets)
+    first = min(date.fromisoformat(t.period_start) for t in targets)
+    last = max(date.fromisoformat(_last_day(t)) for t in targets)
     days: dict[int, list[tuple[str, int, dict[str, Any]]]] = {}
     for rep_id, day, calls, stats in day_rows(session, sorted({t.rep_id for t in targets}), first, last):
         days.setdefault(rep_id, []).append((day, calls, stats))
     out: dict[int, list[dict[str, Any]]] = {}
     for target in targets:
-        low, high = (day_of(b).isoformat() for b in _bounds(target.period_start, target.period_end))
+        low, high = target.period_start, _last_day(target)
         calls, summed = 0, empty_stats()
         for day, count, stats in days.get(target.rep_id, []):
             if low <= day <= high:
@@ -294,13 +299,14 @@ def break_down(session: Session, team: Team, metric: str, start: str, end: str, 
     return made
 
 
-def team_evaluation(session: Session, team: Team, start: datetime | None, end: datetime | None,
+def team_evaluation(session: Session, team: Team, start: datetime | None, end: datetime | None, zone: tzinfo,
                     with_targets: bool = True) -> dict[str, Any]:
-    """The team over a period; with_targets False leaves the reps' targets out (a leaderboard by score
-    or improvement has no use for them)."""
+    """The team over a period, in whole days of zone (the team's display zone); with_targets False
+    leaves the reps' targets out (a leaderboard by score or improvement has no use for them)."""
     reps = _team_reps(session, team.id)
-    per_rep, summary = _totals(session, reps, start, end)
-    targets_by_rep = targets_of_reps(session, [rep.id for rep in reps], start, end) if with_targets else {}
+    per_rep, summary = _totals(session, reps, start, end, zone)
+    targets_by_rep = targets_of_reps(session, [rep.id for rep in reps], start, end, zone) \
+        if with_targets else {}
     rows = []
     for rep in reps:
         mine = per_rep.get(rep.id) or summarize(0, empty_stats())
@@ -316,19 +322,19 @@ def team_evaluation(session: Session, team: Team, start: datetime | None, end: d
         "metrics": {m: _quartile([r["metrics"][m] for r in rows if r["metrics"].get(m) is not None],
                                  lower_is_better(m)) for m in METRICS},
     }
-    return {"team": {"id": team.id, "name": team.name},
-            "period": {"from": start.isoformat() if start else None, "to": end.isoformat() if end else None},
+    return {"team": {"id": team.id, "name": team.name}, "period": period_of(start, end, zone),
             "summary": summary, "top_quartile": quartiles, "reps": rows}
 
 
-def leaderboard(session: Session, team: Team, start: datetime, end: datetime, by: str) -> dict[str, Any]:
+def leaderboard(session: Session, team: Team, start: datetime, end: datetime, by: str, zone: tzinfo
+                ) -> dict[str, Any]:
     """Reps ranked by average score, by improvement (average score against the period of the same
-    length before), or by attainment of their targets."""
-    evaluation = team_evaluation(session, team, start, end, with_targets=by == "attainment")
+    length before), or by attainment of their targets; days in zone, the team's display zone."""
+    evaluation = team_evaluation(session, team, start, end, zone, with_targets=by == "attainment")
     if by == "improvement":
         # the period of the same length just before (its last instant: the one before start)
         before = _totals(session, _team_reps(session, team.id), start - (end - start),
-                         start - timedelta(microseconds=1))[0]
+                         start - timedelta(microseconds=1), zone)[0]
     rows = []
     for row in evaluation["reps"]:
         if by == "score":

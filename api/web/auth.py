@@ -19,8 +19,9 @@ from callscope.api.deps import (
     principal_for_token,
     token_from_request,
 )
+from callscope.api.services.zones import principal_team
 from callscope.api.web.rendering import render
-from callscope.models.orm import Team, User
+from callscope.models.orm import User
 
 router = APIRouter()
 COOKIE_MAX_AGE = 30 * 86400
@@ -43,18 +44,9 @@ def page_principal(request: Request, session: SessionDep) -> Principal:
     if principal is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise HTTPException(303, "sign in first", headers={"Location": f"/login?next={quote(target)}"})
-    request.state.team_name = _team_name(session, principal)  # whose display time zone the pages use
+    request.state.team_name = principal_team(session, principal)  # whose display time zone the pages use
     request.state.person_name = _person_name(session, principal)
     return principal
-
-
-def _team_name(session: Session, principal: Principal) -> str | None:
-    if principal.team_id is not None:
-        return session.scalar(select(Team.name).where(Team.id == principal.team_id))
-    if principal.user_id is not None:
-        return session.scalar(select(Team.name).join(User, User.team_id == Team.id)
-                              .where(User.id == principal.user_id))
-    return None
 
 
 def _person_name(session: Session, principal: Principal) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, tzinfo
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
@@ -79,7 +79,7 @@ def calls(request: Request, session: SessionDep, principal: PagePrincipal,
         tz = display_tz(request)
         filters = CallFilters(rep=rep or None, deal=deal or None, stage=stage or None,
                               objection=objection or None, q=q or None,
-                              start=_local_day(from_, tz, end=False), end=_local_day(to, tz, end=True),
+                              start=(from_ or "").strip() or None, end=(to or "").strip() or None, zone=tz,
                               min_score=_score(min_score, "min_score"),
                               max_score=_score(max_score, "max_score"), status=status or None,
                               tracker=tracker or None)
@@ -93,18 +93,6 @@ def calls(request: Request, session: SessionDep, principal: PagePrincipal,
     except CallscopeError as err:
         context["error"] = str(err)
     return render(request, "calls.html", context, status_code=422 if context["error"] else 200)
-
-
-def _local_day(value: str | None, tz: tzinfo, end: bool) -> str | None:
-    """A date picked in the page means that day in the display time zone (its start, or its end)."""
-    if not value or not value.strip():
-        return None
-    try:
-        day = date.fromisoformat(value.strip())
-    except ValueError:
-        return value  # not a bare date: the service validates it
-    moment = datetime.combine(day, time.max if end else time.min, tz)
-    return moment.isoformat()
 
 
 def _score(value: str | None, field: str) -> float | None:
@@ -190,7 +178,9 @@ def rep_page(request: Request, rep_id: RowId, session: SessionDep, principal: Pa
     except CallscopeError as err:
         return error_page(request, principal, err)
     nav = "me" if principal.user_id == rep_id else "overview"
-    return render(request, "rep.html", {"principal": principal, "nav": nav, **data}, session=session)
+    # the rep's times in the zone their weeks are cut in, whoever looks
+    return render(request, "rep.html", {"principal": principal, "nav": nav, **data}, session=session,
+                  tz=data["zone"])
 
 
 @router.get("/upload")

@@ -78,11 +78,12 @@ def query_with(request: Request, **changes: Any) -> str:
 
 
 def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200,
-           session: Session | None = None, rubric: str | None = None) -> HTMLResponse:
+           session: Session | None = None, rubric: str | None = None, tz: tzinfo | None = None
+           ) -> HTMLResponse:
     """The page; with a session, rubric item and grade names come from `rubric` (default: the configured
-    one) in the page's language."""
+    one) in the page's language. Times in tz (default: the signed-in person's display zone)."""
     lang, remember = requested_language(request)
-    tz = display_tz(request)
+    tz = tz or display_tz(request)
     t = Translator(lang)
     if session is not None:
         names = labelers(session, rubric or request.app.state.settings.rubric, t)

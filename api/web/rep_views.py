@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from callscope.api.deps import Principal
 from callscope.api.services.evaluation import rep_evaluation
 from callscope.api.services.people import visible_rep
-from callscope.api.services.zones import display_zone
+from callscope.api.services.zones import rep_zone
 from callscope.api.web.charts import evaluation_points, trend_chart
 from callscope.api.web.compliance import compliance_flags
 from callscope.api.web.config import web_config
@@ -28,7 +28,7 @@ def rep_page_data(session: Session, principal: Principal, rep_id: int, days: int
     """NotFound when the rep is missing or outside the caller's scope. Weeks are cut in the rep's
     display time zone, by the evaluation itself: the chart shows the API's weekly figures."""
     rep = visible_rep(session, principal, str(rep_id))
-    tz = display_zone(settings, rep.team.name if rep.team else None)
+    tz = rep_zone(settings, rep)
     now = now or datetime.now(timezone.utc)
     start = now - timedelta(days=days)
     evaluation = rep_evaluation(session, rep, start, now, tz)
@@ -41,7 +41,7 @@ def rep_page_data(session: Session, principal: Principal, rep_id: int, days: int
     metrics = [{"id": m, **evaluation["metrics"][m]} for m in METRIC_ORDER if m in evaluation["metrics"]]
     points = evaluation_points(evaluation["trend"]["by_week"], weeks, now.astimezone(tz))
     return {
-        "rep": rep, "days": days, "periods": PERIODS, "calls": calls, "evaluation": evaluation,
+        "rep": rep, "zone": tz, "days": days, "periods": PERIODS, "calls": calls, "evaluation": evaluation,
         "previous_average": round(sum(previous) / len(previous), 1) if previous else None,
         "metrics": metrics, "chart": trend_chart(points, width=1200, height=280),  # the page's full width
         "compliance": compliance_flags(session, [c.id for c in calls if c.status == "done"]),

@@ -81,8 +81,10 @@ class Settings:
     access_log: bool = False
     # IANA time zone of the calls' local time (next-step dates, deal clocks) (CALLSCOPE_TIMEZONE)
     timezone: str = "Asia/Shanghai"
-    # IANA time zone the pages show times in and that weeks and days are cut by, in the pages and the API's
-    # evaluations alike (CALLSCOPE_DISPLAY_TZ); empty: the team's `timezone` (team config), else `timezone`
+    # IANA time zone the pages show times in and that days and weeks are cut by, in the pages and the API
+    # alike: evaluations, team figures, leaderboards, targets, exports, the per rep and day roll-ups, and
+    # what a bare date in `from`/`to` means (CALLSCOPE_DISPLAY_TZ); empty: the team's `timezone` (team
+    # config), else `timezone`
     display_tz: str = ""
     # webhooks (api/webhooks.py): the delivery loop, first retry after this many seconds (doubling, with
     # jitter, at most webhook_backoff_max apart), retried for webhook_retry_hours, each try webhook_timeout s
