@@ -682,6 +682,33 @@ class TeamEvaluation(Out):
 RepEvaluation.model_rebuild()
 
 
+# --- deliveries (webhooks and chat robots share one outbox) -----------------------------------------
+
+class DeliveryOut(Out):
+    """One outbox row: a webhook's delivery (webhook_id set) or a chat robot's message (channel_id set)."""
+
+    id: int
+    webhook_id: int | None = Field(description="the webhook subscription; null for a chat robot's message")
+    channel_id: int | None = Field(description="the chat robot; null for a webhook's delivery (the "
+                                   "outbox's chat messages are listed under their team's channels)")
+    event_id: str = Field(description="a webhook's webhook-id header, the same on every attempt; a chat "
+                          "notification's id: one per call review, risk rise, rep's week")
+    event: str = Field(description="the event type (call.analyzed, ...); for a chat robot "
+                       "chat.call_review, chat.deal_risk or chat.weekly_digest")
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    next_attempt_at: str | None
+    last_attempt_at: str | None
+    delivered_at: str | None
+    created_at: str | None
+
+
+class DeliveryList(Out):
+    items: list[DeliveryOut]
+
+
 # --- rubrics -----------------------------------------------------------------------------------------
 
 class RubricSummary(Out):

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from callscope.api import chat, notifications, privacy, webhooks
 from callscope.api.deps import Principal, PrincipalDep, RowId, SessionDep, SettingsDep
 from callscope.api.errors import FieldError, NotFound
+from callscope.api.responses import DeliveryList, DeliveryOut
 from callscope.api.schemas import (
     ChannelIn,
     ChannelPatch,
@@ -63,25 +64,6 @@ class TeamNotifications(BaseModel):
 
 class ChannelList(BaseModel):
     items: list[ChannelOut]
-
-
-class ChatDeliveryOut(BaseModel):
-    id: int
-    channel_id: int
-    event_id: str = Field(description="the notification's id: one per call review, risk rise, rep's week")
-    event: str = Field(description="chat.call_review, chat.deal_risk or chat.weekly_digest")
-    status: Literal["pending", "delivered", "failed"]
-    attempts: int
-    last_status_code: int | None
-    last_error: str | None
-    next_attempt_at: str | None
-    last_attempt_at: str | None
-    delivered_at: str | None
-    created_at: str | None
-
-
-class ChatDeliveryList(BaseModel):
-    items: list[ChatDeliveryOut]
 
 
 class DigestRep(BaseModel):
@@ -235,7 +217,7 @@ def delete_channel(team: str, channel_id: RowId, session: SessionDep, principal:
     return Response(status_code=204)
 
 
-@router.get("/teams/{team}/notifications/channels/{channel_id}/deliveries", response_model=ChatDeliveryList)
+@router.get("/teams/{team}/notifications/channels/{channel_id}/deliveries", response_model=DeliveryList)
 def list_chat_deliveries(
     team: str, channel_id: RowId, session: SessionDep, principal: PrincipalDep,
     status: Annotated[Literal["pending", "delivered", "failed"] | None, Query()] = None,
@@ -251,7 +233,7 @@ def list_chat_deliveries(
 
 
 @router.post("/teams/{team}/notifications/channels/{channel_id}/deliveries/{delivery_id}/resend",
-             status_code=202, response_model=ChatDeliveryOut)
+             status_code=202, response_model=DeliveryOut)
 def resend_chat_delivery(team: str, channel_id: RowId, delivery_id: RowId, session: SessionDep,
                          principal: PrincipalDep) -> dict:
     """Send one message again (a failed one after its retry window, or one the group lost)."""

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from callscope.api import webhooks
 from callscope.api.deps import Principal, PrincipalDep, RowId, SessionDep
 from callscope.api.errors import FieldError, Forbidden, NotFound
-from callscope.api.responses import Out, Timestamp
+from callscope.api.responses import DeliveryList, DeliveryOut, Out, Timestamp
 from callscope.models.orm import Webhook, WebhookDelivery
 
 router = APIRouter(tags=["webhooks"])
@@ -44,27 +44,6 @@ class WebhookCreated(WebhookOut):
 
 class WebhookList(Out):
     items: list[WebhookOut]
-
-
-class DeliveryOut(Out):
-    id: int
-    webhook_id: int
-    channel_id: int | None = Field(default=None, description="null here (the outbox's chat robot messages "
-                                   "are listed under their team's notification channels)")
-    event_id: str = Field(description="the webhook-id header, the same on every attempt")
-    event: str
-    status: Literal["pending", "delivered", "failed"]
-    attempts: int
-    last_status_code: int | None
-    last_error: str | None
-    next_attempt_at: str | None
-    last_attempt_at: str | None
-    delivered_at: str | None
-    created_at: str | None
-
-
-class DeliveryList(Out):
-    items: list[DeliveryOut]
 
 
 def _manager_of_webhooks(principal: Principal) -> None:
