@@ -28,7 +28,7 @@ from typing import Literal
 import numpy as np
 
 from callscope.asr import speakers, voice
-from callscope.asr.speakers import SpeakerSpan
+from callscope.asr.speakers import SpeakerSpan, frame_spans
 from callscope.asr.voice import HOP, SAMPLE_RATE
 from callscope.core.errors import InputError
 from callscope.models.document import Role
@@ -117,7 +117,7 @@ def diarize(audio: np.ndarray, sample_rate: int, speech: list[tuple[float, float
     for _ in range(RESEGMENT_ROUNDS):
         frame_labels = _resegment(feats, frame_labels, regions)
     frame_labels = _drop_tiny_speakers(feats, frame_labels, regions, min_speakers)
-    return _spans(frame_labels, regions)
+    return frame_spans(frame_labels, regions)
 
 
 def speech_regions(audio16k: np.ndarray) -> list[tuple[float, float]]:
@@ -243,19 +243,3 @@ def _drop_tiny_speakers(feats: np.ndarray, frame_labels: np.ndarray, regions: li
         nearest = min(others, key=lambda s: np.linalg.norm(feats[frame_labels == s].mean(axis=0) - centroid))
         frame_labels = np.where(frame_labels == smallest, nearest, frame_labels)
 
-
-def _spans(frame_labels: np.ndarray, regions: list[tuple[int, int]]) -> list[SpeakerSpan]:
-    names: dict[int, str] = {}
-    spans: list[SpeakerSpan] = []
-    for a, b in regions:
-        labels = frame_labels[a:b]
-        cuts = np.flatnonzero(np.diff(labels)) + 1
-        for s, e in zip(np.r_[0, cuts], np.r_[cuts, len(labels)], strict=True):
-            label = int(labels[s])
-            name = names.setdefault(label, f"S{len(names)}")
-            start, end = (a + s) * HOP, (a + e) * HOP
-            if spans and spans[-1].speaker == name and start - spans[-1].end < 1e-6:
-                spans[-1].end = end
-            else:
-                spans.append(SpeakerSpan(round(start, 2), round(end, 2), name))
-    return spans
