@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from callscope.api.services import rollups
 from callscope.api.webhooks import Dispatcher
 from callscope.core.config import Settings
-from callscope.models.orm import Call
 
 log = logging.getLogger("callscope.crm")
 RISK_SWEEP_SECONDS = 3600.0
@@ -44,13 +43,3 @@ def start_crm(sessions: sessionmaker[Session], settings: Settings) -> Dispatcher
                                 lambda session: send_due_digests(session, settings)))
     dispatcher.start()
     return dispatcher
-
-
-def after_override(session: Session, settings: Settings, call: Call) -> None:
-    """A manager's verdict changed a call's scorecard: its rep's day roll-up and evaluation.updated
-    follow it, in the same transaction."""
-    from callscope.api.events import evaluation_updated
-
-    rollups.refresh_call(session, settings, call)
-    if call.status == "done":
-        evaluation_updated(session, settings, call.rep, call.started_at, reason=f"call {call.id} reviewed")

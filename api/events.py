@@ -2,7 +2,8 @@
 what each one carries, and when it is made.
 
 Every function here writes into the caller's session and does not commit: the event goes out with
-the change it reports (the analysis stored, the job failed) or not at all.
+the change it reports (the analysis stored, the job failed) or not at all. evaluation.updated is made
+in api.services.evaluation, below this module, since a review (api.services.reviews) sends it too.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callscope.api import notifications, webhooks
 from callscope.api.deps import Principal
+from callscope.api.services.evaluation import evaluation_updated
 from callscope.api.services.insights import deal_insights
 from callscope.api.services.results import current_analysis, effective_document
-from callscope.api.services.zones import rep_zone
 from callscope.core.config import Settings
 from callscope.models.orm import Call, Deal, DealRisk, User, utcnow
 
@@ -74,27 +75,6 @@ def call_failed(session: Session, call_id: int, error: str) -> None:
         "deal": call.deal.external_id if call.deal else None, "rep": _rep(call.rep), "error": error,
         "attempts": call.attempts,
     }, team_id=call.rep.team_id if call.rep else None)
-
-
-def evaluation_updated(session: Session, settings: Settings, rep: User, when: datetime, reason: str) -> None:
-    """evaluation.updated: the rep's week (their display time zone, as their evaluation cuts it) that
-    changed, with its count and average."""
-    zone = rep_zone(settings, rep)
-    local = when.astimezone(zone)
-    monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-    start, end = monday, monday + timedelta(days=7)
-    session.flush()
-    calls, average = session.execute(
-        select(func.count(Call.id), func.avg(Call.score)).where(
-            Call.rep_id == rep.id, Call.status.in_(("done", "processing")), Call.score.is_not(None),
-            Call.started_at >= start, Call.started_at < end)).one()
-    year, week, _ = local.isocalendar()
-    webhooks.emit(session, "evaluation.updated", {
-        "rep": _rep(rep), "week": f"{year}-W{week:02d}", "from": start.isoformat(), "to": end.isoformat(),
-        "calls": calls, "average_score": round(float(average), 1) if average is not None else None,
-        "reason": reason, "evaluation": f"/api/v1/reps/{rep.id}/evaluation?from={start.date()}&to="
-                                        f"{(end - timedelta(days=1)).date()}",
-    }, team_id=rep.team_id)
 
 
 def refresh_deal_risk(session: Session, settings: Settings, deal: Deal,

@@ -7,7 +7,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 
 from callscope.api import queue
-from callscope.api.crm import after_override
 from callscope.api.deps import CallId, FastJSONResponse, Principal, PrincipalDep, SessionDep, SettingsDep
 from callscope.api.errors import Conflict, Forbidden, NotFound
 from callscope.api.responses import (
@@ -168,7 +167,7 @@ def override_item(
     item = reviews.override_item(session, principal, call, item_id, body.passed, body.score, body.reason,
                                  clear_passed="passed" in body.model_fields_set and body.passed is None,
                                  redact=request.app.state.settings.redact)
-    after_override(session, request.app.state.settings, call)
+    reviews.after_override(session, request.app.state.settings, call)
     session.commit()
     return {"call_id": call.id, "score": call.score, "item": item}
 

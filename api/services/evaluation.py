@@ -22,13 +22,16 @@ from math import fsum
 from typing import Any
 
 import yaml
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
 
+from callscope.api import webhooks
 from callscope.api.services import rollups
 from callscope.api.services.cells import safe_cell
 from callscope.api.services.config import service_config
 from callscope.api.services.results import effective_digests, effective_facts, id_batches, outcome_of
+from callscope.api.services.zones import rep_zone
+from callscope.core.config import Settings
 from callscope.core.errors import CallscopeError
 from callscope.models.orm import Call, CallDigest, ScorecardRecord, User
 
@@ -408,6 +411,29 @@ def rep_evaluation(
         "strengths": strengths,
         "improvements": improvements,
     }
+
+
+def evaluation_updated(session: Session, settings: Settings, rep: User, when: datetime, reason: str) -> None:
+    """The evaluation.updated event into the outbox (api.webhooks; the caller commits): the rep's week
+    that changed (their display time zone, as their evaluation cuts it), with its count and average."""
+    zone = rep_zone(settings, rep)
+    local = when.astimezone(zone)
+    monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    start, end = monday, monday + timedelta(days=7)
+    session.flush()
+    calls, average = session.execute(
+        select(func.count(Call.id), func.avg(Call.score)).where(
+            Call.rep_id == rep.id, Call.status.in_(("done", "processing")), Call.score.is_not(None),
+            Call.started_at >= start, Call.started_at < end)).one()
+    year, week, _ = local.isocalendar()
+    webhooks.emit(session, "evaluation.updated", {
+        "rep": {"id": rep.id, "email": rep.email, "name": rep.name,
+                "team": rep.team.name if rep.team else None},
+        "week": f"{year}-W{week:02d}", "from": start.isoformat(), "to": end.isoformat(),
+        "calls": calls, "average_score": round(float(average), 1) if average is not None else None,
+        "reason": reason, "evaluation": f"/api/v1/reps/{rep.id}/evaluation?from={start.date()}&to="
+                                        f"{(end - timedelta(days=1)).date()}",
+    }, team_id=rep.team_id)
 
 
 class _SafeWriter:

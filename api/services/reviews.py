@@ -9,7 +9,10 @@ from sqlalchemy.orm import Session
 
 from callscope.api.deps import Principal
 from callscope.api.errors import Conflict, FieldError, Forbidden, NotFound
+from callscope.api.services import rollups
+from callscope.api.services.evaluation import evaluation_updated
 from callscope.api.services.results import current_analysis, effective_document
+from callscope.core.config import Settings
 from callscope.models.orm import Acknowledgement, ApiToken, Call, Comment, Override, User, utcnow
 from callscope.nlp.redaction import redact_text
 
@@ -50,6 +53,14 @@ def override_item(session: Session, principal: Principal, call: Call, item_id: s
     document = effective_document(session, call, record.document)
     call.score = document["scorecard"].get("score")
     return next(i for i in document["scorecard"]["items"] if i["id"] == item_id)
+
+
+def after_override(session: Session, settings: Settings, call: Call) -> None:
+    """A manager's verdict changed a call's scorecard (override_item): its rep's day roll-up and
+    evaluation.updated follow it, in the same transaction. The API's override and the page's both call it."""
+    rollups.refresh_call(session, settings, call)
+    if call.status == "done":
+        evaluation_updated(session, settings, call.rep, call.started_at, reason=f"call {call.id} reviewed")
 
 
 def add_comment(session: Session, principal: Principal, call: Call, text: str, item_id: str | None,

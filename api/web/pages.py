@@ -8,13 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from callscope.api.crm import after_override
 from callscope.api.deps import CallId, RowId, SessionDep, check_same_origin
 from callscope.api.errors import FieldError, Forbidden, NotFound
 from callscope.api.services.calls import CallFilters, list_calls, visible_call
 from callscope.api.services.insights import deal_insights
 from callscope.api.services.people import find_deal
-from callscope.api.services.reviews import acknowledge, add_comment, override_item
+from callscope.api.services.reviews import acknowledge, add_comment, after_override, override_item
 from callscope.api.services.trackers import effective_names
 from callscope.api.uploads import CONTENT_TYPES
 from callscope.api.web.auth import PagePrincipal
