@@ -18,6 +18,10 @@ from fastapi import FastAPI
 from callscope.core.config import Settings
 
 METRICS_DIR = "metrics"  # under the data dir: prometheus-client's files, one per process
+# uvicorn's supervisor kills a worker that does not answer its ping within this many seconds; its
+# default, 5 s, killed and replaced both workers while they were still importing on a 2-core machine at
+# load 12 (measured 2026-12-01), and a false kill of the background worker restarts its job from scratch
+HEALTHCHECK_SECONDS = 30
 
 
 def run_server(settings: Settings, host: str, port: int, demo: bool) -> None:
@@ -43,7 +47,8 @@ def run_server(settings: Settings, host: str, port: int, demo: bool) -> None:
     os.environ.update(settings.to_env())  # the children are spawned: they read their settings from it
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_metrics_dir(settings)))
     _announce(host, port, settings, where, engine, processes)
-    uvicorn.run("callscope.api.server:shared_app", factory=True, workers=processes, **options)
+    uvicorn.run("callscope.api.server:shared_app", factory=True, workers=processes,
+                timeout_worker_healthcheck=HEALTHCHECK_SECONDS, **options)
 
 
 def shared_app() -> FastAPI:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from callscope.models.db import make_engine
@@ -87,10 +88,13 @@ class Pinned:
         return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
 
 
-def one_in_each(server: Server, children: set[int]) -> dict[int, Pinned]:
-    """A connection answered by each worker process (the kernel hands new ones to either)."""
+def one_in_each(server: Server, timeout: float = 180) -> dict[int, Pinned]:
+    """A connection answered by each of the server's two worker processes (the kernel hands a new one
+    to either process that is serving; one may still be starting)."""
     pinned: dict[int, Pinned] = {}
-    for _ in range(200):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        children = spawned_children(server.proc.pid)
         conn = Pinned(server.port)
         assert conn.send("GET", "/api/v1/healthz", "")[0] == 200
         owner = connection_owner(server.port, conn.local_port, children)
@@ -98,9 +102,11 @@ def one_in_each(server: Server, children: set[int]) -> dict[int, Pinned]:
             pinned[owner] = conn
         else:
             conn.conn.close()
-        if set(pinned) == children:
+        pinned = {pid: c for pid, c in pinned.items() if pid in children}
+        if len(children) == 2 and set(pinned) == children:
             return pinned
-    raise AssertionError(f"connections reached only {set(pinned)} of {children}")
+        time.sleep(0.05)
+    raise AssertionError(f"connections reached only {set(pinned)} of {spawned_children(server.proc.pid)}")
 
 
 def upload_form(offset: float) -> dict:
@@ -148,9 +154,8 @@ def analysed_once(service: dict, call_id: int) -> None:
 
 def test_two_processes_answer_and_share_tokens_limits_and_jobs(service):
     server, client = service["server"], service["client"]
-    children = spawned_children(server.proc.pid)
-    assert len(children) == 2
-    pinned = one_in_each(server, children)
+    pinned = one_in_each(server)
+    children = set(pinned)
     a, b = pinned.values()
 
     # both answer at once, each from its own process
@@ -183,6 +188,15 @@ def test_two_processes_answer_and_share_tokens_limits_and_jobs(service):
     status, _, _ = a.send("POST", f"/api/v1/tokens/{token_id}/revoke", service["admin"])
     assert status == 200
     assert [conn.send("GET", "/api/v1/calls", limited)[0] for conn in (b, a)] == [401, 401]
+
+    # /metrics, from either process, counts the requests of both
+    for conn in (a, b):
+        status, _, body = conn.send("GET", "/metrics", "")
+        counted = {(s.labels["route"], s.labels["status"]): s.value
+                   for family in text_string_to_metric_families(body.decode())
+                   for s in family.samples if s.name == "callscope_http_request_duration_seconds_count"
+                   and s.labels["method"] == "GET"}
+        assert counted[("/api/v1/calls", "200")] == 12 and counted[("/api/v1/calls", "401")] == 2
 
     # the upload, received by either process, is analysed by the one doing the background work, once
     assert wait_status(client, call_id, {"done", "failed"}, timeout=300)["status"] == "done"
