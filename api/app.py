@@ -16,6 +16,7 @@ from fastapi_offline import FastAPIOffline
 
 from callscope import __version__
 from callscope.api import metrics, queue, web
+from callscope.api.background import LOCK_NAME, BackgroundLock
 from callscope.api.crm import install_hooks, start_crm
 from callscope.api.errors import install_error_handlers
 from callscope.api.logs import install_access_log_filter
@@ -53,46 +54,62 @@ def _recover_jobs(app: FastAPI, settings: Settings) -> None:
 
 
 def create_app(settings: Settings | None = None, start_workers: bool = True, demo: bool = False,
-               analyze_fn: AnalyzeFn | None = None) -> FastAPI:
-    """The app. Workers start with it unless start_workers is False (a `callscope worker` does the jobs)."""
+               analyze_fn: AnalyzeFn | None = None, shared: bool = False) -> FastAPI:
+    """The app. Workers start with it unless start_workers is False (a `callscope worker` does the jobs).
+    shared: one of the processes of `callscope serve --processes N` (api.server): the parent migrated
+    the database and seeded the demo; the background work runs in whichever process holds the data
+    dir's lock (api.background)."""
     settings = settings or Settings.from_env()
     install_hooks()
     install_access_log_filter()  # no query value (a search term, a phone) in uvicorn's access log
 
+    def start_background(app: FastAPI) -> None:
+        # the steps that touch the database first, then the threads (api.background retries a failure)
+        _recover_jobs(app, settings)
+        app.state.webhooks = start_crm(app.state.sessions, settings)  # webhook deliveries, risk sweep
+        if start_workers and settings.workers > 0 and not settings.broker_url:
+            pool = WorkerPool(app.state.sessions, settings, settings.workers, analyze_fn=analyze_fn)
+            pool.start()
+            app.state.pool = pool
+        privacy_routes.start(app)  # file deletions, erasure jobs, retention (issue 17)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = engine_for(settings)
-        migrate(engine)
+        if not shared:
+            migrate(engine)
         app.state.engine, app.state.sessions = engine, session_factory(engine)
-        _recover_jobs(app, settings)
         app.state.dispatcher = None
         if settings.broker_url:  # the Celery engine: jobs go to the broker, `callscope worker`s run them
             from callscope.api.celery_app import Dispatcher
 
+            # one per process: it only publishes what this process's requests queued
             app.state.dispatcher = Dispatcher(settings, app.state.sessions)
             app.state.dispatcher.attach(app.state.sessions)
         app.state.metrics_store = metrics.store_registry(
             app.state.sessions, app.state.dispatcher.broker_depth if app.state.dispatcher else None)
-        if demo:
+        if demo:  # with --processes N the parent seeds (api.server)
             from callscope.api.demo import seed_demo
 
             seed_demo(app.state.sessions, settings)
-        pool = None
-        if start_workers and settings.workers > 0 and not settings.broker_url:
-            pool = WorkerPool(app.state.sessions, settings, settings.workers, analyze_fn=analyze_fn)
-            pool.start()
-        app.state.pool = pool
-        privacy_routes.start(app)  # file deletions, erasure jobs, retention (issue 17)
-        app.state.webhooks = start_crm(app.state.sessions, settings)  # webhook deliveries, risk sweep
+        app.state.pool = app.state.webhooks = app.state.privacy = None
+        lock = None
+        if shared:
+            lock = BackgroundLock(Path(settings.data_dir) / LOCK_NAME, lambda: start_background(app))
+            lock.start()
+        else:
+            start_background(app)
         # what start-up made (modules, the app, routes) lives as long as the process: out of the
         # collector's way, a full collection no longer walks it (measured: 90 ms -> ~0, the p99 spikes)
         gc.freeze()
         try:
             yield
         finally:
+            if lock is not None:
+                lock.stop()
             privacy_routes.stop(app)
-            if pool is not None:
-                pool.stop()
+            if app.state.pool is not None:
+                app.state.pool.stop()
             if app.state.webhooks is not None:
                 app.state.webhooks.stop()
             if app.state.dispatcher is not None:

@@ -3,7 +3,9 @@ PORT` serves a worker process's own.
 
 What a process did (its own counters and histograms): jobs finished by kind and outcome, calls
 processed and failed, processing seconds by stage (ingest, asr, nlp, scoring), the real-time factor
-(processing seconds / audio seconds), HTTP latency by route. What the database and broker hold (read
+(processing seconds / audio seconds), HTTP latency by route; under `callscope serve --processes N`
+those of all N processes together (prometheus-client's multiprocess mode, its files in the data dir's
+metrics/). What the database and broker hold (read
 at each scrape, so they count every worker): calls by status, jobs waiting and running per queue
 (asr, analysis), and with Celery the messages waiting in each broker queue.
 """
@@ -11,10 +13,11 @@ at each scrape, so they count every worker): calls by status, jobs waiting and r
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -112,8 +115,13 @@ class StoreCollector:
 
 
 def exposition(store: CollectorRegistry | None) -> bytes:
-    """This process's metrics, then the store's gauges."""
-    return generate_latest(REGISTRY) + (generate_latest(store) if store is not None else b"")
+    """This process's metrics (under `callscope serve --processes N`: every process's, summed from
+    prometheus-client's files in PROMETHEUS_MULTIPROC_DIR), then the store's gauges."""
+    own = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        own = CollectorRegistry()
+        multiprocess.MultiProcessCollector(own)
+    return generate_latest(own) + (generate_latest(store) if store is not None else b"")
 
 
 def store_registry(sessions: sessionmaker[Session],

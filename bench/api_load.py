@@ -5,7 +5,7 @@
    documents, varied: reps, teams, deals, dates over six months, item verdicts and scores, stages,
    a few managers' overrides, and KPI targets (a team goal broken down per rep and week, a score
    target per rep); then the roll-ups are built as the server builds them at start.
-2. Start `callscope serve` (a subprocess, 127.0.0.1, a free port) on that database.
+2. Start `callscope serve --processes N` (a subprocess, 127.0.0.1, a free port) on that database.
 3. Several concurrent clients send N requests to each endpoint: the call list with filters, one call's
    analysis, a rep's evaluation over 90 days and over all time, a team's evaluation (90 days, all
    time), the leaderboard (by score, improvement, attainment), a deal's insights, and /healthz (which
@@ -54,6 +54,7 @@ from bench.templates import DEFAULT_CACHE, Template, load_templates
 
 TARGET_EVALUATION_P99_MS = 200.0  # every evaluation, team and list endpoint (issue 15)
 NOISE_FLOOR = "GET /healthz (noise floor)"
+DEFAULT_PROCESSES = 2  # `callscope serve --processes` of the README's figures: one per core of its machine
 _FROM = re.compile(r"\bFROM\s+(\w+)", re.IGNORECASE)
 DAYS = 180
 SERVICE_SEEDED = 300  # calls stored one by one through the service; the rest are bulk copies
@@ -288,8 +289,8 @@ class Server:
 
 @contextlib.contextmanager
 def serve(data_dir: Path, database_url: str, log_path: Path, startup_seconds: float = 90,
-          extra_env: dict[str, str] | None = None) -> Iterator[Server]:
-    """`callscope serve` in a subprocess on 127.0.0.1, ready to answer; always stopped after."""
+          extra_env: dict[str, str] | None = None, processes: int = 1) -> Iterator[Server]:
+    """`callscope serve --processes N` in a subprocess on 127.0.0.1, ready to answer; always stopped after."""
     import httpx
 
     port = _free_port()
@@ -299,7 +300,8 @@ def serve(data_dir: Path, database_url: str, log_path: Path, startup_seconds: fl
         env["CALLSCOPE_DATABASE_URL"] = database_url
     with log_path.open("w") as log_file:
         proc = subprocess.Popen([sys.executable, "-m", "callscope", "serve", "--host", "127.0.0.1",
-                                 "--port", str(port), "--data-dir", str(data_dir)],
+                                 "--port", str(port), "--data-dir", str(data_dir),
+                                 "--processes", str(processes)],
                                 env=env, stdout=log_file, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -582,7 +584,8 @@ def run_backend(backend: str, args: argparse.Namespace, templates: list[Template
             print(f"[{backend}] seeded in {seeded.seconds:.0f}s", flush=True)
             server_url = "" if backend == "sqlite" else url
             rounds: dict[str, list[Latencies]] = {}
-            with serve(workdir / "data", server_url, workdir / "server.log") as server:
+            with serve(workdir / "data", server_url, workdir / "server.log",
+                       processes=args.processes) as server:
                 base = server.base
                 for name, paths in request_plan(seeded, args.requests, random.Random(6)).items():
                     # warm-up (not counted): every filter once, so first-use loads (jieba) are not timed
@@ -616,6 +619,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=20, help="reps the calls are spread over (default 20)")
     parser.add_argument("--requests", type=int, default=300, help="requests per endpoint (default 300)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients (default 4)")
+    parser.add_argument("--processes", type=int, default=DEFAULT_PROCESSES,
+                        help="`callscope serve --processes N`: the server's worker processes "
+                             f"(default {DEFAULT_PROCESSES}, one per core of the README's machine; 1: a "
+                             "single process)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="rounds over all endpoints; figures are medians over the rounds (default 3)")
     parser.add_argument("--max-seconds", type=float, default=90,
@@ -632,11 +639,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--template-cache", default=str(DEFAULT_CACHE))
     parser.add_argument("--out", default=None, help="write the figures as JSON here")
     args = parser.parse_args(argv)
-    if min(args.calls, args.reps, args.requests, args.clients, args.repeats) < 1:
-        parser.error("--calls, --reps, --requests, --clients and --repeats must be at least 1")
+    if min(args.calls, args.reps, args.requests, args.clients, args.repeats, args.processes) < 1:
+        parser.error("--calls, --reps, --requests, --clients, --repeats and --processes must be at least 1")
 
     info = machine_info()
-    print(f"machine: {machine_line(info)}")
+    print(f"machine: {machine_line(info)} | server processes {args.processes}")
     templates = load_templates(args.templates, Path(args.template_cache))
     print(f"{len(templates)} template analyses ({args.templates})")
     report: dict[str, Any] = {}
@@ -646,7 +653,8 @@ def main(argv: list[str] | None = None) -> int:
     headers = ["endpoint", "ok", "errors", "p50 ms", "p99 ms", "p99 range", "server p50", "server p99"]
     for backend, r in report.items():
         print_table(headers, r.pop("_rows"),
-                    title=f"{backend}: {args.calls} calls, {args.reps} reps, {args.clients} clients; "
+                    title=f"{backend}: {args.calls} calls, {args.reps} reps, {args.clients} clients, "
+                          f"{args.processes} server process(es); "
                           f"medians over {args.repeats} rounds of {args.requests} requests")
         print_table(["endpoint (in-process, one at a time)", "ok", "CPU p50 ms", "CPU p99 ms", "wall p50 ms"],
                     [[k, v["requests"], v["cpu_p50_ms"], v["cpu_p99_ms"], v["wall_p50_ms"]]
@@ -666,6 +674,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"< {TARGET_EVALUATION_P99_MS:.0f} ms")
     write_json(args.out, {"benchmark": "api_load", "machine": info, "calls": args.calls, "reps": args.reps,
                           "requests": args.requests, "clients": args.clients, "repeats": args.repeats,
+                          "processes": args.processes,
                           "templates": args.templates,
                           "target_evaluation_p99_ms": TARGET_EVALUATION_P99_MS, "backends": report})
     return 0

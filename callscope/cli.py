@@ -41,6 +41,11 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.data_dir:
         settings.data_dir = Path(args.data_dir)
+    if args.processes is not None:
+        if args.processes < 1:
+            print("callscope: --processes takes a number of at least 1", file=sys.stderr)
+            return 2
+        settings.serve_processes = args.processes
     run_server(settings, host=args.host, port=args.port, demo=args.demo)
     return 0
 
@@ -154,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="SQLite file and audio (default: CALLSCOPE_DATA_DIR, ./data)")
     s.add_argument("--demo", action="store_true",
                    help="seed a demo team, analyse the bundled samples and print sign-in tokens")
+    s.add_argument("--processes", type=int, default=None, metavar="N",
+                   help="worker processes answering requests, one per core (default: "
+                        "CALLSCOPE_SERVE_PROCESSES, 1); jobs and other background work run in one of them")
     s.set_defaults(func=_cmd_serve)
 
     t = sub.add_parser("token", help="API tokens")

@@ -67,6 +67,9 @@ class Settings:
     min_duration: float = 1.0
     max_upload_bytes: int = 2 * 1024**3
     workers: int = 1  # in-process job workers of `callscope serve`
+    # uvicorn worker processes of `callscope serve` (--processes): one per core answers requests in
+    # parallel; the job workers and other background work run in one of them (api/background.py)
+    serve_processes: int = 1
     max_attempts: int = 3  # a job fails for good after this many tries
     # the distributed engine (docs/operations.md): a Celery broker, redis://... or amqp://...; empty means
     # the embedded queue (threads of `callscope serve`, `callscope worker` polling the database)
@@ -123,6 +126,14 @@ class Settings:
             except ValueError:
                 raise ConfigError(f"{ENV_PREFIX}{f.name.upper()}={raw[:40]!r}: expected {kind}") from None
         return cls(**values)
+
+    def to_env(self) -> dict[str, str]:
+        """The CALLSCOPE_ variables from_env reads back as these settings (for spawned processes)."""
+        env = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            env[ENV_PREFIX + f.name.upper()] = str(value).lower() if isinstance(value, bool) else str(value)
+        return env
 
     @property
     def resolved_database_url(self) -> str:
