@@ -34,11 +34,12 @@ test: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q
 
-## the service tests again on PostgreSQL with Celery on Redis and a real worker process (CI's second pass)
+## the service tests again on PostgreSQL with Celery on Redis and a real worker process (CI's second pass); and a server of two processes on PostgreSQL
 test-celery: setup
 	bash tests/prepare_machine.sh
 	CALLSCOPE_TEST_ENGINE=celery CALLSCOPE_TEST_BROKERS=rabbitmq $(VENV)/bin/pytest -q \
 	  tests/test_service_http.py tests/test_celery_engine.py::test_a_worker_killed_mid_call_leaves_exactly_one_analysis
+	CALLSCOPE_TEST_PROCESS_DATABASES=postgresql $(VENV)/bin/pytest -q tests/test_service_processes.py
 
 ## regenerate requirements.lock from pyproject.toml (after changing a dependency); then `make setup`.
 ## The extras locked are test, postgres and speakers, all but torch: resolved from PyPI it is a CUDA

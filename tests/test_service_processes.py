@@ -114,7 +114,12 @@ def upload_form(offset: float) -> dict:
             "files": {"file": ("c.flac", short_audio(2.0, offset), "audio/flac")}}
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+# the main pass runs SQLite; `make test-celery`, the PostgreSQL pass, runs PostgreSQL (each start loads
+# the model in the process that takes over: minutes, not to be paid twice in one pass)
+DATABASES = os.environ.get("CALLSCOPE_TEST_PROCESS_DATABASES", "sqlite").split(",")
+
+
+@pytest.fixture(scope="module", params=DATABASES)
 def service(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp(f"processes-{request.param}")
     data = tmp / "data"
