@@ -61,6 +61,7 @@ _EN_SOUNDALIKE_RE = re.compile(
     re.IGNORECASE)
 _ZH_SOUNDALIKE = {said: digit for digit, chars in load_yaml("spoken_digits.yaml")["zh_soundalikes"].items()
                   for said in chars}
+_ZH_X = ("艾克斯", "爱克斯", "埃克斯")
 _FULLWIDTH = {chr(0xFF10 + i): str(i) for i in range(10)}
 # what may sit between the digits of one number: spaces, dashes, commas, a hesitation
 _PLUS = re.compile(r"(?:\+|\bplus\s+|加)\s*\(?$", re.IGNORECASE)
@@ -92,7 +93,8 @@ _UNIT_AFTER = re.compile(r"^\s*(?:元|块|毛|万|亿|台|个|件|套|张|份|�
                          r"名|辆|箱|瓶|盒|克|斤|平米|平方|度|小时|周|倍|期|栋|层|楼|寸|"
                          r"点|分|秒|岁|%|％|折|米|公斤|吨|千|百|dollars?|yuan|rmb|usd|bucks|units?|pieces?|percent|per|people|"
                          r"users?|seats?|licen[cs]es?|days?|months?|years?|hours?|minutes?|pounds?|kg|kilos?|miles?|"
-                         r"employees|staff|locations|stores|offices|customers|clients|calls|orders|million|billion|thousand|"
+                         r"employees|staff|locations|stores|offices|customers|clients|calls|orders|tickets|cases|"
+                         r"deals|leads|reps|agents|members|devices|sites|shipments|invoices|meetings|million|billion|thousand|"
                          r"grand|k\b|m\b)",
                          re.IGNORECASE)
 # written with thousands separators (1,500,000): an amount, however many digits (ASR writes a phone number
@@ -155,6 +157,11 @@ def _atoms(text: str) -> list[_Atom | str]:
         if ch in _ZH_SOUNDALIKE:
             out.append(_Atom(i, i + 1, _ZH_SOUNDALIKE[ch], soundalike=True))
             i += 1
+            continue
+        spelled_x = next((x for x in _ZH_X if text.startswith(x, i)), None)  # the X of an ID as said: 艾克斯
+        if spelled_x and out and isinstance(out[-1], _Atom) and out[-1].end == i and out[-1].digits:
+            out.append(_Atom(i, i + len(spelled_x), ""))
+            i += len(spelled_x)
             continue
         if ch in "Xx叉" and out and isinstance(out[-1], _Atom) and out[-1].end == i and \
                 (ch == "叉" or not (i + 1 < n and text[i + 1].isalpha() and text[i + 1].isascii())):
@@ -414,8 +421,10 @@ def classify(digits: str, x_end: bool = False, context: str | None = None,
         return "id", digits
     # a run of seven digits or more in a personal context whose checks fail (ASR drops and changes digits),
     # unless an amount (账户余额 1280000 元; nobody says one of twelve digits) or a date (until 20301231)
-    if (unit and n < 12) or (n == 8 and _date_like(digits)):
+    if n == 8 and _date_like(digits):
         return ("phone", digits) if context == "phone" else None
+    if unit and n < 12:  # 'the call … 4155552 units': only a number that dials is a phone before a unit
+        return ("phone", digits) if context == "phone" and _phone(digits, language) else None
     if context == "card":
         return "card", digits
     if context == "id":
@@ -457,10 +466,12 @@ def _named(text: str, question: bool = False) -> str | None:
         owned = [k for k, h in enumerate(hits) if _POSSESSIVE.search(text[:h.start()])]
         pick = owned[-1] if owned else pick
     kind = _CONTEXT_KIND[hits[pick].group(0).lower()]
-    # 'ticket number', '卡的号码': a bare number word is what the word just before it says
-    if kind == "generic" and pick > 0 and re.fullmatch(r"[\s的]{0,2}",
-                                                       text[hits[pick - 1].end():hits[pick].start()]):
-        kind = _CONTEXT_KIND[hits[pick - 1].group(0).lower()]
+    # 'ticket number', '卡的号码': a bare number word is what the word just before it says; so is an English
+    # personal word right after a look-alike's ('order ID', 'transaction ID'; not 价格微信: price by WeChat)
+    if pick > 0 and re.fullmatch(r"[\s的]{0,2}", text[hits[pick - 1].end():hits[pick].start()]):
+        before = _CONTEXT_KIND[hits[pick - 1].group(0).lower()]
+        if kind == "generic" or (before == "neg" and (hits[pick - 1].group(0) + hits[pick].group(0)).isascii()):
+            kind = before
     return kind
 
 
@@ -624,10 +635,12 @@ _LEAD_IN = re.compile(rf"^[\s，,、。.…\-]*(?:(?:{_words_re(_RULES['lead_ins
 _END_PUNCT = re.compile(r"[\s，,、。.！!？?…-]*$")
 _CORRECTION = re.compile(rf"(?:{_words_re(_RULES['corrections'])})(?![A-Za-z])", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[。？！?!]")
+_QUESTION = re.compile(r"[？?吗呢]")
+_PUNCT_ONLY = re.compile(r"[\s。.，,、…\-]{1,3}")
 _DATE_GAP = re.compile(r"^(?:st|nd|rd|th)\b|[:/：]", re.IGNORECASE)
 SPLIT_GAP_S = 10.0  # the most time between the two parts of a number split over turns
 SPLIT_DIGITS = 9  # a number split over turns this long is personal with no context word
-EARLIER_TURNS = 4  # how many turns back the question of a number may be, over back-channels
+EARLIER_TURNS = 5  # how many turns back the question of a number may be, over back-channels and waits
 
 
 def _back_channel(text: str) -> bool:
@@ -671,24 +684,28 @@ class _Finder:
 
     def earlier(self, i: int) -> list[str]:
         """The turns before turn i that may say what its number is, nearest first: the other speaker's
-        turn before (the question), over their back-channels ('嗯', 'Got it') and the speaker's own short
-        lead-ins ('Sure,'); the end of the speaker's own turn before when it ends in digits (a split)."""
+        turn before (the question), over their back-channels ('嗯', 'Got it') and the words that only wait
+        ('Sure, take your time': no context word, no question), and over the speaker's own turns that
+        neither name nor give a number ('Hold on, let me pull it up'); the end of the speaker's own turn
+        before when it ends in digits (a split)."""
         out: list[str] = []
         turn = self.turns[i]
         for j in range(i - 1, max(-1, i - 1 - EARLIER_TURNS), -1):
             other = self.turns[j]
             if turn.start - other.end > 30.0:
                 break
+            quiet = _back_channel(other.text) or (
+                _CONTEXT_RE.search(other.text) is None and not _QUESTION.search(other.text))
             if other.speaker == turn.speaker:
                 runs = self.runs[j]
                 if runs and _END_PUNCT.fullmatch(other.text[runs[-1].end:]):
                     out.append(other.text[-_CONTEXT_CHARS:])
                     break
-                if not _back_channel(other.text) or runs:
+                if not quiet or any(len(r.digits) >= 3 for r in runs):  # not 一下, 一点
                     break
                 continue
             out.append(other.text)
-            if not _back_channel(other.text):
+            if not quiet:
                 break
         return out
 
@@ -799,6 +816,8 @@ class _Finder:
         """b follows a closely enough in their turn to be more of one number: a few words between (at most
         four Chinese characters: '，然后是'), no sentence end, nothing of a date or a time (15th, 10:30)."""
         between = self.turns[a.turn].text[a.end:b.start]
+        if _PUNCT_ONLY.fullmatch(between):  # ASR's full stop between the groups it heard: 一三八。一二三四。
+            return True
         return len(between) <= 12 and len(re.findall(r"[\u3400-\u9fff]", between)) <= 4 and \
             not _SENTENCE_END.search(between) and not _DATE_GAP.search(between)
 
@@ -852,7 +871,8 @@ class _Finder:
         ('my cell is 415, I made 4, 4, 5, 8'): redacted together when they add up to one. Empties chain."""
         if len(chain) >= 2:
             context, unit = self.context_of(chain[0])
-            if context in ("phone", "card", "id"):
+            # a piece that is an amount or a quantity ('4,500 tickets') ends the number, if there was one
+            if context in ("phone", "card", "id") and not any(self.context_of(r)[1] for r in chain[1:]):
                 got = classify("".join(r.digits for r in chain), chain[-1].x_end, context, unit,
                                language=self.lang(chain[0]))
                 if got is not None:
