@@ -483,7 +483,7 @@ def _word_bounded(text: str, start: int, end: int) -> bool:
 
 # --- e-mail addresses --------------------------------------------------------------------------------
 
-_TLD = r"(?:com|net|org|cn|io|co|edu|gov|biz|info|me|hk|uk|de|jp|sg)"
+_TLD = r"(?:com|c\s+o\s+m|net|org|cn|io|co|edu|gov|biz|info|me|hk|uk|de|jp|sg)"
 _EN_USER = r"(?:[a-z0-9]+(?:\s*(?:\.|dot|underscore|_|dash|-|hyphen)\s*[a-z0-9]+)*)"
 _EN_SPELLED = r"(?:(?:[a-z0-9]\s+){2,}[a-z0-9])"
 _EMAIL_WRITTEN = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
@@ -674,7 +674,7 @@ class _Finder:
         self.taken: set[tuple[int, int]] = set()  # (turn, start) of the runs found so far
         self.contexts: dict[tuple[int, int, int], tuple[str | None, bool]] = {}
         for i, turn in enumerate(self.turns):
-            emails = _emails(turn.text, tuple(self.turns[j].text for j in range(max(0, i - 2), i)))
+            emails = _emails(turn.text, tuple(self.turns[j].text for j in range(max(0, i - EARLIER_TURNS), i)))
             self.found += [Found(i, s, e, "email", value) for s, e, value in emails]
             self.runs.append([r for r in _runs(i, turn.text)
                               if all(r.end <= s or r.start >= e for s, e, _ in emails)])
