@@ -34,8 +34,10 @@ KINDS = ("phone", "id", "card", "email")
 # raised whenever the rules find more than before: `callscope privacy backfill` re-redacts calls stored under
 # an older version (2: phone-band soundalikes of digit words, garbled replies to an e-mail question; 3: the
 # question found over back-channels, splits over several turns and lead-ins, corrections, 要 for 幺, dotted
-# groups, addresses at mail providers or asked for by 'send it where', a bare 'number' after a ticket)
-RULES_VERSION = 3
+# groups, addresses at mail providers or asked for by 'send it where', a bare 'number' after a ticket;
+# 4: the question over waits ('let me look', 'take your time'), full stops between groups, 艾克斯 for X,
+# 'order ID' as a look-alike, pay/刷卡/找我 context words, e-mail over waits, 'mend' for send, c o m)
+RULES_VERSION = 4
 PLACEHOLDERS = {
     "zh": {"phone": "[电话]", "id": "[身份证]", "card": "[银行卡]", "email": "[邮箱]"},
     "en": {"phone": "[phone]", "id": "[id]", "card": "[card]", "email": "[email]"},
@@ -470,7 +472,8 @@ def _named(text: str, question: bool = False) -> str | None:
     # personal word right after a look-alike's ('order ID', 'transaction ID'; not 价格微信: price by WeChat)
     if pick > 0 and re.fullmatch(r"[\s的]{0,2}", text[hits[pick - 1].end():hits[pick].start()]):
         before = _CONTEXT_KIND[hits[pick - 1].group(0).lower()]
-        if kind == "generic" or (before == "neg" and (hits[pick - 1].group(0) + hits[pick].group(0)).isascii()):
+        english = (hits[pick - 1].group(0) + hits[pick].group(0)).isascii()
+        if kind == "generic" or (before == "neg" and english):
             kind = before
     return kind
 
@@ -674,7 +677,8 @@ class _Finder:
         self.taken: set[tuple[int, int]] = set()  # (turn, start) of the runs found so far
         self.contexts: dict[tuple[int, int, int], tuple[str | None, bool]] = {}
         for i, turn in enumerate(self.turns):
-            emails = _emails(turn.text, tuple(self.turns[j].text for j in range(max(0, i - EARLIER_TURNS), i)))
+            before = tuple(self.turns[j].text for j in range(max(0, i - EARLIER_TURNS), i))
+            emails = _emails(turn.text, before)
             self.found += [Found(i, s, e, "email", value) for s, e, value in emails]
             self.runs.append([r for r in _runs(i, turn.text)
                               if all(r.end <= s or r.start >= e for s, e, _ in emails)])
@@ -724,9 +728,12 @@ class _Finder:
         prev_runs = [r for r in self.runs[run.turn] if r.end <= run.start and len(r.digits) >= 7]
         if prev_runs:
             before, earlier = text[prev_runs[-1].end:run.start], []
-        unit = bool(_UNIT_AFTER.match(text[run.end:])) or bool(_UNIT_BEFORE.search(before)) or \
-            _AMOUNT.fullmatch(text[run.start:run.end]) is not None
-        return _context_kind(before, earlier), unit
+        kind = _context_kind(before, earlier)
+        unit = bool(_UNIT_AFTER.match(text[run.end:])) or bool(_UNIT_BEFORE.search(before))
+        # ASR writes a phone number with a digit dropped in thousands' commas (415,555,267): an amount's
+        # shape counts as one only where no phone was asked for
+        amount = _AMOUNT.fullmatch(text[run.start:run.end]) is not None and kind != "phone"
+        return kind, unit or amount
 
     def add(self, runs: list[_Run], kind: str, value: str) -> None:
         self.found.extend(Found(r.turn, r.start, r.end, kind, value) for r in runs)
