@@ -123,6 +123,7 @@ class _Run:
     x_end: bool = False  # ends with an ID check character X
     # the run without the soundalikes on its edges (要13812345678: the mobile is the rest), when it has any
     core: _Run | None = None
+    quantities: bool = False  # round numbers one after the other (_round_groups), not one number
 
 
 @dataclass
@@ -280,6 +281,29 @@ def _near_digit(out: list[_Atom | str]) -> bool:
     return False
 
 
+def _round(digits: str) -> bool:
+    """A number people round (1200, 1500, 48000): a quantity or an amount, not a group of a phone number."""
+    return len(digits) >= 3 and digits.endswith(("00", "50"))
+
+
+def _round_groups(atoms: list[_Atom]) -> bool:
+    """The run is round numbers ASR joined ('1200, 1350, 1500 and 1800', '1500 to 2000 to 2500'): its
+    groups of two digits or more (written together, not soundalikes) are two or more, all of them round."""
+    groups: list[str] = []
+    prev_end = -1
+    for atom in atoms:
+        if atom.soundalike:
+            prev_end = -1
+            continue
+        if atom.start == prev_end and groups:
+            groups[-1] += atom.digits
+        else:
+            groups.append(atom.digits)
+        prev_end = atom.end
+    real = [g for g in groups if len(g) >= 2]
+    return len(real) >= 2 and all(_round(g) for g in real)
+
+
 def _runs(turn_index: int, text: str) -> list[_Run]:
     runs: list[_Run] = []
     current: list[_Atom] = []
@@ -289,7 +313,7 @@ def _runs(turn_index: int, text: str) -> list[_Run]:
         plus = _PLUS.search(text[:start])  # "+86 …", "plus forty four …", "(415) …": the sign goes with it
         start = plus.start() if plus else start - (start > 0 and text[start - 1] in "(（")
         return _Run(turn_index, start, atoms[-1].end, "".join(a.digits for a in atoms),
-                    atoms[-1].digits == "")
+                    atoms[-1].digits == "", quantities=_round_groups(atoms))
 
     def close() -> None:
         if current:
@@ -743,6 +767,8 @@ class _Finder:
         """(the run or its core, kind, value): the core (without soundalikes on the edges) when it is a
         number by its own checks, else the whole run as classify says, else the core as classify says."""
         core = run.core
+        if run.quantities and not _resident_id(run.digits, run.x_end):
+            return None
         if core is not None and _strong(core.digits, core.x_end, self.lang(run)):
             got = classify(core.digits, core.x_end, context, unit, self.lang(run))
             if got is not None:
@@ -878,8 +904,9 @@ class _Finder:
         ('my cell is 415, I made 4, 4, 5, 8'): redacted together when they add up to one. Empties chain."""
         if len(chain) >= 2:
             context, unit = self.context_of(chain[0])
-            # a piece that is an amount or a quantity ('4,500 tickets') ends the number, if there was one
-            if context in ("phone", "card", "id") and not any(self.context_of(r)[1] for r in chain[1:]):
+            # a piece that is an amount or a quantity ('4,500 tickets', '2025 renewal, 48000'): no number
+            if context in ("phone", "card", "id") and not any(_round(r.digits) for r in chain) and \
+                    not any(self.context_of(r)[1] for r in chain[1:]):
                 got = classify("".join(r.digits for r in chain), chain[-1].x_end, context, unit,
                                language=self.lang(chain[0]))
                 if got is not None:

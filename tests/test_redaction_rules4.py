@@ -3,7 +3,8 @@ and the rep's 'take your time'), numbers volunteered with no question, groups AS
 words, 艾克斯 for the ID's X, country codes, pairs, 两/洞/拐; e-mail addresses as ASR writes them (spelled,
 with commas, c o m, the question three turns back, 'mend' for send); and the English look-alikes kept:
 a personal word inside a look-alike's name (order ID, meeting ID, transaction ID), PO / ref / zip, a quantity
-after a weak phone word ('on the call … units'), pieces that are amounts."""
+after a weak phone word ('on the call … units'), pieces that are amounts,
+round numbers one after the other."""
 
 from __future__ import annotations
 
@@ -130,6 +131,11 @@ def test_addresses_as_asr_writes_them(lines: tuple[tuple[str, str], ...], langua
     ("What's the case?", "Case 03152025 is still open."),
     ("Got it.", "The account ID on the invoice is 7731 2290 45."),
     ("Our phone bill?", "Our phone bill was 1,250,000 last year."),
+    # round numbers one after the other are quantities, whatever word ('numbers', 'call') is near
+    ("How did Q3 go?", "Our numbers were 1200, 1350, 1500 and 1800 last quarter."),
+    ("How busy is the team?", "Call volume went from 1500 to 2000 to 2500 a day."),
+    ("Any questions?", "What's the number for the 2025 renewal, 48000?"),
+    ("Which line item?", "Line 14, part 7731-2290-45, quantity 20."),
 ])
 def test_english_look_alikes_are_kept(question: str, answer: str) -> None:
     transcript = _redacted_last(("rep", question), ("customer", answer), language="en")
