@@ -660,6 +660,7 @@ def _words_re(words: list[str]) -> str:
 _LEAD_IN = re.compile(rf"^[\s，,、。.…\-]*(?:(?:{_words_re(_RULES['lead_ins'])})(?![A-Za-z])"
                       r"[\s，,、。.：:…]*)*", re.IGNORECASE)
 _END_PUNCT = re.compile(r"[\s，,、。.！!？?…-]*$")
+_REPEAT_ASK = re.compile(rf"(?:{_words_re(_RULES['repeat_asks'])})(?![A-Za-z])", re.IGNORECASE)
 _CORRECTION = re.compile(rf"(?:{_words_re(_RULES['corrections'])})(?![A-Za-z])", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[。？！?!]")
 _QUESTION = re.compile(r"[？?吗呢]")
@@ -795,7 +796,7 @@ class _Finder:
             if nxt.start - turn.end > SPLIT_GAP_S:
                 return None
             if nxt.speaker != turn.speaker:
-                if not _back_channel(nxt.text):
+                if not _back_channel(nxt.text) and not _REPEAT_ASK.search(nxt.text):
                     return None
                 continue
             if not self.runs[j]:
@@ -835,7 +836,8 @@ class _Finder:
             if not self.runs[i] or (i, self.runs[i][-1].start) in self.taken:
                 continue
             parts = [self.runs[i][-1]]
-            while len(parts) < 4 and (head := self.head_after(parts[-1])) is not None:
+            # up to five parts: a card of 19 digits read four at a time
+            while len(parts) < 5 and (head := self.head_after(parts[-1])) is not None:
                 parts.append(head)
             for k in range(len(parts), 1, -1):  # the longest that is one number
                 got = self.join(parts[:k])

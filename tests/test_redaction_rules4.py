@@ -156,3 +156,22 @@ def test_english_look_alikes_are_kept(question: str, answer: str) -> None:
 def test_mandarin_look_alikes_are_kept(lines: tuple[tuple[str, str], ...]) -> None:
     transcript = _redacted_last(*lines, language="zh")
     assert [t.text for t in transcript.turns] == [text for _, text in lines]
+
+
+@pytest.mark.parametrize(("lines", "language"), [
+    # a 19-digit card read four at a time, the rep's 嗯 after each group: five parts
+    ((("rep", "卡号多少？"), ("customer", "六二二二"), ("rep", "嗯"), ("customer", "零二一二"), ("rep", "嗯"),
+      ("customer", "三四五六"), ("rep", "嗯"), ("customer", "七八九零"), ("rep", "嗯"),
+      ("customer", "一二三")), "zh"),
+    # the rep asks for the rest again: the number goes on over the question
+    ((("rep", "What's your number?"), ("customer", "415 555"),
+      ("rep", "Sorry, could you repeat the last part?"), ("customer", "2671.")), "en"),
+    ((("rep", "您手机号？"), ("customer", "一三八一二三四"), ("rep", "不好意思，后面几位再说一下？"),
+      ("customer", "五六七八。")), "zh"),
+])
+def test_a_number_goes_on_over_back_channels_and_a_repeat_request(
+        lines: tuple[tuple[str, str], ...], language: str) -> None:
+    transcript = _redacted_last(*lines, language=language)
+    customer = [t for t in transcript.turns if t.role == "customer"]
+    assert all(t.redactions for t in customer), [t.text for t in customer]
+    assert all(_digits_left(t.text) == 0 for t in customer), [t.text for t in customer]
