@@ -36,7 +36,9 @@ KINDS = ("phone", "id", "card", "email")
 # question found over back-channels, splits over several turns and lead-ins, corrections, 要 for 幺, dotted
 # groups, addresses at mail providers or asked for by 'send it where', a bare 'number' after a ticket;
 # 4: the question over waits ('let me look', 'take your time'), full stops between groups, 艾克斯 for X,
-# 'order ID' as a look-alike, pay/刷卡/找我 context words, e-mail over waits, 'mend' for send, c o m)
+# 'order ID' as a look-alike, pay/刷卡/找我 context words, e-mail over waits, 'mend' for send, c o m, a split
+# over the rep's 'say the last four again' and over five parts; round numbers and years one after the
+# other are quantities)
 RULES_VERSION = 4
 PLACEHOLDERS = {
     "zh": {"phone": "[电话]", "id": "[身份证]", "card": "[银行卡]", "email": "[邮箱]"},
@@ -47,6 +49,7 @@ PLACEHOLDERS = {
 
 _ZH_DIGITS = {"零": "0", "〇": "0", "洞": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3",
               "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+_ZH_DIGIT_CHARS = "零〇一二三四五六七八九幺两洞"
 _EN_DIGITS = {"zero": "0", "oh": "0", "o": "0", "nought": "0", "one": "1", "two": "2", "three": "3",
               "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
 _EN_TEENS = {"ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14",
@@ -286,22 +289,15 @@ def _round(digits: str) -> bool:
     return len(digits) >= 3 and digits.endswith(("00", "50"))
 
 
-def _round_groups(atoms: list[_Atom]) -> bool:
-    """The run is round numbers ASR joined ('1200, 1350, 1500 and 1800', '1500 to 2000 to 2500'): its
-    groups of two digits or more (written together, not soundalikes) are two or more, all of them round."""
-    groups: list[str] = []
-    prev_end = -1
-    for atom in atoms:
-        if atom.soundalike:
-            prev_end = -1
-            continue
-        if atom.start == prev_end and groups:
-            groups[-1] += atom.digits
-        else:
-            groups.append(atom.digits)
-        prev_end = atom.end
+def _round_groups(text: str) -> bool:
+    """The run (its text) is round numbers or years ASR joined ('1200, 1350, 1500 and 1800', '1500 to 2000
+    to 2500', '2024 and 2,400,000'): its groups of two digits or more (written together; an amount with
+    thousands' commas is one) are two or more, each round or a year."""
+    text = _AMOUNT.sub(lambda m: m.group(0).replace(",", ""), text)
+    groups = ["".join(_ZH_DIGITS.get(c, c) for c in g)
+              for g in re.findall(rf"[0-9]+|[{_ZH_DIGIT_CHARS}]+", text)]
     real = [g for g in groups if len(g) >= 2]
-    return len(real) >= 2 and all(_round(g) for g in real)
+    return len(real) >= 2 and all(_round(g) or re.fullmatch(r"(?:19|20)\d\d", g) for g in real)
 
 
 def _runs(turn_index: int, text: str) -> list[_Run]:
@@ -313,7 +309,7 @@ def _runs(turn_index: int, text: str) -> list[_Run]:
         plus = _PLUS.search(text[:start])  # "+86 …", "plus forty four …", "(415) …": the sign goes with it
         start = plus.start() if plus else start - (start > 0 and text[start - 1] in "(（")
         return _Run(turn_index, start, atoms[-1].end, "".join(a.digits for a in atoms),
-                    atoms[-1].digits == "", quantities=_round_groups(atoms))
+                    atoms[-1].digits == "", quantities=_round_groups(text[start:atoms[-1].end]))
 
     def close() -> None:
         if current:

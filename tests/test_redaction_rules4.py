@@ -136,6 +136,7 @@ def test_addresses_as_asr_writes_them(lines: tuple[tuple[str, str], ...], langua
     ("How busy is the team?", "Call volume went from 1500 to 2000 to 2500 a day."),
     ("Any questions?", "What's the number for the 2025 renewal, 48000?"),
     ("Which line item?", "Line 14, part 7731-2290-45, quantity 20."),
+    ("And spend?", "We spent 2,150,000 in 2024 and 2,400,000 in 2025."),
 ])
 def test_english_look_alikes_are_kept(question: str, answer: str) -> None:
     transcript = _redacted_last(("rep", question), ("customer", answer), language="en")
