@@ -73,6 +73,7 @@ _PLUS = re.compile(r"(?:\+|\bplus\s+|加)\s*\(?$", re.IGNORECASE)
 _GAP_CHARS = set(" \t-–—,，、.·()（）")
 _FILLERS = ("嗯", "呃", "额")
 _EN_GAPWORDS = ("dash", "hyphen")
+_EN_FILLERS = ("uh", "um", "umm", "uhh", "er", "erm")  # a hesitation inside a number, as ASR writes it
 
 # --- context: what the words around a number say it is --------------------------------------------
 
@@ -212,7 +213,7 @@ def _atoms(text: str) -> list[_Atom | str]:
                     i = end
                     continue
                 out.append("break")
-            elif low in _EN_GAPWORDS or low == "and" and _near_digit(out):
+            elif low in _EN_GAPWORDS or (low == "and" or low in _EN_FILLERS) and _near_digit(out):
                 out.append("gap")
             else:
                 out.append("break")

@@ -37,6 +37,7 @@ def test_rules_version_is_4() -> None:
     (("rep", "那我们下周再约。"), ("customer", "行，有事打我电话，一三九一二三四五六七。")),
     (("rep", "那我们下周再约。"), ("customer", "好的，微信同号，一三九 一二三四 五六七八。")),
     (("rep", "好的。"), ("customer", "有事找我，一三九一二三四五六七")),
+    (("rep", "好的。"), ("customer", "加我威信，一三八一二三四五六七")),  # ASR's 威信 for 微信
     # ASR's full stops and words between the groups, mixed numerals, country codes, 两 洞 拐
     (("rep", "您的手机号？"), ("customer", "一三八。一二三四。五六七八。")),
     (("rep", "您的手机号？"), ("customer", "一三八就是一二三四然后五六七八")),
@@ -69,6 +70,7 @@ def test_personal_numbers_zh(lines: tuple[tuple[str, str], ...]) -> None:
     (("rep", "What's your number?"),
      ("customer", "One three eight uh one two three four, five six seven eight.")),
     (("rep", "What's your number?"), ("customer", "415 five five five 2671.")),
+    (("rep", "Thanks, bye."), ("customer", "Sure, 415 uh 555 2671.")),  # a hesitation inside, no context word
     (("rep", "What's your number?"), ("customer", "It's plus one, 415-555-2671.")),
     (("rep", "What's your number?"),
      ("customer", "Twenty one, forty seven, thirty three, eighteen, ninety.")),
@@ -137,6 +139,7 @@ def test_addresses_as_asr_writes_them(lines: tuple[tuple[str, str], ...], langua
     ("Any questions?", "What's the number for the 2025 renewal, 48000?"),
     ("Which line item?", "Line 14, part 7731-2290-45, quantity 20."),
     ("And spend?", "We spent 2,150,000 in 2024 and 2,400,000 in 2025."),
+    ("Team size?", "We had 2 uh 3 people on it, 12 uh 15 next year."),
 ])
 def test_english_look_alikes_are_kept(question: str, answer: str) -> None:
     transcript = _redacted_last(("rep", question), ("customer", answer), language="en")
