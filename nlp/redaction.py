@@ -515,6 +515,9 @@ _EMAIL_EN = re.compile(
     rf"(?<!['’])\b({_EN_SPELLED}|{_EN_USER})(?:\s+at\s+|\s*@\s*)((?!at\b)[a-z0-9\-]+(?:\s+(?!at\b)[a-z0-9\-]+){{0,3}}?"
     rf"(?:\s*(?:\.|dot)\s*[a-z0-9\-]+)*?)"
     rf"\s*(?:\.|\bdot|点)\s*{_TLD}\b(?:\s*(?:\.|\bdot|点)\s*(?:cn|uk|hk|au|sg|tw)\b)?", re.IGNORECASE)
+# 'at' as ASR hears it ('jsmith add acme dot com'): the same pattern, read only after a question for one
+_AT_HEARD = r"\s+(?:" + "|".join(load_yaml("spoken_digits.yaml")["en_address_soundalikes"]["at"]) + r")\s+"
+_EMAIL_EN_HEARD = re.compile(_EMAIL_EN.pattern.replace(r"(?:\s+at\s+|\s*@\s*)", _AT_HEARD), re.IGNORECASE)
 _EMAIL_ANSWER = re.compile(r"(?:^|\b)(?:it's|it\s+is|e-?mail\s+is|mail\s+is|address\s+is|邮箱是)\s*"
                            r"([^。！!？?]{3,60}?)[\s.。！!,，]*$", re.IGNORECASE)
 _ADDRESS_LIKE = re.compile(r"\bat|@|\bdot\b|\bcom\b|艾特|点com", re.IGNORECASE)
@@ -624,7 +627,10 @@ def _emails(text: str, earlier: tuple[str, ...] = ()) -> list[tuple[int, int, st
         for m in _EMAIL_GLUED.finditer(text):
             if free(m.start(), m.end()) and m.group(1).lower() not in _NOT_USERS:
                 found.append((m.start(), m.end(), f"{m.group(1)}@{m.group(2)}".lower()))
-    for pattern in (_EMAIL_EN, _EMAIL_ZH):
+    # 'at' heard as 'add', 'and': only in the reply to the question for an address, or naming one itself
+    just_asked = _EMAIL_CONTEXT.search(text) is not None or bool(earlier) and \
+        _EMAIL_CONTEXT.search(earlier[-1]) is not None
+    for pattern in (_EMAIL_EN, _EMAIL_ZH, *((_EMAIL_EN_HEARD,) if just_asked else ())):
         for m in pattern.finditer(text):
             user = m.group(1).strip().lower()
             if user in _NOT_USERS or (pattern is _EMAIL_ZH and not user):
@@ -642,7 +648,10 @@ def _emails(text: str, earlier: tuple[str, ...] = ()) -> list[tuple[int, int, st
             lead = _EMAIL_LEAD.search(text[:start])
             if lead is not None and lead.group(1).strip().lower() not in _NOT_USERS:
                 start = lead.start(1)
-            found.append((start, m.end(), _spoken_address(text[start:m.end()])))
+            said = text[start:m.end()]
+            if pattern is _EMAIL_EN_HEARD:
+                said = re.sub(_AT_HEARD, " at ", said, count=1, flags=re.IGNORECASE)
+            found.append((start, m.end(), _spoken_address(said)))
     return found
 
 

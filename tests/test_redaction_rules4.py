@@ -92,6 +92,9 @@ def test_personal_numbers_en(lines: tuple[tuple[str, str], ...]) -> None:
     ((("rep", "What's your email?"), ("customer", "It's M, A, R, Y, at outlook dot com.")), "en"),
     ((("rep", "What's your email?"), ("customer", "John, at Gmail, dot com.")), "en"),
     ((("rep", "What's your email?"), ("customer", "John add Acme dot com.")), "en"),
+    ((("rep", "What's your email?"),
+      ("customer", "Yeah sure, it's jsmith and acme dot com, that's the best one to use for all of the "
+                   "paperwork okay.")), "en"),  # a long reply, 'at' heard as 'and'
     ((("rep", "What's your email?"), ("customer", "john underscore smith at acme dot co dot uk")), "en"),
     ((("rep", "What's your email?"), ("customer", "It's mary dot jones at north wind dot io.")), "en"),
     ((("rep", "What's your email?"), ("customer", "It's tom at acme dot c o m.")), "en"),
