@@ -38,7 +38,7 @@ KINDS = ("phone", "id", "card", "email")
 # 4: the question over waits ('let me look', 'take your time'), full stops between groups, 艾克斯 for X,
 # 'order ID' as a look-alike, pay/刷卡/找我 context words, e-mail over waits, 'mend' for send, c o m, a split
 # over the rep's 'say the last four again' and over five parts; round numbers and years one after the
-# other are quantities)
+# other are quantities; English uh/um inside a number, 'add'/'and' for 'at' after an e-mail question)
 RULES_VERSION = 4
 PLACEHOLDERS = {
     "zh": {"phone": "[电话]", "id": "[身份证]", "card": "[银行卡]", "email": "[邮箱]"},
