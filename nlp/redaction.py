@@ -34,8 +34,12 @@ KINDS = ("phone", "id", "card", "email")
 # raised whenever the rules find more than before: `callscope privacy backfill` re-redacts calls stored under
 # an older version (2: phone-band soundalikes of digit words, garbled replies to an e-mail question; 3: the
 # question found over back-channels, splits over several turns and lead-ins, corrections, 要 for 幺, dotted
-# groups, addresses at mail providers or asked for by 'send it where', a bare 'number' after a ticket)
-RULES_VERSION = 3
+# groups, addresses at mail providers or asked for by 'send it where', a bare 'number' after a ticket;
+# 4: the question over waits ('let me look', 'take your time'), full stops between groups, 艾克斯 for X,
+# 'order ID' as a look-alike, pay/刷卡/找我 context words, e-mail over waits, 'mend' for send, c o m, a split
+# over the rep's 'say the last four again' and over five parts; round numbers and years one after the
+# other are quantities; English uh/um inside a number, 'add'/'and' for 'at' after an e-mail question)
+RULES_VERSION = 4
 PLACEHOLDERS = {
     "zh": {"phone": "[电话]", "id": "[身份证]", "card": "[银行卡]", "email": "[邮箱]"},
     "en": {"phone": "[phone]", "id": "[id]", "card": "[card]", "email": "[email]"},
@@ -45,6 +49,7 @@ PLACEHOLDERS = {
 
 _ZH_DIGITS = {"零": "0", "〇": "0", "洞": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3",
               "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+_ZH_DIGIT_CHARS = "零〇一二三四五六七八九幺两洞"
 _EN_DIGITS = {"zero": "0", "oh": "0", "o": "0", "nought": "0", "one": "1", "two": "2", "three": "3",
               "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
 _EN_TEENS = {"ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14",
@@ -61,12 +66,14 @@ _EN_SOUNDALIKE_RE = re.compile(
     re.IGNORECASE)
 _ZH_SOUNDALIKE = {said: digit for digit, chars in load_yaml("spoken_digits.yaml")["zh_soundalikes"].items()
                   for said in chars}
+_ZH_X = ("艾克斯", "爱克斯", "埃克斯")
 _FULLWIDTH = {chr(0xFF10 + i): str(i) for i in range(10)}
 # what may sit between the digits of one number: spaces, dashes, commas, a hesitation
 _PLUS = re.compile(r"(?:\+|\bplus\s+|加)\s*\(?$", re.IGNORECASE)
 _GAP_CHARS = set(" \t-–—,，、.·()（）")
 _FILLERS = ("嗯", "呃", "额")
 _EN_GAPWORDS = ("dash", "hyphen")
+_EN_FILLERS = ("uh", "um", "umm", "uhh", "er", "erm")  # a hesitation inside a number, as ASR writes it
 
 # --- context: what the words around a number say it is --------------------------------------------
 
@@ -92,7 +99,8 @@ _UNIT_AFTER = re.compile(r"^\s*(?:元|块|毛|万|亿|台|个|件|套|张|份|�
                          r"名|辆|箱|瓶|盒|克|斤|平米|平方|度|小时|周|倍|期|栋|层|楼|寸|"
                          r"点|分|秒|岁|%|％|折|米|公斤|吨|千|百|dollars?|yuan|rmb|usd|bucks|units?|pieces?|percent|per|people|"
                          r"users?|seats?|licen[cs]es?|days?|months?|years?|hours?|minutes?|pounds?|kg|kilos?|miles?|"
-                         r"employees|staff|locations|stores|offices|customers|clients|calls|orders|million|billion|thousand|"
+                         r"employees|staff|locations|stores|offices|customers|clients|calls|orders|tickets|cases|"
+                         r"deals|leads|reps|agents|members|devices|sites|shipments|invoices|meetings|million|billion|thousand|"
                          r"grand|k\b|m\b)",
                          re.IGNORECASE)
 # written with thousands separators (1,500,000): an amount, however many digits (ASR writes a phone number
@@ -119,6 +127,7 @@ class _Run:
     x_end: bool = False  # ends with an ID check character X
     # the run without the soundalikes on its edges (要13812345678: the mobile is the rest), when it has any
     core: _Run | None = None
+    quantities: bool = False  # round numbers one after the other (_round_groups), not one number
 
 
 @dataclass
@@ -155,6 +164,11 @@ def _atoms(text: str) -> list[_Atom | str]:
         if ch in _ZH_SOUNDALIKE:
             out.append(_Atom(i, i + 1, _ZH_SOUNDALIKE[ch], soundalike=True))
             i += 1
+            continue
+        spelled_x = next((x for x in _ZH_X if text.startswith(x, i)), None)  # the X of an ID as said: 艾克斯
+        if spelled_x and out and isinstance(out[-1], _Atom) and out[-1].end == i and out[-1].digits:
+            out.append(_Atom(i, i + len(spelled_x), ""))
+            i += len(spelled_x)
             continue
         if ch in "Xx叉" and out and isinstance(out[-1], _Atom) and out[-1].end == i and \
                 (ch == "叉" or not (i + 1 < n and text[i + 1].isalpha() and text[i + 1].isascii())):
@@ -199,7 +213,7 @@ def _atoms(text: str) -> list[_Atom | str]:
                     i = end
                     continue
                 out.append("break")
-            elif low in _EN_GAPWORDS or low == "and" and _near_digit(out):
+            elif low in _EN_GAPWORDS or (low == "and" or low in _EN_FILLERS) and _near_digit(out):
                 out.append("gap")
             else:
                 out.append("break")
@@ -271,6 +285,22 @@ def _near_digit(out: list[_Atom | str]) -> bool:
     return False
 
 
+def _round(digits: str) -> bool:
+    """A number people round (1200, 1500, 48000): a quantity or an amount, not a group of a phone number."""
+    return len(digits) >= 3 and digits.endswith(("00", "50"))
+
+
+def _round_groups(text: str) -> bool:
+    """The run (its text) is round numbers or years ASR joined ('1200, 1350, 1500 and 1800', '1500 to 2000
+    to 2500', '2024 and 2,400,000'): its groups of two digits or more (written together; an amount with
+    thousands' commas is one) are two or more, each round or a year."""
+    text = _AMOUNT.sub(lambda m: m.group(0).replace(",", ""), text)
+    groups = ["".join(_ZH_DIGITS.get(c, c) for c in g)
+              for g in re.findall(rf"[0-9]+|[{_ZH_DIGIT_CHARS}]+", text)]
+    real = [g for g in groups if len(g) >= 2]
+    return len(real) >= 2 and all(_round(g) or re.fullmatch(r"(?:19|20)\d\d", g) for g in real)
+
+
 def _runs(turn_index: int, text: str) -> list[_Run]:
     runs: list[_Run] = []
     current: list[_Atom] = []
@@ -280,7 +310,7 @@ def _runs(turn_index: int, text: str) -> list[_Run]:
         plus = _PLUS.search(text[:start])  # "+86 …", "plus forty four …", "(415) …": the sign goes with it
         start = plus.start() if plus else start - (start > 0 and text[start - 1] in "(（")
         return _Run(turn_index, start, atoms[-1].end, "".join(a.digits for a in atoms),
-                    atoms[-1].digits == "")
+                    atoms[-1].digits == "", quantities=_round_groups(text[start:atoms[-1].end]))
 
     def close() -> None:
         if current:
@@ -414,8 +444,10 @@ def classify(digits: str, x_end: bool = False, context: str | None = None,
         return "id", digits
     # a run of seven digits or more in a personal context whose checks fail (ASR drops and changes digits),
     # unless an amount (账户余额 1280000 元; nobody says one of twelve digits) or a date (until 20301231)
-    if (unit and n < 12) or (n == 8 and _date_like(digits)):
+    if n == 8 and _date_like(digits):
         return ("phone", digits) if context == "phone" else None
+    if unit and n < 12:  # 'the call … 4155552 units': only a number that dials is a phone before a unit
+        return ("phone", digits) if context == "phone" and _phone(digits, language) else None
     if context == "card":
         return "card", digits
     if context == "id":
@@ -457,10 +489,13 @@ def _named(text: str, question: bool = False) -> str | None:
         owned = [k for k, h in enumerate(hits) if _POSSESSIVE.search(text[:h.start()])]
         pick = owned[-1] if owned else pick
     kind = _CONTEXT_KIND[hits[pick].group(0).lower()]
-    # 'ticket number', '卡的号码': a bare number word is what the word just before it says
-    if kind == "generic" and pick > 0 and re.fullmatch(r"[\s的]{0,2}",
-                                                       text[hits[pick - 1].end():hits[pick].start()]):
-        kind = _CONTEXT_KIND[hits[pick - 1].group(0).lower()]
+    # 'ticket number', '卡的号码': a bare number word is what the word just before it says; so is an English
+    # personal word right after a look-alike's ('order ID', 'transaction ID'; not 价格微信: price by WeChat)
+    if pick > 0 and re.fullmatch(r"[\s的]{0,2}", text[hits[pick - 1].end():hits[pick].start()]):
+        before = _CONTEXT_KIND[hits[pick - 1].group(0).lower()]
+        english = (hits[pick - 1].group(0) + hits[pick].group(0)).isascii()
+        if kind == "generic" or (before == "neg" and english):
+            kind = before
     return kind
 
 
@@ -472,7 +507,7 @@ def _word_bounded(text: str, start: int, end: int) -> bool:
 
 # --- e-mail addresses --------------------------------------------------------------------------------
 
-_TLD = r"(?:com|net|org|cn|io|co|edu|gov|biz|info|me|hk|uk|de|jp|sg)"
+_TLD = r"(?:com|c\s+o\s+m|net|org|cn|io|co|edu|gov|biz|info|me|hk|uk|de|jp|sg)"
 _EN_USER = r"(?:[a-z0-9]+(?:\s*(?:\.|dot|underscore|_|dash|-|hyphen)\s*[a-z0-9]+)*)"
 _EN_SPELLED = r"(?:(?:[a-z0-9]\s+){2,}[a-z0-9])"
 _EMAIL_WRITTEN = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
@@ -480,6 +515,9 @@ _EMAIL_EN = re.compile(
     rf"(?<!['’])\b({_EN_SPELLED}|{_EN_USER})(?:\s+at\s+|\s*@\s*)((?!at\b)[a-z0-9\-]+(?:\s+(?!at\b)[a-z0-9\-]+){{0,3}}?"
     rf"(?:\s*(?:\.|dot)\s*[a-z0-9\-]+)*?)"
     rf"\s*(?:\.|\bdot|点)\s*{_TLD}\b(?:\s*(?:\.|\bdot|点)\s*(?:cn|uk|hk|au|sg|tw)\b)?", re.IGNORECASE)
+# 'at' as ASR hears it ('jsmith add acme dot com'): the same pattern, read only after a question for one
+_AT_HEARD = r"\s+(?:" + "|".join(load_yaml("spoken_digits.yaml")["en_address_soundalikes"]["at"]) + r")\s+"
+_EMAIL_EN_HEARD = re.compile(_EMAIL_EN.pattern.replace(r"(?:\s+at\s+|\s*@\s*)", _AT_HEARD), re.IGNORECASE)
 _EMAIL_ANSWER = re.compile(r"(?:^|\b)(?:it's|it\s+is|e-?mail\s+is|mail\s+is|address\s+is|邮箱是)\s*"
                            r"([^。！!？?]{3,60}?)[\s.。！!,，]*$", re.IGNORECASE)
 _ADDRESS_LIKE = re.compile(r"\bat|@|\bdot\b|\bcom\b|艾特|点com", re.IGNORECASE)
@@ -589,7 +627,10 @@ def _emails(text: str, earlier: tuple[str, ...] = ()) -> list[tuple[int, int, st
         for m in _EMAIL_GLUED.finditer(text):
             if free(m.start(), m.end()) and m.group(1).lower() not in _NOT_USERS:
                 found.append((m.start(), m.end(), f"{m.group(1)}@{m.group(2)}".lower()))
-    for pattern in (_EMAIL_EN, _EMAIL_ZH):
+    # 'at' heard as 'add', 'and': only in the reply to the question for an address, or naming one itself
+    just_asked = _EMAIL_CONTEXT.search(text) is not None or bool(earlier) and \
+        _EMAIL_CONTEXT.search(earlier[-1]) is not None
+    for pattern in (_EMAIL_EN, _EMAIL_ZH, *((_EMAIL_EN_HEARD,) if just_asked else ())):
         for m in pattern.finditer(text):
             user = m.group(1).strip().lower()
             if user in _NOT_USERS or (pattern is _EMAIL_ZH and not user):
@@ -607,7 +648,10 @@ def _emails(text: str, earlier: tuple[str, ...] = ()) -> list[tuple[int, int, st
             lead = _EMAIL_LEAD.search(text[:start])
             if lead is not None and lead.group(1).strip().lower() not in _NOT_USERS:
                 start = lead.start(1)
-            found.append((start, m.end(), _spoken_address(text[start:m.end()])))
+            said = text[start:m.end()]
+            if pattern is _EMAIL_EN_HEARD:
+                said = re.sub(_AT_HEARD, " at ", said, count=1, flags=re.IGNORECASE)
+            found.append((start, m.end(), _spoken_address(said)))
     return found
 
 
@@ -622,12 +666,15 @@ def _words_re(words: list[str]) -> str:
 _LEAD_IN = re.compile(rf"^[\s，,、。.…\-]*(?:(?:{_words_re(_RULES['lead_ins'])})(?![A-Za-z])"
                       r"[\s，,、。.：:…]*)*", re.IGNORECASE)
 _END_PUNCT = re.compile(r"[\s，,、。.！!？?…-]*$")
+_REPEAT_ASK = re.compile(rf"(?:{_words_re(_RULES['repeat_asks'])})(?![A-Za-z])", re.IGNORECASE)
 _CORRECTION = re.compile(rf"(?:{_words_re(_RULES['corrections'])})(?![A-Za-z])", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[。？！?!]")
+_QUESTION = re.compile(r"[？?吗呢]")
+_PUNCT_ONLY = re.compile(r"[\s。.，,、…\-]{1,3}")
 _DATE_GAP = re.compile(r"^(?:st|nd|rd|th)\b|[:/：]", re.IGNORECASE)
 SPLIT_GAP_S = 10.0  # the most time between the two parts of a number split over turns
 SPLIT_DIGITS = 9  # a number split over turns this long is personal with no context word
-EARLIER_TURNS = 4  # how many turns back the question of a number may be, over back-channels
+EARLIER_TURNS = 5  # how many turns back the question of a number may be, over back-channels and waits
 
 
 def _back_channel(text: str) -> bool:
@@ -661,7 +708,8 @@ class _Finder:
         self.taken: set[tuple[int, int]] = set()  # (turn, start) of the runs found so far
         self.contexts: dict[tuple[int, int, int], tuple[str | None, bool]] = {}
         for i, turn in enumerate(self.turns):
-            emails = _emails(turn.text, tuple(self.turns[j].text for j in range(max(0, i - 2), i)))
+            before = tuple(self.turns[j].text for j in range(max(0, i - EARLIER_TURNS), i))
+            emails = _emails(turn.text, before)
             self.found += [Found(i, s, e, "email", value) for s, e, value in emails]
             self.runs.append([r for r in _runs(i, turn.text)
                               if all(r.end <= s or r.start >= e for s, e, _ in emails)])
@@ -671,24 +719,28 @@ class _Finder:
 
     def earlier(self, i: int) -> list[str]:
         """The turns before turn i that may say what its number is, nearest first: the other speaker's
-        turn before (the question), over their back-channels ('嗯', 'Got it') and the speaker's own short
-        lead-ins ('Sure,'); the end of the speaker's own turn before when it ends in digits (a split)."""
+        turn before (the question), over their back-channels ('嗯', 'Got it') and the words that only wait
+        ('Sure, take your time': no context word, no question), and over the speaker's own turns that
+        neither name nor give a number ('Hold on, let me pull it up'); the end of the speaker's own turn
+        before when it ends in digits (a split)."""
         out: list[str] = []
         turn = self.turns[i]
         for j in range(i - 1, max(-1, i - 1 - EARLIER_TURNS), -1):
             other = self.turns[j]
             if turn.start - other.end > 30.0:
                 break
+            quiet = _back_channel(other.text) or (
+                _CONTEXT_RE.search(other.text) is None and not _QUESTION.search(other.text))
             if other.speaker == turn.speaker:
                 runs = self.runs[j]
                 if runs and _END_PUNCT.fullmatch(other.text[runs[-1].end:]):
                     out.append(other.text[-_CONTEXT_CHARS:])
                     break
-                if not _back_channel(other.text) or runs:
+                if not quiet or any(len(r.digits) >= 3 for r in runs):  # not 一下, 一点
                     break
                 continue
             out.append(other.text)
-            if not _back_channel(other.text):
+            if not quiet:
                 break
         return out
 
@@ -707,9 +759,12 @@ class _Finder:
         prev_runs = [r for r in self.runs[run.turn] if r.end <= run.start and len(r.digits) >= 7]
         if prev_runs:
             before, earlier = text[prev_runs[-1].end:run.start], []
-        unit = bool(_UNIT_AFTER.match(text[run.end:])) or bool(_UNIT_BEFORE.search(before)) or \
-            _AMOUNT.fullmatch(text[run.start:run.end]) is not None
-        return _context_kind(before, earlier), unit
+        kind = _context_kind(before, earlier)
+        unit = bool(_UNIT_AFTER.match(text[run.end:])) or bool(_UNIT_BEFORE.search(before))
+        # ASR writes a phone number with a digit dropped in thousands' commas (415,555,267): an amount's
+        # shape counts as one only where no phone was asked for
+        amount = _AMOUNT.fullmatch(text[run.start:run.end]) is not None and kind != "phone"
+        return kind, unit or amount
 
     def add(self, runs: list[_Run], kind: str, value: str) -> None:
         self.found.extend(Found(r.turn, r.start, r.end, kind, value) for r in runs)
@@ -719,6 +774,8 @@ class _Finder:
         """(the run or its core, kind, value): the core (without soundalikes on the edges) when it is a
         number by its own checks, else the whole run as classify says, else the core as classify says."""
         core = run.core
+        if run.quantities and not _resident_id(run.digits, run.x_end):
+            return None
         if core is not None and _strong(core.digits, core.x_end, self.lang(run)):
             got = classify(core.digits, core.x_end, context, unit, self.lang(run))
             if got is not None:
@@ -745,7 +802,7 @@ class _Finder:
             if nxt.start - turn.end > SPLIT_GAP_S:
                 return None
             if nxt.speaker != turn.speaker:
-                if not _back_channel(nxt.text):
+                if not _back_channel(nxt.text) and not _REPEAT_ASK.search(nxt.text):
                     return None
                 continue
             if not self.runs[j]:
@@ -785,7 +842,8 @@ class _Finder:
             if not self.runs[i] or (i, self.runs[i][-1].start) in self.taken:
                 continue
             parts = [self.runs[i][-1]]
-            while len(parts) < 4 and (head := self.head_after(parts[-1])) is not None:
+            # up to five parts: a card of 19 digits read four at a time
+            while len(parts) < 5 and (head := self.head_after(parts[-1])) is not None:
                 parts.append(head)
             for k in range(len(parts), 1, -1):  # the longest that is one number
                 got = self.join(parts[:k])
@@ -799,6 +857,8 @@ class _Finder:
         """b follows a closely enough in their turn to be more of one number: a few words between (at most
         four Chinese characters: '，然后是'), no sentence end, nothing of a date or a time (15th, 10:30)."""
         between = self.turns[a.turn].text[a.end:b.start]
+        if _PUNCT_ONLY.fullmatch(between):  # ASR's full stop between the groups it heard: 一三八。一二三四。
+            return True
         return len(between) <= 12 and len(re.findall(r"[\u3400-\u9fff]", between)) <= 4 and \
             not _SENTENCE_END.search(between) and not _DATE_GAP.search(between)
 
@@ -852,7 +912,9 @@ class _Finder:
         ('my cell is 415, I made 4, 4, 5, 8'): redacted together when they add up to one. Empties chain."""
         if len(chain) >= 2:
             context, unit = self.context_of(chain[0])
-            if context in ("phone", "card", "id"):
+            # a piece that is an amount or a quantity ('4,500 tickets', '2025 renewal, 48000'): no number
+            if context in ("phone", "card", "id") and not any(_round(r.digits) for r in chain) and \
+                    not any(self.context_of(r)[1] for r in chain[1:]):
                 got = classify("".join(r.digits for r in chain), chain[-1].x_end, context, unit,
                                language=self.lang(chain[0]))
                 if got is not None:
