@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import secrets
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -30,6 +29,7 @@ from callscope.models.db import make_engine, migrate, session_factory
 from callscope.models.orm import Call, RepDayStat, Team, User
 from callscope.pipeline import rescore
 from tests.service_support import Server, database_url
+from tests.test_web_browser import drawn_weeks
 from tests.test_webhooks import CLOSING, transcript
 
 SH, NY = ZoneInfo("Asia/Shanghai"), ZoneInfo("America/New_York")
@@ -315,12 +315,7 @@ def test_the_rep_page_shows_local_days_and_the_weeks_the_api_counts(tmp_path):
                 assert weeks == {(m[1].date() - timedelta(days=m[1].weekday())).isoformat(): 1
                                  for m in mine.values()}  # two weeks, one call each
                 page.goto(f"/reps/{reps[rep]}")
-                drawn = {}
-                for title in page.locator("#trend svg.trend rect.bar title").all_text_contents():
-                    week, calls = title.split(" · ")
-                    if int(re.sub(r"\D", "", calls)):
-                        drawn[week] = int(re.sub(r"\D", "", calls))
-                assert drawn == weeks
+                assert drawn_weeks(page) == weeks
                 shown = page.locator("tr.call-row td.nowrap").all_text_contents()
                 assert sorted(shown) == sorted(m[1].strftime("%Y-%m-%d %H:%M") for m in mine.values())
             browser.close()
