@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import os
 import signal
 import threading
@@ -210,6 +211,25 @@ def test_two_processes_answer_and_share_tokens_limits_and_jobs(service):
             == [("analyze", 1, "done")]
     analysed_once(service, call_id)
     assert lock_holder(service["lock"]) in children
+
+    # each process keeps the rep's evaluation; an override made through one is in the other's next answer
+    admin = service["admin"]
+    a, b = one_in_each(server).values()  # new connections: the server closes idle ones after seconds
+    path = f"/api/v1/reps/{client.get(f'/api/v1/calls/{call_id}').json()['rep']['id']}/evaluation"
+    before = [json.loads(conn.send("GET", path, admin)[2]) for conn in (a, b, a, b)]
+    assert before[0] == before[1] == before[2] == before[3]
+    card = client.get(f"/api/v1/calls/{call_id}/analysis").json()["scorecard"]
+    item = next(i for i in card["items"] if i["passed"] is not None)
+    status, _, body = a.send("PUT", f"/api/v1/calls/{call_id}/scorecard/items/{item['id']}", admin,
+                             json={"passed": not item["passed"], "reason": "heard it"})
+    assert status == 200, body
+    after = json.loads(b.send("GET", path, admin)[2])
+
+    def passed(evaluation: dict) -> int:
+        return next(i["passed"] for i in evaluation["items"] if i["id"] == item["id"])
+
+    assert passed(after) == passed(before[1]) + (-1 if item["passed"] else 1)
+    assert json.loads(a.send("GET", path, admin)[2]) == after
 
 
 def test_a_killed_background_process_hands_over(service):

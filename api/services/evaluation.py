@@ -15,25 +15,26 @@ import copy
 import csv
 import functools
 import io
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from math import fsum
 from typing import Any
 
 import yaml
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from callscope.api import webhooks
 from callscope.api.services import rollups
 from callscope.api.services.cells import safe_cell
 from callscope.api.services.config import service_config
-from callscope.api.services.results import effective_digests, effective_facts, id_batches, outcome_of
+from callscope.api.services.results import effective_digests, effective_facts, outcome_of
 from callscope.api.services.zones import rep_zone
 from callscope.core.config import Settings
 from callscope.core.errors import CallscopeError
-from callscope.models.orm import Call, CallDigest, ScorecardRecord, User
+from callscope.models.orm import Call, CallDigest, Override, ScorecardRecord, User
 
 CallRef = Call | Row  # a call, or a row of its id, title and started_at
 METRICS = ("talk_ratio", "longest_monologue", "interactivity", "patience", "question_rate", "questions")
@@ -59,14 +60,11 @@ def _period_calls(session: Session, rep: User, start: datetime | None, end: date
 
 def _period_rows(session: Session, rep: User, start: datetime | None, end: datetime | None) -> list[Row]:
     """id, title, started_at, score and stage (the call's, managers' overrides applied) of the period's
-    done calls with an analysis, oldest first: one index range of the rep's calls, then their digests'
-    keys by primary key (a join let PostgreSQL hash all of call_digests), no JSON read."""
-    stmt = select(Call.id, Call.title, Call.started_at, Call.score, Call.stage, Call.duration)
-    rows = list(session.execute(_in_period(stmt, rep, start, end)))
-    analysed: set[int] = set()
-    for batch in id_batches([row.id for row in rows]):
-        analysed.update(session.scalars(select(CallDigest.call_id).where(CallDigest.call_id.in_(batch))))
-    return [row for row in rows if row.id in analysed]
+    done calls with an analysis, oldest first: one index range of the rep's calls, each checked for a
+    digest by its primary key (EXISTS: a join let PostgreSQL hash all of call_digests), no JSON read."""
+    stmt = select(Call.id, Call.title, Call.started_at, Call.score, Call.stage, Call.duration).where(
+        exists().where(CallDigest.call_id == Call.id))
+    return list(session.execute(_in_period(stmt, rep, start, end)))
 
 
 def _paired(calls: list[Call], found: dict[int, dict[str, Any]]) -> list[tuple[Call, dict[str, Any]]]:
@@ -99,24 +97,27 @@ def _whole_days(start: datetime | None, end: datetime | None, tz: tzinfo) -> tup
     return first, last
 
 
-def _chunks(session: Session, rep: User, rows: list[Row], start: datetime | None,
-            end: datetime | None, tz: tzinfo) -> list[_Chunk]:
+def _chunks(session: Session, rep: User, rows: list[Row], days_of_rows: list[date], start: datetime | None,
+            end: datetime | None, tz: tzinfo) -> tuple[list[_Chunk], dict[str, Any]]:
     """The period's calls in chunks, oldest first: whole days from the roll-ups, the cut days at either
     end (and a day whose roll-up does not count its calls: stored past the service, or cut in another
-    zone) from their calls' facts. Their stats add up to what counting every call gives."""
+    zone) from their calls' facts; and their stats summed, which add up to what counting every call
+    gives. When every roll-up day of the period is used, the sum of the whole days is the rep's kept
+    sum of that span (api.services.rollups.RepDays), not summed again."""
     first, last = _whole_days(start, end, tz)
-    whole = []
-    if first is None or last is None or first <= last:
-        whole = rollups.day_rows(session, [rep.id], first, last)
+    days = rollups.rep_days(session, [rep.id]).get(rep.id)
+    whole = days.between(first, last) if days is not None and (
+        first is None or last is None or first <= last) else []
     by_day: dict[date, list[Row]] = defaultdict(list)
-    for row in rows:
-        by_day[rollups.day_of(row.started_at, tz)].append(row)
+    for row, day in zip(rows, days_of_rows, strict=True):
+        by_day[day].append(row)
 
     def is_whole(day: date) -> bool:
         return (first is None or day >= first) and (last is None or day <= last)
 
-    rolled = {date.fromisoformat(day): (calls, stats) for _, day, calls, stats in whole}
+    rolled = {date.fromisoformat(day): (calls, stats) for day, calls, stats in whole}
     chunks: list[_Chunk] = []
+    cut: list[_Chunk] = []
     for day in sorted(by_day):
         members = by_day[day]
         got = rolled.get(day) if is_whole(day) else None
@@ -125,7 +126,16 @@ def _chunks(session: Session, rep: User, rows: list[Row], start: datetime | None
         else:  # a day the period cuts, or whose roll-up is behind its calls: counted from its calls
             _, stats, found = rollups.stats_of_calls(session, members)
             chunks.append(_Chunk(members, stats, found))
-    return chunks
+            cut.append(chunks[-1])
+    stats = rollups.empty_stats()
+    if days is not None and len(chunks) - len(cut) == len(whole):
+        rollups.merge(stats, days.total(first, last)[1])
+        parts = cut
+    else:
+        parts = chunks
+    for chunk in parts:
+        rollups.merge(stats, chunk.stats)
+    return chunks, stats
 
 
 def _load_quoted(session: Session, chunks: list[_Chunk], stats: dict[str, Any], examples: int) -> None:
@@ -188,21 +198,32 @@ def _examples(chunks: list[_Chunk], examples: int) -> tuple[dict[str, list[list[
     return items, objections
 
 
-def week_of(moment: datetime, tz: tzinfo) -> date:
-    """The Monday that starts moment's week in the display time zone tz (naive moments are UTC)."""
-    local = (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(tz).date()
-    return local - timedelta(days=local.weekday())
+_LATEST = datetime.max.replace(tzinfo=timezone.utc)
 
 
-def _trend(calls: list[Row], tz: tzinfo) -> dict[str, Any]:
-    """Weekly averages, weeks cut at Monday 00:00 in the display time zone (the pages cut them the same)."""
+def local_days(rows: list[Row], tz: tzinfo) -> list[date]:
+    """Each row's day in tz, rows oldest first: a zone conversion per day, not per call."""
+    out: list[date] = []
+    day, low, bound = date.min, _LATEST, _LATEST  # an empty range: the first row converts
+    for row in rows:
+        moment = row.started_at if row.started_at.tzinfo else row.started_at.replace(tzinfo=timezone.utc)
+        if not low <= moment < bound:
+            day = rollups.day_of(moment, tz)
+            low, bound = rollups.day_bounds(day, tz)
+        out.append(day)
+    return out
+
+
+def _trend(calls: list[Row], days: list[date], tz: tzinfo) -> dict[str, Any]:
+    """Weekly averages, weeks cut at Monday 00:00 in the display time zone tz (the pages cut them the
+    same); days: each call's day in tz."""
     weeks: dict[date, list[float]] = defaultdict(list)
     scores = []
-    for call in calls:
+    for call, day in zip(calls, days, strict=True):
         score = call.score
         if score is None:
             continue
-        weeks[week_of(call.started_at, tz)].append(score)
+        weeks[day - timedelta(days=day.weekday())].append(score)
         scores.append(score)
     slope = 0.0
     if len(scores) >= 2:  # least-squares slope, score points per call
@@ -350,13 +371,72 @@ def rep_evaluation(
     """Counted from the per rep and day roll-ups (whole days) and the facts of the calls of the days the
     period cuts; the call list, scores and trend from the calls' own columns; only the few calls quoted
     as examples have their facts and digests read. tz: the rep's display time zone
-    (api.services.zones.rep_zone), which days and weeks are cut in."""
+    (api.services.zones.rep_zone), which days and weeks are cut in.
+
+    What is counted is kept per rep, period and zone while the rep's stamp (_rep_stamp) is the same: a
+    rep page, its exports and the manager's views ask the same evaluation again and again, and it
+    changes only when the rep's calls do. The rep and the metric bands (the rubric) are read fresh."""
+    key = (str(session.get_bind().url), rep.id, start, end, str(tz))
+    current = _rep_stamp(session, rep)
+    with _kept_lock:
+        hit = _kept.get(key)
+        if hit is not None and hit[0] == current:
+            _kept.move_to_end(key)
+    if hit is None or hit[0] != current:
+        hit = (current, *_count_evaluation(session, rep, start, end, tz))
+        with _kept_lock:
+            _kept[key] = hit
+            while len(_kept) > KEPT:
+                _kept.popitem(last=False)
+    _, counted, stats = hit
+    return {
+        "rep": {
+            "id": rep.id,
+            "email": rep.email,
+            "name": rep.name,
+            "team": rep.team.name if rep.team else None,
+        },
+        **counted,
+        "metrics": _metrics(stats, metric_targets(session, _rubric_of(session, rep))),
+    }
+
+
+_kept: OrderedDict[tuple, tuple[tuple, dict[str, Any], dict[str, Any]]] = OrderedDict()
+_kept_lock = threading.Lock()
+KEPT = 256  # evaluations a process keeps (a rep's all time with 500 calls is ~100 kB)
+
+
+def forget_kept() -> None:
+    """Drop every evaluation, team figure and roll-up this process keeps: the next ask counts from the
+    database (bench.api_load measures a first ask with it)."""
+    from callscope.api.services import team
+
+    with _kept_lock:
+        _kept.clear()
+    team.forget_kept()
+    rollups.forget_kept()
+
+
+def _rep_stamp(session: Session, rep: User) -> tuple:
+    """What changes whenever anything a rep's evaluation counts or quotes changes: their roll-ups
+    (every refresh of a day, on analysis, re-scoring, an override, a deletion, sets its updated_at),
+    their calls (count and newest update: status, title, score, stage, redaction) and the overrides of
+    their calls. Three indexed aggregates, no JSON read."""
+    days = rollups.rep_days(session, [rep.id]).get(rep.id)
+    calls = session.execute(select(func.count(Call.id), func.max(Call.updated_at))
+                            .where(Call.rep_id == rep.id)).one()
+    overrides = session.execute(select(func.count(Override.id), func.max(Override.id))
+                                .join(Call, Call.id == Override.call_id).where(Call.rep_id == rep.id)).one()
+    return days.stamp if days is not None else None, tuple(calls), tuple(overrides)
+
+
+def _count_evaluation(session: Session, rep: User, start: datetime | None, end: datetime | None,
+                      tz: tzinfo) -> tuple[dict[str, Any], dict[str, Any]]:
+    """rep_evaluation's counted part (all but the rep and the metrics) and the summed stats."""
     cfg = service_config()["evaluation"]
     rows = _period_rows(session, rep, start, end)
-    chunks = _chunks(session, rep, rows, start, end, tz)
-    stats = rollups.empty_stats()
-    for chunk in chunks:
-        rollups.merge(stats, chunk.stats)
+    days = local_days(rows, tz)
+    chunks, stats = _chunks(session, rep, rows, days, start, end, tz)
     _load_quoted(session, chunks, stats, cfg["examples"])
     quoted_items, quoted_objections = _examples(chunks, cfg["examples"])
     items = _items(stats, quoted_items)
@@ -389,12 +469,6 @@ def rep_evaluation(
     for row in rows:
         stages[row.stage or ""] += 1
     return {
-        "rep": {
-            "id": rep.id,
-            "email": rep.email,
-            "name": rep.name,
-            "team": rep.team.name if rep.team else None,
-        },
         "period": period_of(start, end, tz),
         "calls": len(rows),
         "call_list": [
@@ -403,14 +477,13 @@ def rep_evaluation(
             for c in rows
         ],
         "average_score": round(_mean(scores), 1) if scores else None,
-        "trend": _trend(rows, tz),
+        "trend": _trend(rows, days, tz),
         "stages": dict(stages),
         "items": items,
-        "metrics": _metrics(stats, metric_targets(session, _rubric_of(session, rep))),
         "objections": objections,
         "strengths": strengths,
         "improvements": improvements,
-    }
+    }, stats
 
 
 def evaluation_updated(session: Session, settings: Settings, rep: User, when: datetime, reason: str) -> None:

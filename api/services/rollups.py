@@ -18,6 +18,8 @@ rounded sum of every call's value, the same number fsum over the calls themselve
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from math import fsum
@@ -26,7 +28,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from callscope.api.services.results import effective_facts
+from callscope.api.services.results import effective_facts, id_batches
 from callscope.api.services.zones import display_zone, zone_by_name
 from callscope.core.config import Settings
 from callscope.models.orm import Call, CallDigest, RepDayStat, Team, User, utcnow
@@ -181,6 +183,7 @@ def refresh(session: Session, settings: Settings, rep_days: Iterable[tuple[int, 
 
 def _refresh_days(session: Session, rep_days: Iterable[tuple[int, date, tzinfo]]) -> None:
     session.flush()
+    session.info.pop(_SEEN, None)
     for rep_id, day, zone in rep_days:
         start, end = day_bounds(day, zone)
         rows = list(session.execute(_done_calls(rep_id, start, end)))
@@ -228,6 +231,7 @@ def rebuild(session: Session, settings: Settings) -> int:
 def _rebuild(session: Session, zones: dict[int, tzinfo], rep_ids: set[int] | None) -> int:
     """The roll-ups of these reps (every rep: None; the caller deleted every row) recomputed from their
     calls (not committed). Returns the rows written."""
+    session.info.pop(_SEEN, None)
     if rep_ids is not None:
         session.execute(delete(RepDayStat).where(RepDayStat.rep_id.in_(list(rep_ids))))
     teams = dict(session.execute(select(User.id, User.team_id)).all())
@@ -310,14 +314,6 @@ def days_of(start: datetime | None, end: datetime | None, zone: tzinfo) -> tuple
             day_of(end, zone) if end is not None else None)
 
 
-def stamp(session: Session, rep_ids: list[int], first: date | None, last: date | None) -> tuple:
-    """What changes whenever any of these reps' roll-ups of the days first..last change: their count and
-    the newest update (one indexed aggregate, no JSON read)."""
-    stmt = select(func.count(), func.max(RepDayStat.updated_at), func.sum(RepDayStat.calls)).where(
-        RepDayStat.rep_id.in_(rep_ids))
-    return tuple(session.execute(_period_filter(stmt, first, last)).one())
-
-
 def day_rows(session: Session, rep_ids: list[int], first: date | None, last: date | None
              ) -> list[tuple[int, str, int, dict[str, Any]]]:
     """(rep id, day, calls, stats) of these reps over the days first..last (each rep's days in their
@@ -328,14 +324,121 @@ def day_rows(session: Session, rep_ids: list[int], first: date | None, last: dat
     return [tuple(row) for row in session.execute(stmt)]
 
 
+class RepDays:
+    """A rep's roll-ups, every day, as read at one stamp (their count, newest update and calls): the
+    days in order and the sums over the spans asked so far. Shared between requests, so never changed:
+    callers merge from them into stats of their own."""
+
+    SPANS = 32  # sums kept per rep: the periods the pages and the API ask (90 days, all time, targets)
+
+    def __init__(self, stamp_: tuple, rows: list[tuple[str, int, dict[str, Any]]]) -> None:
+        self.stamp = stamp_
+        self.days = rows
+        self._spans: OrderedDict[tuple[str | None, str | None], tuple[int, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def between(self, first: date | None, last: date | None) -> list[tuple[str, int, dict[str, Any]]]:
+        low, high = _span_key(first, last)
+        return [row for row in self.days
+                if (low is None or row[0] >= low) and (high is None or row[0] <= high)]
+
+    def total(self, first: date | None, last: date | None) -> tuple[int, dict[str, Any]]:
+        """(calls, summed stats) over the days first..last (open where None)."""
+        key = _span_key(first, last)
+        with self._lock:
+            hit = self._spans.get(key)
+            if hit is not None:
+                self._spans.move_to_end(key)
+                return hit
+        calls, summed = 0, empty_stats()
+        for _day, count, stats in self.between(first, last):
+            calls += count
+            merge(summed, stats)
+        with self._lock:
+            self._spans[key] = (calls, summed)
+            while len(self._spans) > self.SPANS:
+                self._spans.popitem(last=False)
+        return calls, summed
+
+
+def _span_key(first: date | None, last: date | None) -> tuple[str | None, str | None]:
+    return (first.isoformat() if first else None, last.isoformat() if last else None)
+
+
+_SEEN = "callscope.rep_days"  # session.info key of _seen
+_rep_days: OrderedDict[tuple[str, int], RepDays] = OrderedDict()  # by database and rep
+_rep_days_lock = threading.Lock()
+REP_DAYS_CACHED = 512  # reps whose days a process keeps (a rep's half-year is ~200 small dicts)
+
+
+def forget_kept() -> None:
+    """Drop the roll-ups this process keeps (evaluation.forget_kept)."""
+    with _rep_days_lock:
+        _rep_days.clear()
+
+
+def _seen(session: Session) -> dict[int, RepDays | None]:
+    """What this session read in its current transaction (a request's evaluation, its team block and
+    its targets ask the same reps): forgotten at commit or rollback and when it writes roll-ups."""
+    transaction = session.get_transaction()
+    kept = session.info.get(_SEEN)
+    if transaction is None:
+        return {}
+    if kept is None or kept[0] is not transaction:
+        kept = session.info[_SEEN] = (transaction, {})
+    return kept[1]
+
+
+def rep_days(session: Session, rep_ids: Iterable[int]) -> dict[int, RepDays]:
+    """Each rep's roll-ups (reps without any are absent). One grouped aggregate says each rep's stamp;
+    only the reps whose stamp moved since this process last read them are read again (every write of
+    a roll-up sets its updated_at, a deleted day lowers the count), so what every process answers is
+    what the database holds, and a rep's evaluation, the team's, its targets and the leaderboard
+    parse each day once, not once per request."""
+    ids = sorted(set(rep_ids))
+    seen = _seen(session)
+    database = str(session.get_bind().url)
+    if all(rep_id in seen for rep_id in ids):  # one request asks again (its evaluation, team, targets)
+        return {rep_id: seen[rep_id] for rep_id in ids if seen[rep_id] is not None}
+    stamps: dict[int, tuple] = {}
+    for batch in id_batches(ids):
+        stmt = select(RepDayStat.rep_id, func.count(), func.max(RepDayStat.updated_at),
+                      func.sum(RepDayStat.calls)).where(RepDayStat.rep_id.in_(batch))
+        for rep_id, *found in session.execute(stmt.group_by(RepDayStat.rep_id)):
+            stamps[rep_id] = tuple(found)
+    out: dict[int, RepDays] = {}
+    stale = []
+    with _rep_days_lock:
+        for rep_id, current in stamps.items():
+            got = _rep_days.get((database, rep_id))
+            if got is not None and got.stamp == current:
+                _rep_days.move_to_end((database, rep_id))
+                out[rep_id] = got
+            else:
+                stale.append(rep_id)
+    if stale:
+        read: dict[int, list[tuple[str, int, dict[str, Any]]]] = {rep_id: [] for rep_id in stale}
+        for batch in id_batches(stale):
+            for rep_id, day, calls, stats in day_rows(session, batch, None, None):
+                read[rep_id].append((day, calls, stats))
+        # rows read after their stamp: a roll-up written in between is newer than the stamp kept, so
+        # the next request's stamp differs and reads them again (never an old row under a new stamp)
+        with _rep_days_lock:
+            for rep_id, rows in read.items():
+                out[rep_id] = _rep_days[database, rep_id] = RepDays(stamps[rep_id], rows)
+            while len(_rep_days) > REP_DAYS_CACHED:
+                _rep_days.popitem(last=False)
+    seen.update({rep_id: out.get(rep_id) for rep_id in ids})
+    return out
+
+
 def rep_totals(session: Session, rep_ids: list[int], first: date | None, last: date | None
                ) -> dict[int, tuple[int, dict[str, Any]]]:
-    """Each rep's (calls, summed stats) over the days first..last (all days when None)."""
+    """Each rep's (calls, summed stats) over the days first..last (all days when None); reps without a
+    call there are absent. The sums are shared (RepDays): merge from them, never into them."""
     out: dict[int, tuple[int, dict[str, Any]]] = {}
-    for rep_id, _day, calls, stats in day_rows(session, rep_ids, first, last):
-        count, summed = out.get(rep_id, (0, None))
-        if summed is None:
-            summed = empty_stats()
-        merge(summed, stats)
-        out[rep_id] = (count + calls, summed)
+    for rep_id, days in rep_days(session, rep_ids).items():
+        calls, summed = days.total(first, last)
+        if calls:
+            out[rep_id] = (calls, summed)
     return out

@@ -29,12 +29,11 @@ from callscope.api.services.config import service_config
 from callscope.api.services.evaluation import period_of
 from callscope.api.services.rollups import (
     METRICS,
-    day_rows,
+    RepDays,
     days_of,
     empty_stats,
     merge,
-    rep_totals,
-    stamp,
+    rep_days,
     total,
 )
 from callscope.models.orm import Target, Team, User
@@ -83,21 +82,28 @@ _cache_lock = threading.Lock()
 CACHE_SIZE = 256
 
 
+def forget_kept() -> None:
+    """Drop the team figures this process keeps (evaluation.forget_kept)."""
+    with _cache_lock:
+        _cache.clear()
+
+
 def _totals(session: Session, reps: list[User], start: datetime | None, end: datetime | None, zone: tzinfo
             ) -> tuple[dict[int, dict[str, Any]], dict[str, Any]]:
     """Each rep's summary and the team's (all calls together) over the days (in zone) from start's to
-    end's. Kept per reps and days while the roll-ups' stamp (count, newest update) is the same: every
-    rep of a team asks the same figures."""
+    end's. Kept per reps and days while their roll-ups' stamps are the same: every rep of a team asks
+    the same figures."""
     rep_ids = [r.id for r in reps]
     first, last = days_of(start, end, zone)
-    key = (tuple(rep_ids), first, last)
-    current = stamp(session, rep_ids, first, last) if rep_ids else ()
+    days = rep_days(session, rep_ids)
+    key = (str(session.get_bind().url), tuple(rep_ids), first, last)
+    current = tuple((rep_id, days[rep_id].stamp) for rep_id in sorted(days))
     with _cache_lock:
         hit = _cache.get(key)
         if hit is not None and hit[0] == current:
             _cache.move_to_end(key)
             return hit[1]
-    result = _compute_totals(session, rep_ids, first, last)
+    result = _compute_totals(days, first, last)
     with _cache_lock:
         _cache[key] = (current, result)
         while len(_cache) > CACHE_SIZE:
@@ -105,15 +111,17 @@ def _totals(session: Session, reps: list[User], start: datetime | None, end: dat
     return result
 
 
-def _compute_totals(session: Session, rep_ids: list[int], first: date | None, last: date | None
+def _compute_totals(days: dict[int, RepDays], first: date | None, last: date | None
                     ) -> tuple[dict[int, dict[str, Any]], dict[str, Any]]:
-    per_rep = rep_totals(session, rep_ids, first, last)
-    team_stats, team_calls = empty_stats(), 0
-    for calls, stats in per_rep.values():
+    team_stats, team_calls, per_rep = empty_stats(), 0, {}
+    for rep_id, rep in days.items():
+        calls, stats = rep.total(first, last)
+        if not calls:
+            continue
         merge(team_stats, stats)
         team_calls += calls
-    return ({rep_id: summarize(c, s) for rep_id, (c, s) in per_rep.items()},
-            summarize(team_calls, team_stats))
+        per_rep[rep_id] = summarize(calls, stats)
+    return per_rep, summarize(team_calls, team_stats)
 
 
 def comparison(session: Session, rep: User, start: datetime | None, end: datetime | None, zone: tzinfo
@@ -199,19 +207,13 @@ def targets_of_reps(session: Session, rep_ids: list[int], start: datetime | None
                                                  Target.id)))
     if not targets:
         return {}
-    first = min(date.fromisoformat(t.period_start) for t in targets)
-    last = max(date.fromisoformat(_last_day(t)) for t in targets)
-    days: dict[int, list[tuple[str, int, dict[str, Any]]]] = {}
-    for rep_id, day, calls, stats in day_rows(session, sorted({t.rep_id for t in targets}), first, last):
-        days.setdefault(rep_id, []).append((day, calls, stats))
+    days = rep_days(session, {t.rep_id for t in targets})
     out: dict[int, list[dict[str, Any]]] = {}
     for target in targets:
-        low, high = target.period_start, _last_day(target)
         calls, summed = 0, empty_stats()
-        for day, count, stats in days.get(target.rep_id, []):
-            if low <= day <= high:
-                calls += count
-                merge(summed, stats)
+        if target.rep_id in days:
+            calls, summed = days[target.rep_id].total(date.fromisoformat(target.period_start),
+                                                      date.fromisoformat(_last_day(target)))
         actual = _value_of(summarize(calls, summed), target.metric)
         out.setdefault(target.rep_id, []).append(target_to_dict(target, actual, with_actual=True))
     return out
