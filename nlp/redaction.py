@@ -27,6 +27,7 @@ it on the turn as a Redaction with its kind and time span. The found value trave
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -535,7 +536,8 @@ def _word_bounded(text: str, start: int, end: int) -> bool:
 
 # --- e-mail addresses --------------------------------------------------------------------------------
 
-_TLD = r"(?:com|c\s+o\s+m|net|org|cn|io|co|edu|gov|biz|info|me|hk|uk|de|jp|sg)"
+_TLD = "(?:" + "|".join(re.escape(str(t)).replace(r"\ ", r"\s+")
+                        for t in sorted(_RULES["top_level_domains"], key=len, reverse=True)) + ")"
 _EN_USER = r"(?:[a-z0-9]+(?:\s*(?:\.|dot|underscore|_|dash|-|hyphen)\s*[a-z0-9]+)*)"
 _EN_SPELLED = r"(?:(?:[a-z0-9]\s+){2,}[a-z0-9])"
 _EMAIL_WRITTEN = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
@@ -616,6 +618,8 @@ def _word_list_re(words: list[str]) -> re.Pattern[str]:
 _EMAIL_CONTEXT = _word_list_re(_RULES["email_words"])
 _SEND_CONTEXT = _word_list_re(_RULES["send_words"] + _RULES["reach_words"])
 _MAIL_DOMAINS = {str(d).lower() for d in _RULES["mail_domains"]}
+_EMAIL_PROVIDER = re.compile(rf"\b({_EN_USER})\s+at\s+(?:{'|'.join(sorted(map(re.escape, _MAIL_DOMAINS)))})\b"
+                             r"(?!\s*(?:\.|dot|点)\s*[a-z])", re.IGNORECASE)
 
 
 _ASK_SEND = _word_list_re(_RULES["send_words"])
@@ -689,6 +693,10 @@ def _emails(text: str, earlier: tuple[str, ...] = ()) -> list[tuple[int, int, st
             if pattern is _EMAIL_EN_HEARD:
                 said = re.sub(_AT_HEARD, " at ", said, count=1, flags=re.IGNORECASE)
             found.append((start, m.end(), _spoken_address(said)))
+    if just_asked:  # 'it's t reed at icloud': a mail provider, its domain unsaid
+        for m in _EMAIL_PROVIDER.finditer(text):
+            if free(m.start(), m.end()) and m.group(1).strip().lower() not in _NOT_USERS:
+                found.append((m.start(), m.end(), _spoken_address(m.group(0)) + ".com"))
     return found
 
 
@@ -796,11 +804,15 @@ def _cue_stretches(turn_index: int, text: str) -> list[_Stretch]:
             groups.append([atom])
     out: list[_Stretch] = []
     for group in groups:
+        # a quantity said after the number, a word or two on ('…五，最后一位'), is no part of it
+        while len(group) > 1 and _UNIT_AFTER.match(text[group[-1].end:]) and \
+                not _tight(text[group[-2].end:group[-1].start]):
+            group.pop()
         if group:
+            garbled = any(a.soundalike for a in group) or any(
+                not _tight(text[x.end:y.start]) for x, y in itertools.pairwise(group))
             out.append(_Stretch(turn_index, group[0].start, group[-1].end, "".join(a.digits for a in group),
-                                sum(len(a.digits) for a in group if not a.soundalike),
-                                any(a.soundalike for a in group) or any(
-                                    not _tight(text[x.end:y.start]) for x, y in zip(group, group[1:]))))
+                                sum(len(a.digits) for a in group if not a.soundalike), garbled))
     return out
 
 

@@ -73,6 +73,17 @@ def test_garbled_numbers_en(lines: tuple[tuple[str, str], ...]) -> None:
     _assert_all_redacted(lines, "en")
 
 
+@pytest.mark.parametrize(("lines", "language"), [
+    ((("rep", "Best way to reach you?"), ("customer", "Cellphone, 0412 345 678.")), "en"),
+    ((("rep", "Anything else?"), ("customer", "My telephone is 020 7946 0958 at home.")), "en"),
+    ((("rep", "请问怎么联系您？"), ("customer", "加我QQ，三八九四七二六五一")), "zh"),
+    ((("rep", "需要登记一下证件。"), ("customer", "我用港澳通行证，C一二三四五六七八")), "zh"),
+    ((("rep", "还要登记一下。"), ("customer", "医保卡号是一二三四五六七八九零")), "zh"),
+])
+def test_more_personal_words(lines: tuple[tuple[str, str], ...], language: str) -> None:
+    _assert_all_redacted(lines, language)
+
+
 def test_a_stretch_over_a_segment_break_has_its_times_in_both_segments() -> None:
     transcript = _redacted(("rep", "What's your cell?"), ("customer", "It's four one six, for"),
                            ("customer", "3 2 seven 7, 1 9."), language="en")
@@ -85,6 +96,9 @@ def test_a_stretch_over_a_segment_break_has_its_times_in_both_segments() -> None
 @pytest.mark.parametrize(("lines", "language"), [
     ((("rep", "What's your email?"), ("customer", "Yes, it's Kevin add a brain not cow.")), "en"),
     ((("rep", "Where do I send the quote?"), ("customer", "It's l chang and point nexus lot org.")), "en"),
+    ((("rep", "How can I get hold of you?"),
+      ("customer", "Drop me a line, tara at tara design dot studio.")), "en"),  # a newer top-level domain
+    ((("rep", "And the email?"), ("customer", "Reed at icloud.")), "en"),  # a provider, its domain unsaid
 ])
 def test_an_address_by_its_shape(lines: tuple[tuple[str, str], ...], language: str) -> None:
     last = _redacted(*lines, language=language).turns[-1]
