@@ -84,7 +84,7 @@ _ZH_X = ("艾克斯", "爱克斯", "埃克斯")
 _FULLWIDTH = {chr(0xFF10 + i): str(i) for i in range(10)}
 # what may sit between the digits of one number: spaces, dashes, commas, a hesitation
 _PLUS = re.compile(r"(?:\+|\bplus\s+|加)\s*\(?$", re.IGNORECASE)
-_GAP_CHARS = set(" \t-–—,，、.·()（）")
+_GAP_CHARS = set(" \t-–—,，、.·()（）…")
 _FILLERS = ("嗯", "呃", "额")
 _EN_GAPWORDS = ("dash", "hyphen")
 _EN_FILLERS = ("uh", "um", "umm", "uhh", "er", "erm")  # a hesitation inside a number, as ASR writes it
@@ -1103,7 +1103,9 @@ class _Finder:
         """The stretch that opens the speaker's next turn (ASR's next segment) and may go on from `tail`,
         which ends its turn: only the other speaker's back-channels between, a lead-in before it."""
         turn = self.turns[tail.turn]
-        if _END_PUNCT.fullmatch(turn.text[tail.end:]) is None or tail is not stretches[tail.turn][-1]:
+        rest = turn.text[tail.end:]  # punctuation, or a hesitation before the break ('415 555 uh' | '2671')
+        if _END_PUNCT.fullmatch(rest) is None and _LEAD_IN.fullmatch(rest) is None or \
+                tail is not stretches[tail.turn][-1]:
             return None
         for j in range(tail.turn + 1, min(len(self.turns), tail.turn + 4)):
             nxt = self.turns[j]
