@@ -393,6 +393,19 @@ def _phone(digits: str, language: str = "zh") -> str | None:
     return None
 
 
+def _business_number(digits: str, language: str = "zh") -> bool:
+    """A number a business answers, not a person (toll-free 800 / 400, shared-cost, premium-rate, UAN)."""
+    import phonenumbers
+
+    try:  # read as said where the language is spoken (1 800 … in English is not a Chinese mobile)
+        number = phonenumbers.parse(digits, "US" if language == "en" else "CN")
+    except phonenumbers.NumberParseException:
+        return False
+    kinds = phonenumbers.PhoneNumberType
+    return phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in (
+        kinds.TOLL_FREE, kinds.SHARED_COST, kinds.PREMIUM_RATE, kinds.UAN)
+
+
 def _china_mobile(digits: str) -> bool:
     return len(digits) == 11 and digits[0] == "1" and digits[1] in "3456789"
 
@@ -450,7 +463,7 @@ def classify(digits: str, x_end: bool = False, context: str | None = None,
         return None
     if _resident_id(digits, x_end):
         return "id", digits + ("X" if x_end else "")
-    if context == "neg" or (unit and context is None):
+    if context == "neg" or (unit and context is None) or _business_number(digits, language):
         return None
     if context == "id" and 14 <= n + x_end <= 20:
         return "id", digits + ("X" if x_end else "")
@@ -1144,7 +1157,8 @@ class _Finder:
         digits = "".join(p.digits for p in parts)
         real = sum(p.real for p in parts)
         # short and heard whole: a short number (a hotline, an extension), not a garbled long one
-        if len(digits) < CUE_DIGITS or not real or len(digits) < 7 and not any(p.garbled for p in parts):
+        if len(digits) < CUE_DIGITS or not real or len(digits) < 7 and not any(p.garbled for p in parts) or \
+                _business_number(digits, self.lang(first)):
             return
         context, unit = self.context_of(_Run(first.turn, first.start, first.end, first.digits))
         before = self.turns[first.turn].text[:first.start][-_CONTEXT_CHARS:]

@@ -126,6 +126,12 @@ def test_an_address_by_its_shape(lines: tuple[tuple[str, str], ...], language: s
     ((("rep", "How do I join the call?"),
       ("customer", "The dial-in is 800 555 0199, passcode 44172.")), "en"),
     ((("rep", "您手机收到验证码了吗？"), ("customer", "收到了，验证码是四七二酒一八。")), "zh"),
+    # a business's number: toll-free, 400; a cost center
+    ((("rep", "What's the support line?"), ("customer", "Our support line is 1-800-555-0199.")), "en"),
+    ((("rep", "How do I call you guys?"), ("customer", "Call our toll-free number, 888 555 0142.")), "en"),
+    ((("rep", "您电话多少？"), ("customer", "打我们的服务电话，四零零八二零八八二零。")), "zh"),
+    ((("rep", "And the routing?"),
+      ("customer", "The routing is handled by our AP team, cost center 4410-220.")), "en"),
 ])
 def test_look_alikes_in_a_personal_context_are_kept(lines: tuple[tuple[str, str], ...],
                                                     language: str) -> None:
