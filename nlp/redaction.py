@@ -759,9 +759,9 @@ def _strong(digits: str, x_end: bool, language: str, context: str | None = None)
 CUE_DIGITS = 5  # the fewest digits (or words heard for one) a cue stretch holds; a personal number has 7+
 CUE_GAP_WORDS = 2  # the most English words between two digits of one stretch ('time camera 93')
 CUE_GAP_CHARS = 2  # the most Chinese characters between two digits of one stretch (以及1假要38…)
-# what ends a stretch: a date, a time, an amount, a question, a unit
+# what ends a stretch: a date, a time, an amount, a unit
 _CUE_STOP = re.compile(
-    r"[年月日号点分秒午元块毛万千百十个台岁周?？%$¥￥€£:/：]|\b(?:jan(?:uary)?|feb(?:ruary)?|march|april|may|"
+    r"[年月日号点分秒午元块毛万千百十个台岁周%$¥￥€£:/：]|\b(?:jan(?:uary)?|feb(?:ruary)?|march|april|may|"
     r"june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|mondays?|tuesdays?|"
     r"wednesdays?|thursdays?|fridays?|saturdays?|sundays?|today|tomorrow|am|pm|a\.m|p\.m|o'clock|noon|"
     r"hundred|thousand|million|billion|percent|per|dollars?|bucks|yuan|st|nd|rd|th)\b|"
@@ -789,6 +789,10 @@ def _cue_gap(gap: str) -> bool:
             len(re.findall(r"[\u3400-\u9fff]", gap)) > CUE_GAP_CHARS:
         return False
     if _CUE_STOP.search(gap) or _UNIT_AFTER.match(gap):
+        return False
+    # a question between words ends the number ('…, right? And 2 more'); a bare one is a reader's rising
+    # voice in a list ('415? 555?')
+    if re.search(r"[?？]", gap) and not _tight(gap):
         return False
     return not any(_CONTEXT_KIND[h.group(0).lower()] == "neg" and
                    (not h.group(0).isascii() or _word_bounded(gap, h.start(), h.end()))

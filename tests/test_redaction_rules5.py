@@ -68,6 +68,7 @@ def test_garbled_numbers_zh(lines: tuple[tuple[str, str], ...]) -> None:
     (("rep", "Okay."), ("customer", "My mobile number is"),
      ("customer", "six four six, two, nine uh one, 44.")),
     (("rep", "Your ID number?"), ("customer", "It's 7 7 3 row 1"), ("customer", "8 8 4 2 2.")),
+    (("rep", "Your cell number?"), ("customer", "It's 415? Heaven 55? 2671.")),  # a list's rising voice
     # a hesitation before the segment break
     (("rep", "Your cell?"), ("customer", "It's 415 heaven 55 uh"), ("customer", "2671 yeah.")),
 ])
@@ -122,6 +123,7 @@ def test_an_address_by_its_shape(lines: tuple[tuple[str, str], ...], language: s
     ((("rep", "How many phone lines do you have?"),
       ("customer", "About 40 to 45 lines, maybe 50 next year.")), "en"),
     ((("rep", "What's your email?"), ("customer", "I'd rather not say, call the office and ask.")), "en"),
+    ((("rep", "Your cell number?"), ("customer", "Sure, 646 22, right? And 4 more seats.")), "en"),
     # codes: a dial-in and its passcode, a verification code sent to the phone
     ((("rep", "How do I join the call?"),
       ("customer", "The dial-in is 800 555 0199, passcode 44172.")), "en"),
