@@ -836,6 +836,16 @@ def _cue_stretches(turn_index: int, text: str) -> list[_Stretch]:
 _EDGE = " ,，、.。-"  # what a piece of a stretch is trimmed of
 
 
+def _at_break(text: str) -> bool:
+    """What sits between a stretch and ASR's segment break lets it go on over it: punctuation, lead-ins and
+    hesitations (嗯, uh, and then), or one word that names nothing (a digit ASR garbled past any list)."""
+    if _END_PUNCT.fullmatch(text) or _LEAD_IN.fullmatch(text):
+        return True
+    words = re.findall(r"[A-Za-z']+", text)
+    return len(words) <= 1 and len(re.findall(r"[\u3400-\u9fff]", text)) <= 1 and \
+        _CONTEXT_RE.search(text) is None and re.search(r"[?？]", text) is None
+
+
 def _uncovered(start: int, end: int, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The pieces of [start, end) no span covers."""
     pieces, at = [], start
@@ -1118,11 +1128,10 @@ class _Finder:
 
     def stretch_after(self, tail: _Stretch, stretches: list[list[_Stretch]]) -> _Stretch | None:
         """The stretch that opens the speaker's next turn (ASR's next segment) and may go on from `tail`,
-        which ends its turn: only the other speaker's back-channels between, a lead-in before it."""
+        which ends its turn: only the other speaker's back-channels between, a lead-in before it; at the
+        break a hesitation or one garbled word ('415 555 uh' | '2671', '415 555' | 'Neelur 2671')."""
         turn = self.turns[tail.turn]
-        rest = turn.text[tail.end:]  # punctuation, or a hesitation before the break ('415 555 uh' | '2671')
-        if _END_PUNCT.fullmatch(rest) is None and _LEAD_IN.fullmatch(rest) is None or \
-                tail is not stretches[tail.turn][-1]:
+        if not _at_break(turn.text[tail.end:]) or tail is not stretches[tail.turn][-1]:
             return None
         for j in range(tail.turn + 1, min(len(self.turns), tail.turn + 4)):
             nxt = self.turns[j]
@@ -1135,8 +1144,7 @@ class _Finder:
             if not stretches[j]:
                 return None
             head = stretches[j][0]
-            lead = _LEAD_IN.match(nxt.text)
-            return head if lead is not None and lead.end() >= head.start else None
+            return head if _at_break(nxt.text[:head.start]) else None
         return None
 
     def cue_stretches(self) -> None:

@@ -69,6 +69,8 @@ def test_garbled_numbers_zh(lines: tuple[tuple[str, str], ...]) -> None:
      ("customer", "six four six, two, nine uh one, 44.")),
     (("rep", "Your ID number?"), ("customer", "It's 7 7 3 row 1"), ("customer", "8 8 4 2 2.")),
     (("rep", "Your cell number?"), ("customer", "It's 415? Heaven 55? 2671.")),  # a list's rising voice
+    # a garbled word at the segment break
+    (("rep", "And your mobile?"), ("customer", "It's 646 heaven 5"), ("customer", "Marvin 2 1 4 4.")),
     # a hesitation before the segment break
     (("rep", "Your cell?"), ("customer", "It's 415 heaven 55 uh"), ("customer", "2671 yeah.")),
 ])
