@@ -764,9 +764,9 @@ _CUE_STOP = re.compile(
     r"[年月日号点分秒午元块毛万千百十个台岁周%$¥￥€£:/：]|\b(?:jan(?:uary)?|feb(?:ruary)?|march|april|may|"
     r"june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|mondays?|tuesdays?|"
     r"wednesdays?|thursdays?|fridays?|saturdays?|sundays?|today|tomorrow|am|pm|a\.m|p\.m|o'clock|noon|"
-    r"hundred|thousand|million|billion|percent|per|dollars?|bucks|yuan|st|nd|rd|th)\b|"
-    r"^\s*[A-Za-z]{3,}s\b",  # a plural right after a number: it counts things ('45 lines')
-    re.IGNORECASE)
+    r"hundred|thousand|million|billion|percent|per|dollars?|bucks|yuan|st|nd|rd|th)\b", re.IGNORECASE)
+# a plural right after a number: it counts things ('45 lines', '415 heaven 55 lines')
+_PLURAL_AFTER = re.compile(r"^\s*(?!thanks\b|cheers\b)[A-Za-z]{3,}s\b", re.IGNORECASE)
 # a number said as a guess is a quantity ('about 40 to 45', '大概四十五')
 _APPROX = re.compile(r"(?:\b(?:about|around|roughly|approximately|maybe|nearly|almost|over|under|some)|"
                      r"大概|大约|差不多|将近|估计)[\s,，]*$", re.IGNORECASE)
@@ -788,7 +788,7 @@ def _cue_gap(gap: str) -> bool:
     if len(re.findall(r"[A-Za-z']+", gap)) > CUE_GAP_WORDS or \
             len(re.findall(r"[\u3400-\u9fff]", gap)) > CUE_GAP_CHARS:
         return False
-    if _CUE_STOP.search(gap) or _UNIT_AFTER.match(gap):
+    if _CUE_STOP.search(gap) or _UNIT_AFTER.match(gap) or _PLURAL_AFTER.match(gap):
         return False
     # a question between words ends the number ('…, right? And 2 more'); a bare one is a reader's rising
     # voice in a list ('415? 555?')
@@ -1173,10 +1173,19 @@ class _Finder:
                 _business_number(digits, self.lang(first)):
             return
         context, unit = self.context_of(_Run(first.turn, first.start, first.end, first.digits))
-        before = self.turns[first.turn].text[:first.start][-_CONTEXT_CHARS:]
-        cued = _CUE_RE.search(before) or any(_CUE_RE.search(t) for t in self.earlier(first.turn))
-        if context not in KINDS or not cued or unit or _APPROX.search(before) or \
-                _UNIT_AFTER.match(self.turns[last.turn].text[last.end:]):
+        text, earlier = self.turns[first.turn].text, self.earlier(first.turn)
+        before = text[:first.start][-_CONTEXT_CHARS:]
+        if context is None and not any(_named(t, question=True) == "neg" for t in earlier):
+            # a cue a sentence back in the turn, no number since ('my cell, as I'm hardly in, it's …')
+            since = max((r.end for r in self.runs[first.turn] if r.end <= first.start and len(r.digits) >= 3),
+                        default=0)
+            if _named(text[since:first.start]) in KINDS:
+                before = text[since:first.start]
+                context = _named(before)
+        cued = _CUE_RE.search(before) or any(_CUE_RE.search(t) for t in earlier)
+        after = self.turns[last.turn].text[last.end:]
+        if context not in KINDS or not cued or unit or _APPROX.search(before) or _UNIT_AFTER.match(after) or \
+                _PLURAL_AFTER.match(after):
             return
         said = [self.turns[p.turn].text[p.start:p.end] for p in parts]
         groups = [g for piece in said for g in re.findall(r"\d{3,}", piece)]

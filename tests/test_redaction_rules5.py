@@ -71,6 +71,9 @@ def test_garbled_numbers_zh(lines: tuple[tuple[str, str], ...]) -> None:
     (("rep", "Your cell number?"), ("customer", "It's 415? Heaven 55? 2671.")),  # a list's rising voice
     # a garbled word at the segment break
     (("rep", "And your mobile?"), ("customer", "It's 646 heaven 5"), ("customer", "Marvin 2 1 4 4.")),
+    # the cue a sentence back in the turn
+    (("rep", "Anything else?"),
+     ("customer", "Use my cell phone, as I'm rarely at my desk, it's 415 heaven 55 time 2671 thanks.")),
     # a hesitation before the segment break
     (("rep", "Your cell?"), ("customer", "It's 415 heaven 55 uh"), ("customer", "2671 yeah.")),
 ])
@@ -126,6 +129,8 @@ def test_an_address_by_its_shape(lines: tuple[tuple[str, str], ...], language: s
       ("customer", "About 40 to 45 lines, maybe 50 next year.")), "en"),
     ((("rep", "What's your email?"), ("customer", "I'd rather not say, call the office and ask.")), "en"),
     ((("rep", "Your cell number?"), ("customer", "Sure, 646 22, right? And 4 more seats.")), "en"),
+    ((("rep", "Anything else?"),
+      ("customer", "Our phone system is old, we bought it years ago, it has 415 heaven 55 lines.")), "en"),
     # codes: a dial-in and its passcode, a verification code sent to the phone
     ((("rep", "How do I join the call?"),
       ("customer", "The dial-in is 800 555 0199, passcode 44172.")), "en"),
