@@ -833,9 +833,6 @@ def _cue_stretches(turn_index: int, text: str) -> list[_Stretch]:
     return out
 
 
-_EDGE = " ,，、.。-"  # what a piece of a stretch is trimmed of
-
-
 def _at_break(text: str) -> bool:
     """What sits between a stretch and ASR's segment break lets it go on over it: punctuation, lead-ins and
     hesitations (嗯, uh, and then), or one word that names nothing (a digit ASR garbled past any list)."""
@@ -846,18 +843,8 @@ def _at_break(text: str) -> bool:
         _CONTEXT_RE.search(text) is None and re.search(r"[?？]", text) is None
 
 
-def _uncovered(start: int, end: int, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The pieces of [start, end) no span covers."""
-    pieces, at = [], start
-    for s, e in sorted(spans):
-        if e <= at or s >= end:
-            continue
-        if s > at:
-            pieces.append((at, s))
-        at = max(at, e)
-    if at < end:
-        pieces.append((at, end))
-    return pieces
+_PLACEHOLDER = re.compile("|".join(re.escape(mark) for marks in PLACEHOLDERS.values()
+                                    for mark in marks.values()))
 
 
 class _Finder:
@@ -1182,7 +1169,8 @@ class _Finder:
             if _named(text[since:first.start]) in KINDS:
                 before = text[since:first.start]
                 context = _named(before)
-        cued = _CUE_RE.search(before) or any(_CUE_RE.search(t) for t in earlier)
+        # a placeholder names no cue: redacting the stored text again changes nothing (the backfill)
+        cued = any(_CUE_RE.search(_PLACEHOLDER.sub(" ", t)) for t in (before, *earlier))
         after = self.turns[last.turn].text[last.end:]
         if context not in KINDS or not cued or unit or _APPROX.search(before) or _UNIT_AFTER.match(after) or \
                 _PLURAL_AFTER.match(after):
@@ -1194,13 +1182,16 @@ class _Finder:
                 len(digits) < 7 and (_round(digits) or any(_round(g) for g in groups)):
             return
         for p in parts:
-            text = self.turns[p.turn].text
-            spans = [(f.start, f.end) for f in self.found if f.turn == p.turn]
-            for a, b in _uncovered(p.start, p.end, spans):
-                piece = text[a:b]
-                a, b = a + len(piece) - len(piece.lstrip(_EDGE)), b - len(piece) + len(piece.rstrip(_EDGE))
-                if b > a and any(isinstance(x, _Atom) for x in _atoms(text[a:b], loose=True)):
-                    self.found.append(Found(p.turn, a, b, context, digits))
+            # one placeholder over the part and the numbers found in it (a chain's pieces); their kind and
+            # checked value where there are any (the value's hash serves erasure requests)
+            inside = [f for f in self.found if f.turn == p.turn and f.start < p.end and f.end > p.start]
+            if any(f.kind == "email" for f in inside):
+                continue
+            value = max(inside, key=lambda f: len(f.value)) if inside else None
+            self.found = [f for f in self.found if f not in inside]
+            self.found.append(Found(p.turn, min([p.start, *(f.start for f in inside)]),
+                                    max([p.end, *(f.end for f in inside)]), value.kind if value else context,
+                                    value.value if value else digits))
 
 
 def find(transcript: Transcript) -> list[Found]:

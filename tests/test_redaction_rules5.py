@@ -148,8 +148,15 @@ def test_look_alikes_in_a_personal_context_are_kept(lines: tuple[tuple[str, str]
     assert [t.text for t in transcript.turns] == [text for _, text in lines]
 
 
+def test_one_placeholder_over_the_stretch_and_the_pieces_found_in_it() -> None:
+    assert redact_text("My cell is 312, fire 55, 8 sticks 21.", "en") == "My cell is [phone]."
+    assert redact_text("我手机号是幺三九期八八幺，二酒四六") == "我手机号是[电话]"
+
+
 @pytest.mark.parametrize("text", ["我手机号是幺三九期八八幺，二酒四六",
-                                  "My cell is 312, fire 55, 8 sticks 21."])
+                                  "My cell is 312, fire 55, 8 sticks 21.",
+                                  # a placeholder is no cue for the digits after it
+                                  "Anything else? 4155552671, and then 5 heaven 5 5 5."])
 def test_redacting_again_changes_nothing(text: str) -> None:
     once = redact_text(text)
     assert redact_text(once) == once != text
