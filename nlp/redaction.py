@@ -11,7 +11,10 @@ around the other's back-channel, said again after "不对，是…"):
 
 A checksum confirms an intact number, but ASR drops and changes digits, so a run of seven or more digits
 said in a personal context (身份证, 卡号, 手机, 电话, account, card, phone …; in the customer's words or in
-the question that asked for it, over back-channels) is redacted even when no check passes. Look-alikes are
+the question that asked for it, over back-channels) is redacted even when no check passes. Over a phone
+line ASR garbles more ('too neurotic. Two heaven free' for 206 273 70…): where a cue word (redaction.yaml
+cue_words) asked for the number, the whole stretch of digits, digit soundalikes and a garbled word or two
+between is redacted (cue stretches), over ASR's segment breaks too. Look-alikes are
 kept: a run followed by a unit (元, 台, dollars), a date, or said in an order/invoice/tracking/ticket
 context (by either side) is not a phone number; short runs are never personal. The words are data:
 nlp/data/redaction.yaml and nlp/data/spoken_digits.yaml.
@@ -24,6 +27,7 @@ it on the turn as a Redaction with its kind and time span. The found value trave
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -38,8 +42,11 @@ KINDS = ("phone", "id", "card", "email")
 # 4: the question over waits ('let me look', 'take your time'), full stops between groups, 艾克斯 for X,
 # 'order ID' as a look-alike, pay/刷卡/找我 context words, e-mail over waits, 'mend' for send, c o m, a split
 # over the rep's 'say the last four again' and over five parts; round numbers and years one after the
-# other are quantities; English uh/um inside a number, 'add'/'and' for 'at' after an e-mail question)
-RULES_VERSION = 4
+# other are quantities; English uh/um inside a number, 'add'/'and' for 'at' after an e-mail question;
+# 5: cue stretches: the digits a personal word asked for, with phone-band soundalikes and garbled words
+# between, over ASR's segment breaks; the context word at the end of the speaker's segment before; an
+# address's shape after a question for one)
+RULES_VERSION = 5
 PLACEHOLDERS = {
     "zh": {"phone": "[电话]", "id": "[身份证]", "card": "[银行卡]", "email": "[邮箱]"},
     "en": {"phone": "[phone]", "id": "[id]", "card": "[card]", "email": "[email]"},
@@ -66,11 +73,18 @@ _EN_SOUNDALIKE_RE = re.compile(
     re.IGNORECASE)
 _ZH_SOUNDALIKE = {said: digit for digit, chars in load_yaml("spoken_digits.yaml")["zh_soundalikes"].items()
                   for said in chars}
+_DIGIT_WORDS = load_yaml("spoken_digits.yaml")
+# the many more words ASR writes for a digit inside a number a personal word asked for (cue stretches)
+_EN_CUE_ALIKE = {said: digit for digit, words in _DIGIT_WORDS["en_cue_soundalikes"].items() for said in words}
+_EN_CUE_ALIKE_RE = re.compile(
+    "(?:" + "|".join(re.escape(w) for w in sorted(_EN_CUE_ALIKE, key=len, reverse=True)) + r")(?![A-Za-z'])",
+    re.IGNORECASE)
+_ZH_CUE_ALIKE = {said: digit for digit, chars in _DIGIT_WORDS["zh_cue_soundalikes"].items() for said in chars}
 _ZH_X = ("艾克斯", "爱克斯", "埃克斯")
 _FULLWIDTH = {chr(0xFF10 + i): str(i) for i in range(10)}
 # what may sit between the digits of one number: spaces, dashes, commas, a hesitation
 _PLUS = re.compile(r"(?:\+|\bplus\s+|加)\s*\(?$", re.IGNORECASE)
-_GAP_CHARS = set(" \t-–—,，、.·()（）")
+_GAP_CHARS = set(" \t-–—,，、.·()（）…")
 _FILLERS = ("嗯", "呃", "额")
 _EN_GAPWORDS = ("dash", "hyphen")
 _EN_FILLERS = ("uh", "um", "umm", "uhh", "er", "erm")  # a hesitation inside a number, as ASR writes it
@@ -108,6 +122,8 @@ _UNIT_AFTER = re.compile(r"^\s*(?:元|块|毛|万|亿|台|个|件|套|张|份|�
 _AMOUNT = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _UNIT_BEFORE = re.compile(r"(?:[¥$￥€£]|rmb|usd|第)\s*$", re.IGNORECASE)
 _CONTEXT_CHARS = 24  # how far before a number its context may be, within the turn
+_CUE_RE = re.compile("|".join(rf"(?<![A-Za-z]){re.escape(w)}(?![A-Za-z])" if w.isascii() else re.escape(w)
+                              for w in sorted(_RULES["cue_words"], key=len, reverse=True)), re.IGNORECASE)
 
 
 @dataclass
@@ -116,6 +132,7 @@ class _Atom:
     end: int
     digits: str  # "" for an X (the ID check character)
     soundalike: bool = False  # a word ASR wrote for a digit (spoken_digits.yaml): a digit only beside one
+    loose: bool = False  # a cue soundalike: a digit only inside a cue stretch (never at its edges)
 
 
 @dataclass
@@ -142,9 +159,10 @@ class Found:
 _EN_WORD = re.compile(r"[A-Za-z]+")
 
 
-def _atoms(text: str) -> list[_Atom | str]:
+def _atoms(text: str, loose: bool = False) -> list[_Atom | str]:
     """The text as digit atoms and gaps: a list of _Atom and, between them, the separator kind
-    ("gap": joinable, "break": anything else)."""
+    ("gap": joinable, "break": anything else). loose: the cue soundalikes are atoms too, and no soundalike
+    is settled (for cue stretches, which judge them themselves)."""
     out: list[_Atom | str] = []
     i, n = 0, len(text)
     while i < n:
@@ -163,6 +181,10 @@ def _atoms(text: str) -> list[_Atom | str]:
             continue
         if ch in _ZH_SOUNDALIKE:
             out.append(_Atom(i, i + 1, _ZH_SOUNDALIKE[ch], soundalike=True))
+            i += 1
+            continue
+        if loose and ch in _ZH_CUE_ALIKE:
+            out.append(_Atom(i, i + 1, _ZH_CUE_ALIKE[ch], soundalike=True, loose=True))
             i += 1
             continue
         spelled_x = next((x for x in _ZH_X if text.startswith(x, i)), None)  # the X of an ID as said: 艾克斯
@@ -185,6 +207,13 @@ def _atoms(text: str) -> list[_Atom | str]:
                 said = re.sub(r"\s+", " ", alike.group(0).lower())
                 out.append(_Atom(i, alike.end(), _EN_SOUNDALIKE[said], soundalike=True))
                 i = alike.end()
+                continue
+            cue_alike = _EN_CUE_ALIKE_RE.match(text, i) if loose and (i == 0 or not text[i - 1].isalpha()) \
+                else None
+            if cue_alike is not None and low not in _EN_DIGITS:
+                out.append(_Atom(i, cue_alike.end(), _EN_CUE_ALIKE[cue_alike.group(0).lower()],
+                                 soundalike=True, loose=True))
+                i = cue_alike.end()
                 continue
             if low in _EN_DIGITS and (low not in ("o", "oh") or _near_digit(out) or
                                       _digit_next(text, m.end())):
@@ -234,7 +263,7 @@ def _atoms(text: str) -> list[_Atom | str]:
             continue
         out.append("break")
         i += 1
-    return _settle_soundalikes(out)
+    return out if loose else _settle_soundalikes(out)
 
 
 def _dotted_groups(text: str, dot: int) -> bool:
@@ -364,6 +393,19 @@ def _phone(digits: str, language: str = "zh") -> str | None:
     return None
 
 
+def _business_number(digits: str, language: str = "zh") -> bool:
+    """A number a business answers, not a person (toll-free 800 / 400, shared-cost, premium-rate, UAN)."""
+    import phonenumbers
+
+    try:  # read as said where the language is spoken (1 800 … in English is not a Chinese mobile)
+        number = phonenumbers.parse(digits, "US" if language == "en" else "CN")
+    except phonenumbers.NumberParseException:
+        return False
+    kinds = phonenumbers.PhoneNumberType
+    return phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in (
+        kinds.TOLL_FREE, kinds.SHARED_COST, kinds.PREMIUM_RATE, kinds.UAN)
+
+
 def _china_mobile(digits: str) -> bool:
     return len(digits) == 11 and digits[0] == "1" and digits[1] in "3456789"
 
@@ -421,7 +463,7 @@ def classify(digits: str, x_end: bool = False, context: str | None = None,
         return None
     if _resident_id(digits, x_end):
         return "id", digits + ("X" if x_end else "")
-    if context == "neg" or (unit and context is None):
+    if context == "neg" or (unit and context is None) or _business_number(digits, language):
         return None
     if context == "id" and 14 <= n + x_end <= 20:
         return "id", digits + ("X" if x_end else "")
@@ -507,7 +549,8 @@ def _word_bounded(text: str, start: int, end: int) -> bool:
 
 # --- e-mail addresses --------------------------------------------------------------------------------
 
-_TLD = r"(?:com|c\s+o\s+m|net|org|cn|io|co|edu|gov|biz|info|me|hk|uk|de|jp|sg)"
+_TLD = "(?:" + "|".join(re.escape(str(t)).replace(r"\ ", r"\s+")
+                        for t in sorted(_RULES["top_level_domains"], key=len, reverse=True)) + ")"
 _EN_USER = r"(?:[a-z0-9]+(?:\s*(?:\.|dot|underscore|_|dash|-|hyphen)\s*[a-z0-9]+)*)"
 _EN_SPELLED = r"(?:(?:[a-z0-9]\s+){2,}[a-z0-9])"
 _EMAIL_WRITTEN = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
@@ -528,6 +571,14 @@ _ADDRESS_END = re.compile(
     r"(?:com|net|org|cn|io|co|edu|" + "|".join(_ADDRESS_SOUNDALIKES["com"]) + r")\b[\s.。!！]*$",
     re.IGNORECASE)
 REPLY_WORDS = 12  # a reply to 'your e-mail?' this short that ends like an address is taken whole
+# the shape of a spoken address however ASR heard its words: an 'at' (add, and …), then a 'dot' (not, lot …)
+# or a top-level domain ('a pretty rough and so-so not the O'); a reply of SHAPE_WORDS or fewer to a
+# question for an address that has it is taken whole
+_ADDRESS_SHAPE = re.compile(
+    r"(?:\b(?:at|" + "|".join(_ADDRESS_SOUNDALIKES["at"]) + r")\b|@|艾特|爱特|埃特).*?"
+    r"(?:\b(?:dot|" + "|".join(_ADDRESS_SOUNDALIKES["dot"]) + r")\b|点|\.(?=[A-Za-z]{2})|"
+    r"\b(?:com|net|org|" + "|".join(_ADDRESS_SOUNDALIKES["com"]) + r")\b)", re.IGNORECASE)
+SHAPE_WORDS = 16
 _EMAIL_GLUED = re.compile(rf"\b([a-z0-9._\-]+?)at([a-z0-9\-]+\.{_TLD})\b", re.IGNORECASE)
 _ZH_DIGIT_CLASS = "零〇一二三四五六七八九幺"
 _ZH_USER = rf"[A-Za-z0-9_\-{_ZH_DIGIT_CLASS}]+(?:\s*(?:点|\.|下划线|杠)\s*[A-Za-z0-9{_ZH_DIGIT_CLASS}]+)*"
@@ -580,6 +631,8 @@ def _word_list_re(words: list[str]) -> re.Pattern[str]:
 _EMAIL_CONTEXT = _word_list_re(_RULES["email_words"])
 _SEND_CONTEXT = _word_list_re(_RULES["send_words"] + _RULES["reach_words"])
 _MAIL_DOMAINS = {str(d).lower() for d in _RULES["mail_domains"]}
+_EMAIL_PROVIDER = re.compile(rf"\b({_EN_USER})\s+at\s+(?:{'|'.join(sorted(map(re.escape, _MAIL_DOMAINS)))})\b"
+                             r"(?!\s*(?:\.|dot|点)\s*[a-z])", re.IGNORECASE)
 
 
 _ASK_SEND = _word_list_re(_RULES["send_words"])
@@ -617,8 +670,9 @@ def _emails(text: str, earlier: tuple[str, ...] = ()) -> list[tuple[int, int, st
         if m and len(m.group(1).split()) <= 6 and _ADDRESS_LIKE.search(m.group(1)):
             found.append((m.start(1), m.end(1), _spoken_address(m.group(1))))
             return found
-        if len(text.split()) <= REPLY_WORDS and _ADDRESS_END.search(text) and \
-                _asks_for_address(earlier, text):
+        if (len(text.split()) <= REPLY_WORDS and _ADDRESS_END.search(text) or
+                len(text.split()) <= SHAPE_WORDS and _ADDRESS_SHAPE.search(text) and
+                _asks_for_address(earlier, "")) and _asks_for_address(earlier, text):
             body = text.strip().rstrip(".。!！ ")
             start = text.index(body)
             found.append((start, start + len(body), _spoken_address(body)))
@@ -652,6 +706,10 @@ def _emails(text: str, earlier: tuple[str, ...] = ()) -> list[tuple[int, int, st
             if pattern is _EMAIL_EN_HEARD:
                 said = re.sub(_AT_HEARD, " at ", said, count=1, flags=re.IGNORECASE)
             found.append((start, m.end(), _spoken_address(said)))
+    if just_asked:  # 'it's t reed at icloud': a mail provider, its domain unsaid
+        for m in _EMAIL_PROVIDER.finditer(text):
+            if free(m.start(), m.end()) and m.group(1).strip().lower() not in _NOT_USERS:
+                found.append((m.start(), m.end(), _spoken_address(m.group(0)) + ".com"))
     return found
 
 
@@ -696,6 +754,99 @@ def _strong(digits: str, x_end: bool, language: str, context: str | None = None)
     return got is not None and (context not in KINDS or got[0] == context)
 
 
+# --- cue stretches: the digits a personal word asked for, as garbled as phone-band ASR writes them ----
+
+CUE_DIGITS = 5  # the fewest digits (or words heard for one) a cue stretch holds; a personal number has 7+
+CUE_GAP_WORDS = 2  # the most English words between two digits of one stretch ('time camera 93')
+CUE_GAP_CHARS = 2  # the most Chinese characters between two digits of one stretch (以及1假要38…)
+# what ends a stretch: a date, a time, an amount, a unit
+_CUE_STOP = re.compile(
+    r"[年月日号点分秒午元块毛万千百十个台岁周%$¥￥€£:/：]|\b(?:jan(?:uary)?|feb(?:ruary)?|march|april|may|"
+    r"june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|mondays?|tuesdays?|"
+    r"wednesdays?|thursdays?|fridays?|saturdays?|sundays?|today|tomorrow|am|pm|a\.m|p\.m|o'clock|noon|"
+    r"hundred|thousand|million|billion|percent|per|dollars?|bucks|yuan|st|nd|rd|th)\b", re.IGNORECASE)
+# a plural right after a number: it counts things ('45 lines', '415 heaven 55 lines')
+_PLURAL_AFTER = re.compile(r"^\s*(?!thanks\b|cheers\b)[A-Za-z]{3,}s\b", re.IGNORECASE)
+# a number said as a guess is a quantity ('about 40 to 45', '大概四十五')
+_APPROX = re.compile(r"(?:\b(?:about|around|roughly|approximately|maybe|nearly|almost|over|under|some)|"
+                     r"大概|大约|差不多|将近|估计)[\s,，]*$", re.IGNORECASE)
+
+
+@dataclass
+class _Stretch:
+    turn: int
+    start: int  # character offsets in the turn text
+    end: int
+    digits: str
+    real: int  # digits said as digits (not heard as another word)
+    garbled: bool  # a soundalike in it, or a word between its digits
+
+
+def _cue_gap(gap: str) -> bool:
+    """Two digits with `gap` between may be one number ASR garbled: a few words, no date, amount, unit,
+    question or look-alike's name."""
+    if len(re.findall(r"[A-Za-z']+", gap)) > CUE_GAP_WORDS or \
+            len(re.findall(r"[\u3400-\u9fff]", gap)) > CUE_GAP_CHARS:
+        return False
+    if _CUE_STOP.search(gap) or _UNIT_AFTER.match(gap) or _PLURAL_AFTER.match(gap):
+        return False
+    # a question between words ends the number ('…, right? And 2 more'); a bare one is a reader's rising
+    # voice in a list ('415? 555?')
+    if re.search(r"[?？]", gap) and not _tight(gap):
+        return False
+    return not any(_CONTEXT_KIND[h.group(0).lower()] == "neg" and
+                   (not h.group(0).isascii() or _word_bounded(gap, h.start(), h.end()))
+                   for h in _CONTEXT_RE.finditer(gap))
+
+
+def _tight(gap: str) -> bool:
+    return re.search(r"[A-Za-z\u3400-\u9fff]", gap) is None
+
+
+def _cue_stretches(turn_index: int, text: str) -> list[_Stretch]:
+    """The stretches of a turn that may be one number: its digits, digit words and soundalikes (cue ones
+    too) with little between (_cue_gap), without cue soundalikes on the edges."""
+    atoms = [a for a in _atoms(text, loose=True) if isinstance(a, _Atom)]
+    while True:  # a cue soundalike counts only right between two digits (是, 就, 我 are everywhere)
+        kept = [a for k, a in enumerate(atoms) if not a.loose or 0 < k < len(atoms) - 1 and
+                _tight(text[atoms[k - 1].end:a.start]) and _tight(text[a.end:atoms[k + 1].start])]
+        if len(kept) == len(atoms):
+            break
+        atoms = kept
+    groups: list[list[_Atom]] = []
+    for atom in atoms:
+        if groups and _cue_gap(text[groups[-1][-1].end:atom.start]):
+            groups[-1].append(atom)
+        else:
+            groups.append([atom])
+    out: list[_Stretch] = []
+    for group in groups:
+        # a quantity said after the number, a word or two on ('…五，最后一位'), is no part of it
+        while len(group) > 1 and _UNIT_AFTER.match(text[group[-1].end:]) and \
+                not _tight(text[group[-2].end:group[-1].start]):
+            group.pop()
+        if group:
+            garbled = any(a.soundalike for a in group) or any(
+                not _tight(text[x.end:y.start]) for x, y in itertools.pairwise(group))
+            out.append(_Stretch(turn_index, group[0].start, group[-1].end, "".join(a.digits for a in group),
+                                sum(len(a.digits) for a in group if not a.soundalike), garbled))
+    return out
+
+
+def _at_break(text: str) -> bool:
+    """What sits between a stretch and ASR's segment break lets it go on over it: punctuation, lead-ins and
+    hesitations (嗯, uh, and then), or one word that names nothing (a digit ASR garbled past any list)."""
+    if _END_PUNCT.fullmatch(text) or _LEAD_IN.fullmatch(text):
+        return True
+    words = re.findall(r"[A-Za-z']+", text)
+    return len(words) <= 1 and len(re.findall(r"[\u3400-\u9fff]", text)) <= 1 and \
+        _CONTEXT_RE.search(text) is None and re.search(r"[?？]", text) is None
+
+
+_PLACEHOLDER = re.compile("|".join(re.escape(mark) for marks in PLACEHOLDERS.values()
+                                    for mark in marks.values()))
+
+
 class _Finder:
     """The personal numbers of one transcript: runs of digits, what they are, and the joins of runs that
     belong to one number (over turns, over words ASR put between, after a correction)."""
@@ -734,6 +885,10 @@ class _Finder:
             if other.speaker == turn.speaker:
                 runs = self.runs[j]
                 if runs and _END_PUNCT.fullmatch(other.text[runs[-1].end:]):
+                    out.append(other.text[-_CONTEXT_CHARS:])
+                    break
+                # ASR cut the turn after its context word ('My cell is' | '415 …', 'Quote case' | 'number …')
+                if not runs and _CONTEXT_RE.search(other.text[-_CONTEXT_CHARS:]):
                     out.append(other.text[-_CONTEXT_CHARS:])
                     break
                 if not quiet or any(len(r.digits) >= 3 for r in runs):  # not 一下, 一点
@@ -956,6 +1111,89 @@ class _Finder:
         return None
 
 
+    # cue stretches: what is left of a number a personal word asked for, however garbled
+
+    def stretch_after(self, tail: _Stretch, stretches: list[list[_Stretch]]) -> _Stretch | None:
+        """The stretch that opens the speaker's next turn (ASR's next segment) and may go on from `tail`,
+        which ends its turn: only the other speaker's back-channels between, a lead-in before it; at the
+        break a hesitation or one garbled word ('415 555 uh' | '2671', '415 555' | 'Neelur 2671')."""
+        turn = self.turns[tail.turn]
+        if not _at_break(turn.text[tail.end:]) or tail is not stretches[tail.turn][-1]:
+            return None
+        for j in range(tail.turn + 1, min(len(self.turns), tail.turn + 4)):
+            nxt = self.turns[j]
+            if nxt.start - turn.end > SPLIT_GAP_S:
+                return None
+            if nxt.speaker != turn.speaker:
+                if not _back_channel(nxt.text) and not _REPEAT_ASK.search(nxt.text):
+                    return None
+                continue
+            if not stretches[j]:
+                return None
+            head = stretches[j][0]
+            return head if _at_break(nxt.text[:head.start]) else None
+        return None
+
+    def cue_stretches(self) -> None:
+        """A stretch (over the speaker's next segments) of at least CUE_DIGITS digits and soundalikes, one
+        of them said as a digit, where a personal word asked for a number (in the turn or the question):
+        redacted where nothing found covers it yet, unless a unit, an amount or round numbers go with it."""
+        stretches = [_cue_stretches(i, turn.text) for i, turn in enumerate(self.turns)]
+        used: set[tuple[int, int]] = set()
+        for items in stretches:
+            for stretch in items:
+                if (stretch.turn, stretch.start) in used:
+                    continue
+                parts = [stretch]
+                while len(parts) < 5 and (nxt := self.stretch_after(parts[-1], stretches)) is not None:
+                    parts.append(nxt)
+                used.update((p.turn, p.start) for p in parts)
+                self.take_stretch(parts)
+
+    def take_stretch(self, parts: list[_Stretch]) -> None:
+        """Redact the stretch (its parts over segments) where the checks let it be one number."""
+        first, last = parts[0], parts[-1]
+        digits = "".join(p.digits for p in parts)
+        real = sum(p.real for p in parts)
+        # short and heard whole: a short number (a hotline, an extension), not a garbled long one
+        if len(digits) < CUE_DIGITS or not real or len(digits) < 7 and not any(p.garbled for p in parts) or \
+                _business_number(digits, self.lang(first)):
+            return
+        context, unit = self.context_of(_Run(first.turn, first.start, first.end, first.digits))
+        text, earlier = self.turns[first.turn].text, self.earlier(first.turn)
+        before = text[:first.start][-_CONTEXT_CHARS:]
+        if context is None and not any(_named(t, question=True) == "neg" for t in earlier):
+            # a cue a sentence back in the turn, no number since ('my cell, as I'm hardly in, it's …')
+            since = max((r.end for r in self.runs[first.turn] if r.end <= first.start and len(r.digits) >= 3),
+                        default=0)
+            if _named(text[since:first.start]) in KINDS:
+                before = text[since:first.start]
+                context = _named(before)
+        # a placeholder names no cue: redacting the stored text again changes nothing (the backfill)
+        cued = any(_CUE_RE.search(_PLACEHOLDER.sub(" ", t)) for t in (before, *earlier))
+        after = self.turns[last.turn].text[last.end:]
+        if context not in KINDS or not cued or unit or _APPROX.search(before) or _UNIT_AFTER.match(after) or \
+                _PLURAL_AFTER.match(after):
+            return
+        said = [self.turns[p.turn].text[p.start:p.end] for p in parts]
+        groups = [g for piece in said for g in re.findall(r"\d{3,}", piece)]
+        # amounts, round numbers: quantities ('about 1500 to 2000', 10000)
+        if any(_round_groups(piece) or _AMOUNT.search(piece) for piece in said) or \
+                len(digits) < 7 and (_round(digits) or any(_round(g) for g in groups)):
+            return
+        for p in parts:
+            # one placeholder over the part and the numbers found in it (a chain's pieces); their kind and
+            # checked value where there are any (the value's hash serves erasure requests)
+            inside = [f for f in self.found if f.turn == p.turn and f.start < p.end and f.end > p.start]
+            if any(f.kind == "email" for f in inside):
+                continue
+            value = max(inside, key=lambda f: len(f.value)) if inside else None
+            self.found = [f for f in self.found if f not in inside]
+            self.found.append(Found(p.turn, min([p.start, *(f.start for f in inside)]),
+                                    max([p.end, *(f.end for f in inside)]), value.kind if value else context,
+                                    value.value if value else digits))
+
+
 def find(transcript: Transcript) -> list[Found]:
     """Every personal number and address in the transcript, in turn order."""
     finder = _Finder(transcript)
@@ -963,6 +1201,7 @@ def find(transcript: Transcript) -> list[Found]:
     for runs in finder.runs:
         finder.turn_runs(runs)
     finder.corrections()
+    finder.cue_stretches()
     finder.found.sort(key=lambda f: (f.turn, f.start))
     return finder.found
 
