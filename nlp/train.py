@@ -26,7 +26,7 @@ from sklearn.model_selection import GroupKFold
 from threadpoolctl import threadpool_limits
 
 from callscope.models.document import STAGES, Transcript, Turn
-from callscope.nlp.corpus import MIXED, NO_OBJECTION, Call, Example, augment, corpus_sha256, load_corpus
+from callscope.nlp.corpus import MIXED, NO_OBJECTION, TEAM, Call, Example, augment, corpus_sha256, load_corpus
 from callscope.nlp.features import build_classifier
 from callscope.nlp.model import ARTIFACT, ARTIFACT_VERSION, SEED, Classifiers, write_artifact
 from callscope.nlp.objections import (
@@ -275,6 +275,12 @@ def _answer_figures(classifiers: Classifiers, test: list[Example]) -> dict[str, 
             "handled_lexicon_agreement": round(float(np.mean(lexicon)), 3), "handled_answers": len(answers)}
 
 
+def _mean_figures(per_author: list[dict]) -> dict[str, float]:
+    """Each figure's unweighted mean over authors: every outside author counts as one new phrasing style."""
+    keys = [k for k in per_author[0] if all(k in f for f in per_author)] if per_author else []
+    return {k: round(float(np.mean([f[k] for f in per_author])), 3) for k in keys}
+
+
 def _call_objection_figures(tp: int, fp: int, fn: int, handled: int) -> dict[str, float]:
     """The evaluation's objection figures (type match, time tolerance as turns), on held-out calls."""
     precision = tp / (tp + fp) if tp + fp else 0.0
@@ -319,10 +325,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="only print leave-one-author-out figures (train without each author's file, "
                              "test on it); writes nothing. With the rubric's agreement per item: "
                              "python -m callscope.scoring agreement")
+    parser.add_argument("--authors", nargs="+", metavar="AUTHOR",
+                        help="with --leave-one-author-out: only these held-out authors (team, authors_a ...)")
     args = parser.parse_args(argv)
     if args.leave_one_author_out:
-        for author, figures in leave_one_author_out(SEED).items():
+        per_author = leave_one_author_out(SEED, args.authors)
+        for author, figures in per_author.items():
             print(author, json.dumps(figures, ensure_ascii=False))
+        print("mean_outside_authors", json.dumps(_mean_figures(
+            [f for a, f in per_author.items() if a != TEAM]), ensure_ascii=False))
         return 0
     figures = {} if args.no_cv else cross_validate(SEED)
     for key, value in figures.items():
