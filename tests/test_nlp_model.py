@@ -89,6 +89,14 @@ def test_missing_artifact_is_retrained_into_the_cache_and_reused(fresh_loader, t
 
 
 def test_artifact_from_another_sklearn_is_not_loaded(fresh_loader, tmp_path) -> None:
+    # the loader must decide to retrain; the training itself is the test above's (minutes: not twice)
+    fitted = []
+
+    def fit_once(seed: int):
+        fitted.append(seed)
+        return nlp_model.read_artifact(nlp_model.ARTIFACT, {**meta, "sklearn": sklearn.__version__})
+
+    fresh_loader.setattr(nlp_classifiers, "fit_classifiers", fit_once)
     stale = tmp_path / "models" / nlp_model.ARTIFACT.name
     stale.parent.mkdir()
     shutil.copy(nlp_model.ARTIFACT, stale)
@@ -101,5 +109,6 @@ def test_artifact_from_another_sklearn_is_not_loaded(fresh_loader, tmp_path) -> 
     (cache / "nlp" / nlp_model.ARTIFACT.name).write_bytes(b"not a pickle")
     (cache / "nlp" / nlp_model.ARTIFACT_META.name).write_text(json.dumps(meta), encoding="utf-8")
     loaded = nlp_classifiers.load_classifiers(Settings(cache_dir=cache))
+    assert fitted == [nlp_model.SEED]
     assert loaded.meta["sklearn"] == sklearn.__version__
     assert (cache / "nlp" / nlp_model.ARTIFACT.name).stat().st_size > 1000
