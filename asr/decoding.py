@@ -283,22 +283,77 @@ def _redecode_clips(model: LoadedModel, audio: np.ndarray, gaps: list[tuple[floa
     """The words of each gap, then of each check (stretches in seconds), from batched passes.
     Noise-like output is dropped.
 
-    Gaps (speech with no heard words) are decoded one clip each. Packing them, a short silence apart,
-    into shared 30 s clips saved encoder passes but repeated the main pass's failure: Whisper decoding
-    glued utterances without timestamps skips whole ones and times the words it did write over the
-    skipped audio (joined real speech, issue 13: a packed second look put the first words of one clip
-    on another clip's time and lost that clip). A gap piece that loops gets the repetition guard's
-    remedy. Checks (regions that have words, decoded again to test their language) stay packed (one
-    encoder pass per CLIP_SECONDS) and get no remedy: their words stand.
+    Gaps (speech with no heard words) lying within CLIP_SECONDS of each other are first decoded
+    together, as one clip of the call's own audio from the first to the last (pauses and the speech
+    between them kept, nothing glued): a loop in the main pass loses the rest of its 30 s chunk, and
+    each of the utterances it lost, decoded in a clip of its own, cost a whole encoder pass (phone-band
+    redaction calls: 8 gap clips on one channel, more encoder passes than its main pass). A gap of such
+    a clip that gets no heard word, or whose clip loops, is decoded again in a clip of its own. Packing
+    gaps glued a short silence apart instead repeated the main pass's failure: Whisper decoding glued
+    utterances without timestamps skips whole ones and times the words it did write over the skipped
+    audio (joined real speech, issue 13). A gap piece that loops gets the repetition guard's remedy.
+    Checks (regions that have words, decoded again to test their language) stay packed (one encoder
+    pass per CLIP_SECONDS) and get no remedy: their words stand.
     """
     duration = len(audio) / SAMPLE_RATE
-    results, _ = _decode_packed(model, audio, _pieces(gaps, duration), len(gaps), settings, language,
-                                multilingual=multilingual, pack=False, remedied=len(gaps))
+    results: list[list[Word]] = [[] for _ in gaps]
+    groups = gap_groups(gaps)
+    shared = [g for g in groups if len(g) > 1]
+    alone = [g[0] for g in groups if len(g) == 1]
+    if shared:
+        spans = [(max(0.0, gaps[g[0]][0] - 0.2), min(duration, gaps[g[-1]][1] + 0.2)) for g in shared]
+        for group, (words, looped) in zip(shared, _decode_spans(model, audio, spans, settings, language,
+                                                                multilingual=multilingual), strict=True):
+            for word in [] if looped else words:
+                i = next((i for i in group if _inside(word, gaps[i][0] - 0.2, gaps[i][1] + 0.2)), None)
+                if i is not None:
+                    a, b = gaps[i]
+                    word.start, word.end = max(a - 0.2, word.start), min(b + 0.2, word.end)
+                    results[i].append(word)
+            alone += [i for i in group if not any(w.probability >= HEARD_PROBABILITY for w in results[i])]
+    if alone:
+        alone.sort()
+        found, _ = _decode_packed(model, audio, _pieces([gaps[i] for i in alone], duration), len(alone),
+                                  settings, language, multilingual=multilingual, pack=False,
+                                  remedied=len(alone))
+        for i, words in zip(alone, found, strict=True):
+            results[i] = words
     if checks:
         found, _ = _decode_packed(model, audio, _pieces(checks, duration), len(checks), settings, language,
                                   multilingual=multilingual, pack=True, remedied=0)
         results += found
     return results
+
+
+def gap_groups(gaps: list[tuple[float, float]]) -> list[list[int]]:
+    """Indices of the gaps, in time order, in groups that one clip of at most CLIP_SECONDS covers
+    (with 0.2 s of context each side); a gap longer than that stands alone."""
+    groups: list[list[int]] = []
+    for i in sorted(range(len(gaps)), key=lambda k: gaps[k][0]):
+        if groups and gaps[i][1] - gaps[groups[-1][0]][0] + 0.4 <= CLIP_SECONDS:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def _decode_spans(model: LoadedModel, audio: np.ndarray, spans: list[tuple[float, float]],
+                  settings: Settings, language: str, *, multilingual: bool) -> list[tuple[list[Word], bool]]:
+    """Each span of the call's audio (seconds, at most CLIP_SECONDS) decoded as a clip of its own in one
+    batched pass: its words (noise-like segments dropped) and whether it looped."""
+    longest = max(b - a for a, b in spans)
+    options = {**_options(settings, language, multilingual=multilingual), "max_new_tokens": _budget(longest)}
+    segments, _ = model.batched.transcribe(audio, clip_timestamps=[{"start": a, "end": b} for a, b in spans],
+                                           batch_size=settings.batch_size, **options)
+    out: list[tuple[list[Word], bool]] = [([], False) for _ in spans]
+    starts = [a for a, _ in spans]
+    for segment in segments:
+        k = max(0, bisect.bisect_right(starts, (segment.start + segment.end) / 2) - 1)
+        if _loops(segment):
+            out[k] = (out[k][0], True)
+        elif not _noise(segment):
+            out[k][0].extend(_words(segment))
+    return out
 
 
 def _decode_packed(model: LoadedModel, audio: np.ndarray, pieces: list[tuple[int, float, float]], count: int,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from bench import realspeech
-from callscope.asr.decoding import MIN_REGION, uncovered_speech
+from callscope.asr.decoding import CLIP_SECONDS, MIN_REGION, gap_groups, uncovered_speech
 from callscope.asr.punctuation import punctuate_zh
 from callscope.asr.turns import SpeakerWord, build_turns
 from callscope.models.document import Word
@@ -52,6 +52,16 @@ def test_a_region_holding_only_an_unheard_word_is_dropped_speech() -> None:
     assert uncovered_speech(speech, [Word(43.5, 43.9, "北", 0.0)]) == [(43.45, 44.94)]
     assert uncovered_speech(speech, [Word(43.5, 43.9, "北京", 0.9)]) == []
     assert uncovered_speech([(0.0, 0.8)], []) == []  # under a second: a breath, a click
+
+
+def test_gaps_near_each_other_share_one_clip_of_the_calls_own_audio() -> None:
+    # phone-band redaction call, customer channel: a loop in the main pass lost the rest of its chunk,
+    # five utterances in 33 s; four fit one clip, the fifth and the far ones get their own
+    gaps = [(67.74, 73.10), (78.20, 81.26), (83.29, 85.96), (88.95, 92.39), (95.22, 100.14),
+            (129.02, 132.30), (267.96, 271.14), (332.31, 335.30)]
+    assert gap_groups(gaps) == [[0, 1, 2, 3], [4], [5], [6], [7]]
+    assert gap_groups([(10.0, 12.0), (0.0, 2.0)]) == [[1, 0]]  # in time order
+    assert gap_groups([(0.0, CLIP_SECONDS + 1), (CLIP_SECONDS + 2, CLIP_SECONDS + 3)]) == [[0], [1]]
 
 
 @pytest.mark.parametrize(("text", "expected"), [
