@@ -17,8 +17,9 @@
    Each server process keeps a rep's evaluation, the team figures and the roll-ups it read while the
    rep's calls are unchanged (api.services.evaluation), so after the warm-up most requests are
    answered from what was kept, as on a real service between two changes to a rep's calls.
-4. CPU per request in-process, one at a time: as asked again, and as a first ask (everything kept
-   dropped before each request: the cost right after a rep's calls change).
+4. CPU per request in-process, one at a time: as asked (the first ask of each rep in the process
+   counts everything), and right after a change to the calls of the rep asked (or of one rep of the
+   team asked): that rep's newest roll-up rewritten in the database before each request.
 5. The evaluation is also run in-process once with a statement counter, to say where its time goes.
 
 SQLite (a temp data dir) and PostgreSQL (a database created on the server of --pg-admin and dropped).
@@ -477,10 +478,12 @@ def cpu_costs(data_dir: Path, database_url: str, seeded: Seeded, n: int) -> dict
     from fastapi.testclient import TestClient
 
     from callscope.api.app import create_app
-    from callscope.api.services.evaluation import forget_kept
     from callscope.core.config import Settings
+    from callscope.models.db import make_engine
 
     settings = Settings(data_dir=data_dir, database_url=database_url, webhook_delivery=False)
+    engine = make_engine(database_url or f"sqlite:///{data_dir / 'callscope.db'}")
+    rng = random.Random(5)
     headers = {"Authorization": f"Bearer {seeded.token}"}
     out: dict[str, dict[str, Any]] = {}
     with TestClient(create_app(settings, start_workers=False)) as client:
@@ -495,16 +498,36 @@ def cpu_costs(data_dir: Path, database_url: str, seeded: Seeded, n: int) -> dict
                     cpu.append((time.process_time() - c0) * 1000)
                     wall.append((time.perf_counter() - w0) * 1000)
             if "evaluation" in name or "leaderboard" in name:
-                for path in paths:  # a first ask: nothing kept from an earlier one (a rep's calls changed)
-                    forget_kept()
+                for path in paths:  # right after a change to the calls of the rep asked (one of the team)
+                    touch_rep(engine, path, rng)
                     c0 = time.process_time()
                     if client.get(path, headers=headers).status_code == 200:
                         first.append((time.process_time() - c0) * 1000)
             out[name] = {"requests": len(cpu), "cpu_p50_ms": percentile(cpu, 50),
                          "cpu_p99_ms": percentile(cpu, 99), "wall_p50_ms": percentile(wall, 50),
-                         "first_ask_cpu_p50_ms": percentile(first, 50) if first else None,
-                         "first_ask_cpu_p99_ms": percentile(first, 99) if first else None}
+                         "after_change_cpu_p50_ms": percentile(first, 50) if first else None,
+                         "after_change_cpu_p99_ms": percentile(first, 99) if first else None}
+    engine.dispose()
     return out
+
+
+def touch_rep(engine, path: str, rng: random.Random) -> None:  # noqa: ANN001
+    """What a change to a rep's calls does to what the server keeps: the newest roll-up of the rep of
+    path (/reps/ID/...), or of one rep of the team (/teams/ID/...), rewritten with a new updated_at, as
+    a refresh after an analysis or an override writes it."""
+    from sqlalchemy import func, select, update
+
+    from callscope.models.orm import RepDayStat, User, utcnow
+
+    kind, owner = path.split("/")[3:5]
+    with engine.begin() as db:
+        rep_id = int(owner)
+        if kind == "teams":
+            rep_id = rng.choice(db.scalars(select(User.id).where(User.team_id == rep_id,
+                                                                 User.role == "rep")).all())
+        newest = select(func.max(RepDayStat.day)).where(RepDayStat.rep_id == rep_id).scalar_subquery()
+        db.execute(update(RepDayStat).where(RepDayStat.rep_id == rep_id, RepDayStat.day == newest)
+                   .values(updated_at=utcnow()))
 
 
 # --- why is the evaluation slow -------------------------------------------------------------------
@@ -673,9 +696,9 @@ def main(argv: list[str] | None = None) -> int:
                           f"{args.processes} server process(es); "
                           f"medians over {args.repeats} rounds of {args.requests} requests")
         print_table(["endpoint (in-process, one at a time)", "ok", "CPU p50 ms", "CPU p99 ms", "wall p50 ms",
-                     "first ask CPU p50", "first ask CPU p99"],
+                     "after a change p50", "after a change p99"],
                     [[k, v["requests"], v["cpu_p50_ms"], v["cpu_p99_ms"], v["wall_p50_ms"],
-                      v["first_ask_cpu_p50_ms"], v["first_ask_cpu_p99_ms"]]
+                      v["after_change_cpu_p50_ms"], v["after_change_cpu_p99_ms"]]
                      for k, v in r["cpu_per_request"].items()])
         d = r["evaluation_diagnosis"]
         print(f"  evaluation of one rep ({d['calls']} calls, in-process): "
