@@ -60,6 +60,13 @@ def analyze(path: str | Path, options: AnalyzeOptions | None = None, settings: S
     language = options.language or settings.language
     transcript = transcribe(recording, settings, language=None if language == "auto" else language,
                             vocabulary=recognizer_vocabulary(), progress=progress, timings=timings)
+    return analyze_transcript(transcript, rubric, settings, timings, progress)
+
+
+def analyze_transcript(transcript: Transcript, rubric: Rubric, settings: Settings,
+                       timings: dict[str, float], progress: Progress = _quiet) -> Analysis:
+    """The stages after speech on a recognised transcript (redacted in place when redaction is on):
+    what analyze() runs once transcribe() has given it `transcript` and the speech stages' `timings`."""
     if not transcript.turns:
         # hiss, hum or music passes the level check but holds no words: nothing to analyse or score
         raise InputError("no speech found in the recording")

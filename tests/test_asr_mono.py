@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_asr_transcribe import TRADITIONAL, best_match, cer, transcript_of, truth_turns
+from tests.conftest import transcript_of
+from tests.test_asr_transcribe import TRADITIONAL, best_match, cer, truth_turns
 
 pytest.importorskip("callscope.asr.diarize", reason="asr/diarize.py (speaker diarization) is not there yet")
 pytest.importorskip("callscope.asr.roles", reason="asr/roles.py (rep or customer) is not there yet")

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from pathlib import Path
 
 import pytest
 
-from callscope.core.config import Settings
-from callscope.ingest import load_recording
-from callscope.models.document import Transcript, Turn
-from callscope.pipeline import recognizer_vocabulary, transcribe
+from callscope.models.document import Turn
+from tests.conftest import transcript_of
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 # characters that exist only in traditional script, common in sales talk
 TRADITIONAL = set("們這說會時門麼對現與為來後裡價錢貴買賣開關準備經題嗎還個東發")
-
-
-@functools.cache
-def transcript_of(filename: str) -> Transcript:
-    settings = Settings.from_env()
-    return transcribe(load_recording(SAMPLES / filename, settings=settings), settings,
-                      vocabulary=recognizer_vocabulary())
 
 
 def truth_turns(sample_id: str) -> list[dict]:

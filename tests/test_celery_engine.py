@@ -109,6 +109,9 @@ def test_a_worker_killed_mid_call_leaves_exactly_one_analysis(tmp_path, broker):
             # in the middle of the call: its first channel is being transcribed (the log says so,
             # with the call's id on the line)
             first.wait_for(f"[call {call_id} job", timeout=120)
+            # the worker that will take over starts now, once the first holds the call's message (a
+            # supervisor's restart after the kill, without making the test wait for its start-up)
+            second = Worker(tmp_path, env, "second")
             first.wait_for("channel 0 (rep): transcribing", timeout=120)
             time.sleep(1.0)
             first.proc.send_signal(signal.SIGKILL)
@@ -118,8 +121,7 @@ def test_a_worker_killed_mid_call_leaves_exactly_one_analysis(tmp_path, broker):
                 assert job.status == "processing" and job.attempts == 1
                 assert job.claimed_by.split(":")[1] == str(first.proc.pid)
                 assert s.get(Call, call_id).status == "processing"
-            # a worker starts again (as a supervisor would restart it): the call is done again
-            second = Worker(tmp_path, env, "second")
+            # the other worker does the call again
             body = wait_status(client, call_id, {"done", "failed"}, timeout=240)
             assert body["status"] == "done", (body, second.text()[-3000:])
             with sessions() as s:

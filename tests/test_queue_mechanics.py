@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -97,6 +97,10 @@ def test_jobs_left_in_processing_are_requeued(db):
         assert queue.claim(s, "again:1:0") is not None
 
 
+def _wait_until(moment: datetime) -> None:
+    time.sleep(max(0.0, (moment - utcnow()).total_seconds()) + 0.01)
+
+
 def test_backoff_doubles_and_is_capped():
     assert [queue.backoff(n, 10).total_seconds() for n in (1, 2, 3, 4)] == [10, 20, 40, 80]
     assert queue.backoff(30, 10).total_seconds() == queue.BACKOFF_MAX
@@ -111,21 +115,26 @@ def test_transient_failures_retry_with_backoff_then_fail(db, tmp_path):
         raise RuntimeError("disk hiccup\nsecond line never shown")
 
     settings = Settings(data_dir=tmp_path, max_attempts=3)
-    pool = WorkerPool(db, settings, analyze_fn=flaky, backoff_base=0.3)
+    # a base of 1 s leaves a slow machine a full second between recording the failure and asking again
+    pool = WorkerPool(db, settings, analyze_fn=flaky, backoff_base=1.0)
+
+    def recorded_backoff() -> timedelta:
+        """The job's wait as recorded at the failure (not as seen later, which a slow machine shortens)."""
+        with db() as s:
+            job = s.scalar(select(Job))
+            _wait_until(job.next_attempt_at)
+            return job.next_attempt_at - job.updated_at
+
     assert pool.run_once("w:1:0") == "queued"
     with db() as s:
         job = s.scalar(select(Job))
         call = s.get(Call, call_id)
         assert job.attempts == 1 and call.status == "queued" and call.error == "RuntimeError: disk hiccup"
-        wait = (job.next_attempt_at - utcnow()).total_seconds()
-        assert 0.05 < wait <= 0.3
-    assert pool.run_once("w:1:0") is None  # not due yet
-    time.sleep(0.35)
+        due = job.next_attempt_at
+    assert utcnow() < due and pool.run_once("w:1:0") is None  # not due yet
+    assert recorded_backoff() == timedelta(seconds=1.0)
     assert pool.run_once("w:1:0") == "queued"
-    with db() as s:
-        wait = (s.scalar(select(Job)).next_attempt_at - utcnow()).total_seconds()
-        assert 0.3 < wait <= 0.6  # doubled
-    time.sleep(0.65)
+    assert recorded_backoff() == timedelta(seconds=2.0)  # doubled
     assert pool.run_once("w:1:0") == "failed"
     with db() as s:
         job, call = s.scalar(select(Job)), s.get(Call, call_id)
