@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, selectinload
 
 from callscope.api import queue
 from callscope.api.deps import Principal
@@ -148,7 +148,9 @@ class CallFilters:
 def list_calls(session: Session, principal: Principal, filters: CallFilters, limit: int = 50,
                cursor: str | None = None) -> dict[str, Any]:
     """Newest first, keyset pagination on (started_at, id): pass next_cursor back as cursor."""
-    stmt = principal.scope_calls(select(Call).options(joinedload(Call.rep), joinedload(Call.deal)))
+    # the rep and deal by their keys after the page is cut: a join before the LIMIT made PostgreSQL, which
+    # cannot estimate the LIKE filters, nest-loop every matching call through users and deals
+    stmt = principal.scope_calls(select(Call).options(selectinload(Call.rep), selectinload(Call.deal)))
     if filters.rep:
         ref = filters.rep.strip()
         rep_id = parse_id(ref)
