@@ -407,13 +407,10 @@ KEPT = 256  # evaluations a process keeps (a rep's all time with 500 calls is ~1
 
 
 def forget_kept() -> None:
-    """Drop every evaluation, team figure and roll-up this process keeps: the next ask counts from the
-    database (bench.api_load measures a first ask with it)."""
-    from callscope.api.services import team
-
+    """Drop every evaluation and roll-up this process keeps: the next ask counts from the database
+    (bench.api_load profiles a first ask with it)."""
     with _kept_lock:
         _kept.clear()
-    team.forget_kept()
     rollups.forget_kept()
 
 

@@ -82,12 +82,6 @@ _cache_lock = threading.Lock()
 CACHE_SIZE = 256
 
 
-def forget_kept() -> None:
-    """Drop the team figures this process keeps (evaluation.forget_kept)."""
-    with _cache_lock:
-        _cache.clear()
-
-
 def _totals(session: Session, reps: list[User], start: datetime | None, end: datetime | None, zone: tzinfo
             ) -> tuple[dict[int, dict[str, Any]], dict[str, Any]]:
     """Each rep's summary and the team's (all calls together) over the days (in zone) from start's to
