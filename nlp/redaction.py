@@ -949,22 +949,28 @@ class _Finder:
     def head_after(self, tail: _Run) -> _Run | None:
         """The run that opens the speaker's next turn and may go on from `tail` (which ends its turn):
         only the other speaker's back-channels between, a lead-in before it (然后是, the rest is)."""
-        turn = self.turns[tail.turn]
-        if _END_PUNCT.fullmatch(turn.text[tail.end:]) is None or tail is not self.runs[tail.turn][-1]:
+        if _END_PUNCT.fullmatch(self.turns[tail.turn].text[tail.end:]) is None \
+                or tail is not self.runs[tail.turn][-1]:
             return None
-        for j in range(tail.turn + 1, min(len(self.turns), tail.turn + 4)):
+        j = self.next_own_turn(tail.turn)
+        if j is None or not self.runs[j]:
+            return None
+        head = self.runs[j][0]
+        lead = _LEAD_IN.match(self.turns[j].text)
+        return head if lead is not None and lead.end() >= head.start else None
+
+    def next_own_turn(self, i: int) -> int | None:
+        """The speaker's next turn after turn i, within reach (SPLIT_GAP_S, three turns on) with only the
+        other speaker's back-channels or asks to repeat between; None when something else comes first."""
+        turn = self.turns[i]
+        for j in range(i + 1, min(len(self.turns), i + 4)):
             nxt = self.turns[j]
             if nxt.start - turn.end > SPLIT_GAP_S:
                 return None
-            if nxt.speaker != turn.speaker:
-                if not _back_channel(nxt.text) and not _REPEAT_ASK.search(nxt.text):
-                    return None
-                continue
-            if not self.runs[j]:
+            if nxt.speaker == turn.speaker:
+                return j
+            if not _back_channel(nxt.text) and not _REPEAT_ASK.search(nxt.text):
                 return None
-            head = self.runs[j][0]
-            lead = _LEAD_IN.match(nxt.text)
-            return head if lead is not None and lead.end() >= head.start else None
         return None
 
     def join(self, parts: list[_Run]) -> tuple[str, str] | None:
@@ -1117,22 +1123,13 @@ class _Finder:
         """The stretch that opens the speaker's next turn (ASR's next segment) and may go on from `tail`,
         which ends its turn: only the other speaker's back-channels between, a lead-in before it; at the
         break a hesitation or one garbled word ('415 555 uh' | '2671', '415 555' | 'Neelur 2671')."""
-        turn = self.turns[tail.turn]
-        if not _at_break(turn.text[tail.end:]) or tail is not stretches[tail.turn][-1]:
+        if not _at_break(self.turns[tail.turn].text[tail.end:]) or tail is not stretches[tail.turn][-1]:
             return None
-        for j in range(tail.turn + 1, min(len(self.turns), tail.turn + 4)):
-            nxt = self.turns[j]
-            if nxt.start - turn.end > SPLIT_GAP_S:
-                return None
-            if nxt.speaker != turn.speaker:
-                if not _back_channel(nxt.text) and not _REPEAT_ASK.search(nxt.text):
-                    return None
-                continue
-            if not stretches[j]:
-                return None
-            head = stretches[j][0]
-            return head if _at_break(nxt.text[:head.start]) else None
-        return None
+        j = self.next_own_turn(tail.turn)
+        if j is None or not stretches[j]:
+            return None
+        head = stretches[j][0]
+        return head if _at_break(self.turns[j].text[:head.start]) else None
 
     def cue_stretches(self) -> None:
         """A stretch (over the speaker's next segments) of at least CUE_DIGITS digits and soundalikes, one
