@@ -201,7 +201,7 @@ def _examples(chunks: list[_Chunk], examples: int) -> tuple[dict[str, list[list[
 _LATEST = datetime.max.replace(tzinfo=timezone.utc)
 
 
-def local_days(rows: list[Row], tz: tzinfo) -> list[date]:
+def _local_days(rows: list[Row], tz: tzinfo) -> list[date]:
     """Each row's day in tz, rows oldest first: a zone conversion per day, not per call."""
     out: list[date] = []
     day, low, bound = date.min, _LATEST, _LATEST  # an empty range: the first row converts
@@ -432,7 +432,7 @@ def _count_evaluation(session: Session, rep: User, start: datetime | None, end: 
     """rep_evaluation's counted part (all but the rep and the metrics) and the summed stats."""
     cfg = service_config()["evaluation"]
     rows = _period_rows(session, rep, start, end)
-    days = local_days(rows, tz)
+    days = _local_days(rows, tz)
     chunks, stats = _chunks(session, rep, rows, days, start, end, tz)
     _load_quoted(session, chunks, stats, cfg["examples"])
     quoted_items, quoted_objections = _examples(chunks, cfg["examples"])

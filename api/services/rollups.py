@@ -300,27 +300,17 @@ def rebuild_if_stale(session: Session, settings: Settings) -> bool:
     return True
 
 
-def _period_filter(stmt, first: date | None, last: date | None):  # noqa: ANN001, ANN202
-    if first is not None:
-        stmt = stmt.where(RepDayStat.day >= first.isoformat())
-    if last is not None:
-        stmt = stmt.where(RepDayStat.day <= last.isoformat())
-    return stmt
-
-
 def days_of(start: datetime | None, end: datetime | None, zone: tzinfo) -> tuple[date | None, date | None]:
     """The days (in zone) of a period's first and last instants; None where the period is open."""
     return (day_of(start, zone) if start is not None else None,
             day_of(end, zone) if end is not None else None)
 
 
-def day_rows(session: Session, rep_ids: list[int], first: date | None, last: date | None
-             ) -> list[tuple[int, str, int, dict[str, Any]]]:
-    """(rep id, day, calls, stats) of these reps over the days first..last (each rep's days in their
-    display zone; open where None), by rep and day."""
+def _day_rows(session: Session, rep_ids: list[int]) -> list[tuple[int, str, int, dict[str, Any]]]:
+    """(rep id, day, calls, stats) of every day of these reps (each rep's days in their display zone),
+    by rep and day."""
     stmt = select(RepDayStat.rep_id, RepDayStat.day, RepDayStat.calls, RepDayStat.stats).where(
-        RepDayStat.rep_id.in_(rep_ids))
-    stmt = _period_filter(stmt, first, last).order_by(RepDayStat.rep_id, RepDayStat.day)
+        RepDayStat.rep_id.in_(rep_ids)).order_by(RepDayStat.rep_id, RepDayStat.day)
     return [tuple(row) for row in session.execute(stmt)]
 
 
@@ -419,7 +409,7 @@ def rep_days(session: Session, rep_ids: Iterable[int]) -> dict[int, RepDays]:
     if stale:
         read: dict[int, list[tuple[str, int, dict[str, Any]]]] = {rep_id: [] for rep_id in stale}
         for batch in id_batches(stale):
-            for rep_id, day, calls, stats in day_rows(session, batch, None, None):
+            for rep_id, day, calls, stats in _day_rows(session, batch):
                 read[rep_id].append((day, calls, stats))
         # rows read after their stamp: a roll-up written in between is newer than the stamp kept, so
         # the next request's stamp differs and reads them again (never an old row under a new stamp)
