@@ -128,10 +128,12 @@ def get_principal(request: Request, session: SessionDep,
         raise HTTPException(401, "missing or invalid token", headers={"WWW-Authenticate": "Bearer"})
     if request.method not in SAFE_METHODS and "authorization" not in request.headers:
         check_same_origin(request)
-    # hand the connection back to the pool: an upload streams its body for seconds or minutes after
-    # this, and 50 uploads at once would otherwise hold 50 connections doing nothing (the session
-    # takes a connection again when the endpoint uses it)
-    session.commit()
+    if request.method not in SAFE_METHODS:
+        # hand the connection back to the pool: an upload streams its body for seconds or minutes after
+        # this, and 50 uploads at once would otherwise hold 50 connections doing nothing (the session
+        # takes a connection again when the endpoint uses it); a read goes on with it (no second checkout)
+        session.commit()
+    request.state.principal = principal  # the audit middleware records the caller without a second lookup
     return principal
 
 

@@ -370,17 +370,22 @@ class PrivacyMiddleware:
         if kind == "calls":
             detail = {"path": path, "filters": sorted(request.query_params.keys())}  # never the query text
 
+        caller = getattr(request.state, "principal", None)  # set by get_principal for API requests
+
         def write() -> None:
             with state.sessions() as session:
-                row = _token_row(session, secret)
-                if row is None:
+                row = None if caller is not None else _token_row(session, secret)
+                if caller is None and row is None:
                     return
                 team = None
                 if kind in ("call", "analysis", "audio", "reviews", "call_page") and object_id.isdigit():
                     team = privacy.call_team(session, int(object_id))
                 elif kind == "evaluation" and object_id.isdigit():
                     team = session.scalar(select(User.team_id).where(User.id == int(object_id)))
-                privacy.audit(session, row.name, action, kind, object_id, team, row.id, row.role, detail)
+                if caller is not None:
+                    privacy.audit_principal(session, caller, action, kind, object_id, team, detail)
+                else:
+                    privacy.audit(session, row.name, action, kind, object_id, team, row.id, row.role, detail)
                 session.commit()
 
         await run_in_threadpool(write)

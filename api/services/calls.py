@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, contains_eager
 
 from callscope.api import queue
 from callscope.api.deps import Principal
@@ -148,9 +148,7 @@ class CallFilters:
 def list_calls(session: Session, principal: Principal, filters: CallFilters, limit: int = 50,
                cursor: str | None = None) -> dict[str, Any]:
     """Newest first, keyset pagination on (started_at, id): pass next_cursor back as cursor."""
-    # the rep and deal by their keys after the page is cut: a join before the LIMIT made PostgreSQL, which
-    # cannot estimate the LIKE filters, nest-loop every matching call through users and deals
-    stmt = principal.scope_calls(select(Call).options(selectinload(Call.rep), selectinload(Call.deal)))
+    stmt = principal.scope_calls(select(Call))
     if filters.rep:
         ref = filters.rep.strip()
         rep_id = parse_id(ref)
@@ -189,8 +187,15 @@ def list_calls(session: Session, principal: Principal, filters: CallFilters, lim
         when, ident = _decode_cursor(cursor)
         stmt = stmt.where(or_(Call.started_at < when, and_(Call.started_at == when, Call.id < ident)))
     limit = max(1, min(200, limit))
-    stmt = stmt.order_by(Call.started_at.desc(), Call.id.desc()).limit(limit + 1)
-    rows = list(session.scalars(stmt).unique())
+    newest_first = (Call.started_at.desc(), Call.id.desc())
+    # the rep and deal joined to the page once it is cut, in the same statement: a join before the LIMIT
+    # made PostgreSQL, which cannot estimate the LIKE filters, nest-loop every matching call through users
+    # and deals
+    page = aliased(Call, stmt.order_by(*newest_first).limit(limit + 1).subquery())
+    rows = list(session.scalars(
+        select(page).outerjoin(page.rep).outerjoin(page.deal)
+        .options(contains_eager(page.rep), contains_eager(page.deal))
+        .order_by(page.started_at.desc(), page.id.desc())))
     more = len(rows) > limit
     rows = rows[:limit]
     return {"items": [call_to_dict(c) for c in rows], "pagination": "cursor", "limit": limit,
