@@ -257,3 +257,40 @@ def test_a_killed_background_process_hands_over(service):
     while len(spawned_children(server.proc.pid) - {holder}) < 2 and time.monotonic() < deadline:
         time.sleep(0.5)
     assert len(spawned_children(server.proc.pid) - {holder}) == 2
+
+
+def test_the_processes_listener_turns_nagle_off_on_every_connection():
+    """uvicorn#3149: the socket uvicorn binds for its worker processes has proto 0, the connections
+    they accept inherit it and asyncio only sets TCP_NODELAY when proto is IPPROTO_TCP; with Nagle on,
+    each keep-alive response waited ~40 ms on the client's delayed ACK. The listener `callscope serve
+    --processes N` hands its processes (api.server.tcp_listener) gets a connection with Nagle off."""
+    import asyncio
+    import socket
+
+    import uvicorn
+
+    from callscope.api.server import tcp_listener
+
+    listener = tcp_listener(uvicorn.Config("callscope.api.server:shared_app", host="127.0.0.1",
+                                           port=0).bind_socket())
+
+    async def accepted_nodelay() -> int:
+        loop = asyncio.get_running_loop()
+        seen: asyncio.Future[int] = loop.create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                accepted = transport.get_extra_info("socket")
+                seen.set_result(accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                transport.close()
+
+        server = await loop.create_server(Probe, sock=listener)
+        _, writer = await asyncio.open_connection(*listener.getsockname()[:2])
+        try:
+            return await asyncio.wait_for(seen, 10)
+        finally:
+            writer.close()
+            server.close()
+
+    assert listener.proto == socket.IPPROTO_TCP
+    assert asyncio.run(accepted_nodelay()) != 0
