@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 from callscope import __version__
@@ -19,15 +20,25 @@ def _progress(message: str) -> None:
 
 
 def _cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
-    from callscope.pipeline import AnalyzeOptions, analyze
-    from callscope.report import render_text
+    from callscope.ingest import load_recording
 
     for name in ("model", "device", "compute_type", "beam_size", "hotwords"):
         if getattr(args, name) is not None:  # a flag wins over its CALLSCOPE_ variable
             setattr(settings, name, getattr(args, name))
+    # the file first: a bad one is refused before the pipeline's import (the recogniser's libraries,
+    # scikit-learn: seconds of CPU that a wrong path or a text file should not cost)
+    started = time.perf_counter()
+    recording = load_recording(args.file, channels=args.channels, rep_channel=args.rep_channel,
+                               settings=settings)
+    timings = {"ingest": time.perf_counter() - started}
+
+    from callscope.pipeline import AnalyzeOptions, analyze_recording, checked_rubric
+    from callscope.report import render_text
+
     options = AnalyzeOptions(channels=args.channels, rep_channel=args.rep_channel,
                              language=args.language, rubric=args.rubric)
-    analysis = analyze(args.file, options, settings, progress=_progress if not args.quiet else lambda _: None)
+    analysis = analyze_recording(recording, checked_rubric(options, settings), options, settings, timings,
+                                 progress=_progress if not args.quiet else lambda _: None)
     if args.format == "json":
         json.dump(analysis.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")

@@ -19,7 +19,8 @@ from callscope.core.config import Settings
 from callscope.core.errors import InputError
 from callscope.ingest import load_recording
 from callscope.models.document import Analysis, Recording, Transcript
-from callscope.nlp import annotate, load_trackers
+from callscope.nlp.annotate import annotate
+from callscope.nlp.hits import load_trackers
 from callscope.nlp.redaction import redact_transcript
 from callscope.nlp.vocabulary import sales_vocabulary
 from callscope.scoring import Rubric, load_rubric, score
@@ -46,17 +47,26 @@ def analyze(path: str | Path, options: AnalyzeOptions | None = None, settings: S
     """Analyse one recording file end to end. Raises CallscopeError subclasses for bad input."""
     options = options or AnalyzeOptions()
     settings = settings or Settings.from_env()
-    timings: dict[str, float] = {}
-    # a bad rubric or trackers file fails now, not after minutes of transcription
-    rubric = load_rubric(options.rubric or settings.rubric)
-    load_trackers(settings.trackers)
-
+    rubric = checked_rubric(options, settings)
     t0 = time.perf_counter()
     recording = load_recording(path, channels=options.channels, rep_channel=options.rep_channel,
                                settings=settings)
-    timings["ingest"] = time.perf_counter() - t0
-    progress(f"loaded {recording.duration:.1f}s of {recording.layout} audio")
+    return analyze_recording(recording, rubric, options, settings, {"ingest": time.perf_counter() - t0},
+                             progress)
 
+
+def checked_rubric(options: AnalyzeOptions, settings: Settings) -> Rubric:
+    """The rubric to score with, the trackers file read too: a bad one fails before minutes of
+    transcription, not after."""
+    rubric = load_rubric(options.rubric or settings.rubric)
+    load_trackers(settings.trackers)
+    return rubric
+
+
+def analyze_recording(recording: Recording, rubric: Rubric, options: AnalyzeOptions, settings: Settings,
+                      timings: dict[str, float], progress: Progress = _quiet) -> Analysis:
+    """analyze() from the loaded recording on (timings: ingest's seconds so far)."""
+    progress(f"loaded {recording.duration:.1f}s of {recording.layout} audio")
     language = options.language or settings.language
     transcript = transcribe(recording, settings, language=None if language == "auto" else language,
                             vocabulary=recognizer_vocabulary(), progress=progress, timings=timings)

@@ -8,7 +8,7 @@ import pytest
 
 from callscope.core.config import Settings
 from callscope.models.document import STAGES, Transcript, Turn, Word
-from callscope.nlp import annotate
+from callscope.nlp.annotate import annotate
 from callscope.nlp.corpus import load_corpus, noisy_variants
 
 GAP = 0.6  # seconds of silence between turns

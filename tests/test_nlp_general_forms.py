@@ -11,7 +11,7 @@ import re
 import pytest
 
 from callscope.models.document import Analysis, Transcript, Turn
-from callscope.nlp import annotate
+from callscope.nlp.annotate import annotate
 from callscope.nlp.next_steps import find_next_steps
 from callscope.nlp.opening import opening_parts
 from callscope.nlp.questions import count_questions

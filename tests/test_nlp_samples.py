@@ -6,7 +6,7 @@ import pytest
 
 from callscope.core.config import Settings
 from callscope.models.document import Transcript, Turn
-from callscope.nlp import annotate
+from callscope.nlp.annotate import annotate
 from tests.conftest import SAMPLES, analysis_of, truth_of
 
 SAMPLE_IDS = ["zh-demo", "en-demo", "mixed-demo", "zh-phone", "zh-meeting"]

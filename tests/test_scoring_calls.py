@@ -104,7 +104,7 @@ def bad_en() -> Conversation:
 
 
 def test_real_annotate_scores_a_hand_made_zh_transcript() -> None:
-    from callscope.nlp import annotate
+    from callscope.nlp.annotate import annotate
 
     conv = annotate(good_zh().transcript)
     card = score(conv, load_rubric("default"))
@@ -120,7 +120,7 @@ def test_real_annotate_scores_a_hand_made_zh_transcript() -> None:
 
 
 def test_real_annotate_flags_the_bad_en_transcript() -> None:
-    from callscope.nlp import annotate
+    from callscope.nlp.annotate import annotate
 
     conv = annotate(bad_en().transcript)
     card = score(conv, load_rubric("default"))

@@ -31,7 +31,7 @@ def transcript_of(sample_id: str) -> Transcript:
 
 @functools.cache
 def scored(sample_id: str) -> tuple[Conversation, Scorecard]:
-    from callscope.nlp import annotate
+    from callscope.nlp.annotate import annotate
 
     conv = annotate(transcript_of(sample_id))
     return conv, score(conv, load_rubric("default"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -21,10 +22,12 @@ from callscope.models.document import Analysis, Transcript
 from callscope.models.orm import Call, Job
 from callscope.nlp.dates import resolve_next_steps
 from callscope.nlp.redaction import RULES_VERSION
-from callscope.pipeline import AnalyzeOptions
+
+if TYPE_CHECKING:  # the pipeline (the model, scikit-learn: seconds) is imported by the first job
+    from callscope.pipeline import AnalyzeOptions
 
 log = logging.getLogger("callscope.pipeline")
-AnalyzeFn = Callable[[Path, AnalyzeOptions, Settings], Analysis]
+AnalyzeFn = Callable[[Path, "AnalyzeOptions", Settings], Analysis]
 
 
 def _analyze(path: Path, options: AnalyzeOptions, settings: Settings) -> Analysis:
@@ -36,7 +39,7 @@ def _analyze(path: Path, options: AnalyzeOptions, settings: Settings) -> Analysi
 
 def run_job(session: Session, settings: Settings, job: Job, analyze_fn: AnalyzeFn | None = None) -> None:
     """Do job's work and store the results in session (not committed)."""
-    from callscope.pipeline import rescore
+    from callscope.pipeline import AnalyzeOptions, rescore
 
     call = session.get(Call, job.call_id)
     if call is None:
