@@ -187,11 +187,10 @@ def list_calls(session: Session, principal: Principal, filters: CallFilters, lim
         when, ident = _decode_cursor(cursor)
         stmt = stmt.where(or_(Call.started_at < when, and_(Call.started_at == when, Call.id < ident)))
     limit = max(1, min(200, limit))
-    newest_first = (Call.started_at.desc(), Call.id.desc())
     # the rep and deal joined to the page once it is cut, in the same statement: a join before the LIMIT
     # made PostgreSQL, which cannot estimate the LIKE filters, nest-loop every matching call through users
     # and deals
-    page = aliased(Call, stmt.order_by(*newest_first).limit(limit + 1).subquery())
+    page = aliased(Call, stmt.order_by(Call.started_at.desc(), Call.id.desc()).limit(limit + 1).subquery())
     rows = list(session.scalars(
         select(page).outerjoin(page.rep).outerjoin(page.deal)
         .options(contains_eager(page.rep), contains_eager(page.deal))
