@@ -339,24 +339,24 @@ class PrivacyMiddleware:
                 return
         status: dict[str, int] = {}
 
+        def record() -> None:
+            with state.sessions() as session:
+                row = _token_row(session, secret)
+                if row is not None and (row.uploads_per_minute or row.bytes_per_day):
+                    privacy.record_upload(session, row.id, length)
+                    session.commit()
+
         async def watch(message: dict) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                if upload and secret and message["status"] == 202:
+                    # counted before the client hears of it: its next upload, to any process, sees it
+                    await run_in_threadpool(record)
             await send(message)
 
         await self.app(scope, receive, watch)
         code = status.get("code", 500)
-        if code >= 400 or not secret:
-            return
-        if upload:
-            if code == 202:
-                def record() -> None:
-                    with state.sessions() as session:
-                        row = _token_row(session, secret)
-                        if row is not None and (row.uploads_per_minute or row.bytes_per_day):
-                            privacy.record_upload(session, row.id, length)
-                            session.commit()
-                await run_in_threadpool(record)
+        if code >= 400 or not secret or upload:
             return
         if audited is None:
             return
