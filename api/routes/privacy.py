@@ -318,18 +318,20 @@ class PrivacyMiddleware:
         request = Request(scope)
         secret = token_from_request(request)
         state = request.app.state
+        limited: int | None = None  # the uploading token's id, when it has limits
         if upload and secret:
             length = int(request.headers.get("content-length", "0") or 0) if \
                 (request.headers.get("content-length", "0") or "0").isdigit() else 0
 
             def check() -> tuple[int | None, int | None]:
+                """The token's id when it has limits (record() below counts against it), and the wait."""
                 with state.sessions() as session:
                     row = _token_row(session, secret)
-                    if row is None:
+                    if row is None or (row.uploads_per_minute is None and row.bytes_per_day is None):
                         return None, None
                     return row.id, privacy.check_upload_limits(session, row.id, length)
 
-            token_id, wait = await run_in_threadpool(check)
+            limited, wait = await run_in_threadpool(check)
             if wait is not None:
                 body = b'{"detail":"upload limit of this token reached; retry later"}'
                 await send({"type": "http.response.start", "status": 429, "headers": [
@@ -341,15 +343,13 @@ class PrivacyMiddleware:
 
         def record() -> None:
             with state.sessions() as session:
-                row = _token_row(session, secret)
-                if row is not None and (row.uploads_per_minute or row.bytes_per_day):
-                    privacy.record_upload(session, row.id, length)
-                    session.commit()
+                privacy.record_upload(session, limited, length)
+                session.commit()
 
         async def watch(message: dict) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
-                if upload and secret and message["status"] == 202:
+                if limited is not None and message["status"] == 202:
                     # counted before the client hears of it: its next upload, to any process, sees it
                     await run_in_threadpool(record)
             await send(message)
@@ -374,18 +374,18 @@ class PrivacyMiddleware:
 
         def write() -> None:
             with state.sessions() as session:
-                row = None if caller is not None else _token_row(session, secret)
-                if caller is None and row is None:
+                if caller is not None:
+                    actor, token_id, role = caller.label, caller.token_id, caller.role
+                elif (row := _token_row(session, secret)) is not None:  # a page: no principal on the request
+                    actor, token_id, role = row.name, row.id, row.role
+                else:
                     return
                 team = None
                 if kind in ("call", "analysis", "audio", "reviews", "call_page") and object_id.isdigit():
                     team = privacy.call_team(session, int(object_id))
                 elif kind == "evaluation" and object_id.isdigit():
                     team = session.scalar(select(User.team_id).where(User.id == int(object_id)))
-                if caller is not None:
-                    privacy.audit_principal(session, caller, action, kind, object_id, team, detail)
-                else:
-                    privacy.audit(session, row.name, action, kind, object_id, team, row.id, row.role, detail)
+                privacy.audit(session, actor, action, kind, object_id, team, token_id, role, detail)
                 session.commit()
 
         await run_in_threadpool(write)
