@@ -25,6 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 DEVSET_AUDIO = ROOT / "bench" / "devset" / "audio"
+PHONEBAND_AUDIO = ROOT / "bench" / "phoneband" / "audio"
 SAMPLE_RATE = 16000
 
 
@@ -234,6 +235,14 @@ def default_clips() -> list[Clip]:
     clips += [Clip(SAMPLES / f"{name}.stereo.flac", SAMPLES / f"{name}.truth.json")
               for name in ("en-demo", "zh-phone")]
     return [c for c in clips if c.audio.is_file() and c.truth.is_file()]
+
+
+def phoneband_clips() -> list[Clip]:
+    """Ordinary sales calls on a phone line: the dev set's full-band Mandarin scripts rendered at 8 kHz
+    with 25 dB noise (bench/phoneband/README.md), the kind of call outside testers time (issue 13)."""
+    clips = [Clip(truth.with_name(truth.name.replace(".truth.json", ".stereo.ogg")), truth)
+             for truth in sorted(PHONEBAND_AUDIO.glob("*.truth.json"))]
+    return [c for c in clips if c.audio.is_file()]
 
 
 def clips_from_paths(paths: Sequence[str]) -> list[Clip]:

@@ -2,12 +2,14 @@
 
 Builds the same long stereo call as bench.pipeline_vs_plain (the clips given, concatenated) and decodes
 each channel as the pipeline does (asr.decoding.decode_channel), timing faster-whisper's own steps from
-outside: VAD, language detection, encoder passes (30 s windows, counted), the batched passes, word
-alignment, the sequential re-decodes (with the temperature each ended at) and the second look. Counts
-are load-independent; seconds are not (quote `uptime`).
+outside: VAD, language detection (per channel and per doubtful region), encoder passes (in 30 s windows:
+an input shorter than a window counts its share), the batched passes, word alignment, the sequential
+re-decodes (with the temperature each ended at) and the second look. Counts are load-independent;
+seconds are not (quote `uptime`).
 
     .venv/bin/python -m bench.decode_profile --minutes 6.8 \
         --clips bench/redaction/audio/phone/redact-zh-0*.stereo.ogg
+    .venv/bin/python -m bench.decode_profile --minutes 6.8 --phone
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from bench.common import (
     default_clips,
     machine_info,
     machine_line,
+    phoneband_clips,
     print_table,
     write_json,
 )
@@ -58,12 +61,14 @@ def _timed(seconds: defaultdict[str, float], counts: Counter[str]) -> Iterator[N
         patched.append((owner, name, original))
         setattr(owner, name, timed)
 
-    wrap(decoding, "speech_regions", "vad")
+    wrap(decoding, "speech_chunks", "vad")
     wrap(decoding, "detect_language", "language detection")
+    wrap(decoding, "spoken_language", "region language checks")
     wrap(decoding, "_second_look", "second look (all)")
     wrap(decoding, "_redecode", "sequential re-decode")
     wrap(fwt.WhisperModel, "encode", "encoder windows",
-         lambda self, features: features.shape[0] if features.ndim == 3 else 1)
+         lambda self, features: round((features.shape[0] if features.ndim == 3 else 1)
+                                      * features.shape[-1] / 3000, 2))
     wrap(fwt.BatchedInferencePipeline, "generate_segment_batched", "batched passes (incl. encoder)")
     wrap(fwt.WhisperModel, "add_word_timestamps", "word alignment")
     original_fallback = fwt.WhisperModel.generate_with_fallback
@@ -75,6 +80,18 @@ def _timed(seconds: defaultdict[str, float], counts: Counter[str]) -> Iterator[N
 
     fwt.WhisperModel.generate_with_fallback = fallback
     patched.append((fwt.WhisperModel, "generate_with_fallback", original_fallback))
+    original_batched = fwt.BatchedInferencePipeline.generate_segment_batched
+
+    def batched(self: Any, *args: Any) -> Any:
+        encoder_output, output = original_batched(self, *args)
+        tokens = [len(o["tokens"]) for o in output]  # decoder work: beam search steps per clip
+        counts["batched tokens"] += sum(tokens)
+        counts["batched clips"] += len(tokens)
+        counts["batched tokens, longest clip"] = max(counts["batched tokens, longest clip"], *tokens)
+        return encoder_output, output
+
+    fwt.BatchedInferencePipeline.generate_segment_batched = batched
+    patched.append((fwt.BatchedInferencePipeline, "generate_segment_batched", original_batched))
     try:
         yield
     finally:
@@ -115,9 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=5.5, help="length of the test call, at least")
     parser.add_argument("--clips", nargs="+", metavar="AUDIO", help="stereo files with ID.truth.json beside "
                         "them (default: bench.pipeline_vs_plain's)")
+    parser.add_argument("--phone", action="store_true",
+                        help="bench/phoneband's renders (ordinary calls, 8 kHz, 25 dB noise) instead")
     parser.add_argument("--out", default=None, help="write the figures as JSON here")
     args = parser.parse_args(argv)
-    clips = clips_from_paths(args.clips) if args.clips else default_clips()
+    clips = (clips_from_paths(args.clips) if args.clips
+             else phoneband_clips() if args.phone else default_clips())
     info = machine_info()
     with tempfile.TemporaryDirectory(prefix="callscope-profile-") as tmp:
         call = build_long_call(clips, args.minutes * 60, Path(tmp) / "call.stereo.wav")

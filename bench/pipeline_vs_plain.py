@@ -12,6 +12,7 @@ both sides alike; the headline is the median over repetitions of the ratio A/B w
 accuracy (CER against the concatenated truth turns) is printed beside the speed.
 
     .venv/bin/python -m bench.pipeline_vs_plain --repeat 3 --out bench/results/pipeline_vs_plain.json
+    .venv/bin/python -m bench.pipeline_vs_plain --repeat 3 --minutes 6.8 --phone    # phone band
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from bench.common import (
     machine_info,
     machine_line,
     median,
+    phoneband_clips,
     print_table,
     write_json,
 )
@@ -160,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clips", nargs="+", metavar="AUDIO",
                         help="stereo files (each with ID.truth.json beside it) to concatenate; default: "
                              "samples/zh-demo, samples/mixed-demo, then bench/devset full-band Mandarin")
+    parser.add_argument("--phone", action="store_true",
+                        help="concatenate bench/phoneband's renders instead: ordinary Mandarin sales calls "
+                             "at 8 kHz with 25 dB noise (the outside testers' kind of call, issue 13)")
     parser.add_argument("--audio-out", default=None,
                         help="keep the concatenated call here (default: a temp file, removed)")
     parser.add_argument("--out", default=None, help="write the figures as JSON here")
@@ -175,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--repeat must be at least 1")
 
     info = machine_info()
-    clips = clips_from_paths(args.clips) if args.clips else default_clips()
+    clips = (clips_from_paths(args.clips) if args.clips
+             else phoneband_clips() if args.phone else default_clips())
     with tempfile.TemporaryDirectory(prefix="callscope-bench-") as tmp:
         target = Path(args.audio_out) if args.audio_out else Path(tmp) / "long-call.stereo.wav"
         call = build_long_call(clips, args.minutes * 60, target)

@@ -105,10 +105,6 @@ def test_english_call_stays_english() -> None:
     assert cer(reference, text) < 0.25
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "issue 13, open: on this machine kind (AMD EPYC, AVX-512; passed on the earlier one) the main pass "
-    "writes the customer's 'It is the industry standard.' as 数据 (p 0.24, 0.98); the region's mean, 0.61, "
-    "is just over SWITCH_CHECK_PROBABILITY, so it is not re-decoded as doubtful and the sentence is lost"))
 def test_mixed_call_keeps_english_turns_english() -> None:
     tr = transcript_of("mixed-demo.stereo.flac")
     assert tr.language == "zh"
