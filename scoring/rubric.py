@@ -297,9 +297,9 @@ class _Validator:
             return {}
         value = self.mapping(value, field)
         self.keys(value, field, (), ("objection_raised", "customer_spoke", "business_buyer", "stages",
-                                     "min_duration", "credit_when_done"))
+                                     "min_duration"))
         out: dict[str, Any] = {}
-        for key in ("objection_raised", "customer_spoke", "business_buyer", "credit_when_done"):
+        for key in ("objection_raised", "customer_spoke", "business_buyer"):
             if key in value:
                 out[key] = self.boolean(value[key], f"{field}.{key}")
         if "stages" in value:

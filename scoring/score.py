@@ -11,7 +11,6 @@ from callscope.scoring.rubric import Item, Rubric
 
 
 def _applies(item: Item, conv: Conversation) -> bool:
-    """Whether the call is assessed on the item (applies_when); see _run for credit_when_done."""
     cond = item.applies_when
     if cond.get("objection_raised") and not conv.objections:
         return False
@@ -23,19 +22,6 @@ def _applies(item: Item, conv: Conversation) -> bool:
     if "stages" in cond and conv.stage not in cond["stages"]:
         return False
     return conv.transcript.duration >= cond.get("min_duration", 0.0)
-
-
-def _run(item: Item, conv: Conversation, lang: str, applies: bool) -> Outcome:
-    """The item's check where it applies. Where it does not, an item with `credit_when_done` still
-    passes when the rep did it in full (budget asked in a price talk, who decides asked of a consumer):
-    managers credit the behaviour wherever it is shown, and only its absence goes unassessed there."""
-    if applies:
-        return CHECKS[item.check].run(conv, item.params, lang)
-    if not item.applies_when.get("credit_when_done") or (
-            item.applies_when.get("objection_raised") and not conv.objections):
-        return NOT_APPLICABLE
-    outcome = CHECKS[item.check].run(conv, item.params, lang)
-    return outcome if outcome.passed and outcome.fraction >= 1.0 else NOT_APPLICABLE
 
 
 def outcome_key(item: Item, passed: bool | None, fraction: float) -> str:
@@ -81,10 +67,10 @@ def score_item(item: Item, conv: Conversation, lang: str, languages: list[str] |
     """The item's result, its feedback in lang; coaching in every one of `languages` (lang alone by
     default)."""
     applies = _applies(item, conv)
-    outcomes = {lang: _run(item, conv, lang, applies)}
+    outcomes = {lang: CHECKS[item.check].run(conv, item.params, lang) if applies else NOT_APPLICABLE}
     for other in languages or []:
         if other not in outcomes:
-            outcomes[other] = _run(item, conv, other, applies)
+            outcomes[other] = CHECKS[item.check].run(conv, item.params, other) if applies else NOT_APPLICABLE
     outcome = outcomes[lang]
     points = 0.0 if outcome.passed is None else item.weight * outcome.fraction
     return ItemResult(
