@@ -284,6 +284,7 @@ def leave_one_author_out(seed: int = SEED, authors: list[str] | None = None,
     for author, classifiers, train, test, calls in held_out:
         out[author] = {"calls": len(calls), "encoder": _encoder_figures(classifiers, train, test, calls, seed,
                                                                         cache)}
+        print(f"measured {author}:", json.dumps(out[author], ensure_ascii=False), file=sys.stderr, flush=True)
     return out
 
 
