@@ -63,7 +63,7 @@ def _with_encoder(classifiers: Classifiers) -> Classifiers:
         encoder.warn_unavailable()
         return classifiers
     head = encoder.read_head()
-    if head is None:  # none shipped until leave-one-author-out shows that it helps
+    if head is None:
         log.info("no sentence-encoder head in %s: objections use the lexical classifier alone",
                  encoder.HEAD_PATH)
         return classifiers
