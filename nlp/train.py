@@ -54,9 +54,9 @@ _OBJECTION_TURN_TOLERANCE = 1
 # same-type objections this many turns apart are one, as find_objections merges them
 _OBJECTION_REPEAT_TURNS = 2
 # the encoder head's regularisation and its share of the objection probability, by leave-one-author-out
-# (--leave-one-author-out --encoder-grid): on 13 of the 18 authors at C=4, mean call objection F1 0.665
-# with w=0, 0.694 with 0.35, 0.700 with 0.5 (precision 0.670 -> 0.684, recall 0.670 -> 0.725); the
-# other authors and other C not yet measured
+# (--leave-one-author-out --encoder-grid): over all 18 authors at C=4, mean call objection F1 0.663
+# with w=0, 0.693 with 0.35, 0.694 with 0.5 (precision 0.659 -> 0.670, recall 0.675 -> 0.727); other
+# C not measured yet
 ENCODER_C = 4.0
 ENCODER_WEIGHT = 0.5
 ENCODER_GRID_C = (4.0, 16.0, 64.0)
