@@ -11,7 +11,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	# is a CUDA build of several GB); it satisfies the [speakers] extra that the lock holds the rest of
 	$(VENV)/bin/pip install -q torch==2.13.0
 	$(VENV)/bin/pip install -q --no-deps --require-hashes -r requirements.lock
-	$(VENV)/bin/pip install -q --no-deps -e '.[test,speakers]'
+	$(VENV)/bin/pip install -q --no-deps -e '.[test,speakers,understanding]'
 	touch $@
 
 .PHONY: setup analyze serve test test-celery lint lock
@@ -42,8 +42,9 @@ test-celery: setup
 	CALLSCOPE_TEST_PROCESS_DATABASES=postgresql $(VENV)/bin/pytest -q tests/test_service_processes.py
 
 ## regenerate requirements.lock from pyproject.toml (after changing a dependency); then `make setup`.
-## The extras locked are test, postgres and speakers, all but torch: resolved from PyPI it is a CUDA
-## build of several GB, so setup installs torch==2.13.0 (the CPU build on disk) before the lock.
+## The extras locked are test, postgres, speakers and understanding, all but torch: resolved from
+## PyPI it is a CUDA build of several GB, so setup installs torch==2.13.0 (the CPU build on disk)
+## before the lock.
 # torch and what only PyPI's CUDA build of it needs (the CPU build on disk needs none of them), and
 # the `typing` backport resemblyzer names (the standard library has it; PyPI's newest refuses Python 3)
 NOT_LOCKED = typing torch triton cuda-bindings cuda-pathfinder cuda-toolkit nvidia-cublas nvidia-cuda-cupti \
@@ -53,6 +54,6 @@ NOT_LOCKED = typing torch triton cuda-bindings cuda-pathfinder cuda-toolkit nvid
 lock:
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q 'uv>=0.5'
-	$(VENV)/bin/uv pip compile pyproject.toml --extra test --extra postgres --extra speakers --universal \
-	  $(foreach p,$(NOT_LOCKED),--no-emit-package $(p)) --python-version 3.10 --generate-hashes --quiet \
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --extra postgres --extra speakers --extra understanding \
+	  --universal $(foreach p,$(NOT_LOCKED),--no-emit-package $(p)) --python-version 3.10 --generate-hashes --quiet \
 	  -o requirements.lock

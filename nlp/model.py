@@ -19,6 +19,7 @@ import joblib
 import sklearn
 from sklearn.pipeline import Pipeline
 
+from callscope.nlp.encoder import EncoderHead
 from callscope.nlp.resources import DATA_DIR
 
 # v2: modules under callscope.* (the pickles name callscope.nlp.tokens.token_features); no role model
@@ -34,12 +35,15 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Classifiers:
-    stage: Pipeline  # text -> one of STAGES
+    stage: Pipeline | None  # text -> one of STAGES; None: not fitted (objections measured alone)
     objection: Pipeline  # text -> one of OBJECTION_TYPES or "none"
     meta: dict[str, Any]
     # objections.handling_input(type, the rep's answer) -> True (handled) or False; None: judged by
     # the handling lexicon alone
     handled: Pipeline | None = None
+    # the objection head on sentence embeddings, blended with `objection` (nlp.encoder); None: the
+    # lexical classifier alone (the understanding extra is not installed)
+    encoder: EncoderHead | None = None
 
 
 def compatible(meta: dict[str, Any], corpus_sha: str) -> bool:

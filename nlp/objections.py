@@ -107,6 +107,11 @@ def objection_probabilities(classifiers: Classifiers, texts: list[str]) -> np.nd
     model = classifiers.objection
     proba = model.predict_proba(texts)
     classes = list(model.classes_)
+    head = classifiers.encoder
+    if head is not None:
+        # the encoder knows phrasings the corpus never wrote; the lexical model its exact words
+        encoded = head.predict_proba(head.embed(texts))[:, [head.classes.index(c) for c in classes]]
+        proba = (1.0 - head.weight) * proba + head.weight * encoded
     return np.stack([proba[:, classes.index(t)] if t in classes else np.zeros(len(texts))
                      for t in OBJECTION_TYPES], axis=1)
 
