@@ -8,6 +8,7 @@ expiry and upload limits."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -40,6 +41,9 @@ NEEDLES = _needles()
 
 
 def _leaks(text: str) -> list[str]:
+    # the clock's microseconds are not a personal number: audit rows stored "04:15:18.009123", and
+    # 009123 is a piece of the test's card number
+    text = re.sub(r"\d{2}:\d{2}:\d{2}\.\d{6}", "", text)
     return [n for n in NEEDLES if n in text]
 
 
