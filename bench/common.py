@@ -245,6 +245,12 @@ def phoneband_clips() -> list[Clip]:
     return [c for c in clips if c.audio.is_file()]
 
 
+def chosen_clips(paths: Sequence[str] | None, phone: bool) -> list[Clip]:
+    """The benchmarks' clips: those named on the command line, else the phone-band renders (--phone),
+    else default_clips()."""
+    return clips_from_paths(paths) if paths else phoneband_clips() if phone else default_clips()
+
+
 def clips_from_paths(paths: Sequence[str]) -> list[Clip]:
     """Clips named on the command line: AUDIO files with their ID.truth.json beside them."""
     clips = []

@@ -26,11 +26,9 @@ from typing import Any
 
 from bench.common import (
     build_long_call,
-    clips_from_paths,
-    default_clips,
+    chosen_clips,
     machine_info,
     machine_line,
-    phoneband_clips,
     print_table,
     write_json,
 )
@@ -136,8 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="bench/phoneband's renders (ordinary calls, 8 kHz, 25 dB noise) instead")
     parser.add_argument("--out", default=None, help="write the figures as JSON here")
     args = parser.parse_args(argv)
-    clips = (clips_from_paths(args.clips) if args.clips
-             else phoneband_clips() if args.phone else default_clips())
+    clips = chosen_clips(args.clips, args.phone)
     info = machine_info()
     with tempfile.TemporaryDirectory(prefix="callscope-profile-") as tmp:
         call = build_long_call(clips, args.minutes * 60, Path(tmp) / "call.stereo.wav")

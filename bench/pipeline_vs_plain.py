@@ -29,12 +29,10 @@ from typing import Any
 from bench.common import (
     build_long_call,
     cer,
-    clips_from_paths,
-    default_clips,
+    chosen_clips,
     machine_info,
     machine_line,
     median,
-    phoneband_clips,
     print_table,
     write_json,
 )
@@ -180,8 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--repeat must be at least 1")
 
     info = machine_info()
-    clips = (clips_from_paths(args.clips) if args.clips
-             else phoneband_clips() if args.phone else default_clips())
+    clips = chosen_clips(args.clips, args.phone)
     with tempfile.TemporaryDirectory(prefix="callscope-bench-") as tmp:
         target = Path(args.audio_out) if args.audio_out else Path(tmp) / "long-call.stereo.wav"
         call = build_long_call(clips, args.minutes * 60, target)

@@ -95,10 +95,11 @@ class EmbeddingCache:
         """(n, 384) embeddings; texts not in the cache yet are embedded and stored."""
         keys = [_key(t) for t in texts]
         self._read([k for k in dict.fromkeys(keys) if k not in self._seen])  # another process's since
-        missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in self._seen))
-        for i in range(0, len(missing), batch):
-            part = missing[i:i + batch]
-            rows = [(_key(t), v) for t, v in zip(part, embed(part), strict=True)]
+        missing = {k: t for t, k in zip(texts, keys, strict=True) if k not in self._seen}
+        pending = list(missing.items())
+        for i in range(0, len(pending), batch):
+            part = pending[i:i + batch]
+            rows = [(k, v) for (k, _), v in zip(part, embed([t for _, t in part]), strict=True)]
             self._db.executemany("INSERT OR REPLACE INTO embedding VALUES (?, ?)",
                                  [(k, v.tobytes()) for k, v in rows])
             self._db.commit()

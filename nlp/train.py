@@ -459,8 +459,7 @@ def _print_encoder_grid(per_author: dict[str, dict]) -> None:
     print("setting", *keys, "call_objection_f1_all_authors", *per_author, sep="\t")
     for setting in settings:
         figures = {a: f["encoder"][setting] for a, f in per_author.items()}
-        outside = [f for a, f in figures.items() if a != TEAM]
-        means = [round(float(np.mean([f[k] for f in outside])), 3) for k in keys]
+        means = [_mean_figures([f for a, f in figures.items() if a != TEAM])[k] for k in keys]
         overall = round(float(np.mean([f["call_objection_f1"] for f in figures.values()])), 3)
         print(setting, *means, overall, *(f["call_objection_f1"] for f in figures.values()), sep="\t")
 
