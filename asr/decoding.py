@@ -128,15 +128,23 @@ def _main_pass(model: LoadedModel, audio: np.ndarray, chunks: list[dict[str, int
     """faster-whisper's batched pass over the VAD speech already found: left to itself it runs VAD over
     the channel again (a few per cent of a channel's decode, issue 13). The pieces are glued into clips
     of at most 30 s as its own VAD path glues them, and the times mapped back as it maps them."""
+    glued, clips = glued_speech(audio, chunks)
+    segments, _ = model.batched.transcribe(glued, clip_timestamps=clips, batch_size=settings.batch_size,
+                                           **options)
+    return restore_speech_timestamps(segments, chunks, SAMPLE_RATE)
+
+
+def glued_speech(audio: np.ndarray,
+                 chunks: list[dict[str, int]]) -> tuple[np.ndarray, list[dict[str, float]]]:
+    """The VAD pieces glued into clips of at most WINDOW_SECONDS, as faster-whisper's own VAD path glues
+    them, and each clip's start and end (seconds) in the glued audio."""
     glued, _ = collect_chunks(audio, chunks, max_duration=WINDOW_SECONDS)
     clips, cursor = [], 0
     for piece in glued:
         # +0.5 sample: faster-whisper turns the seconds back into samples by truncating
         start, cursor = cursor, cursor + len(piece)
         clips.append({"start": (start + 0.5) / SAMPLE_RATE, "end": (cursor + 0.5) / SAMPLE_RATE})
-    segments, _ = model.batched.transcribe(np.concatenate(glued), clip_timestamps=clips,
-                                           batch_size=settings.batch_size, **options)
-    return restore_speech_timestamps(segments, chunks, SAMPLE_RATE)
+    return np.concatenate(glued), clips
 
 
 def detect_language(model: LoadedModel, audio: np.ndarray,
@@ -198,8 +206,8 @@ def decode_channel(model: LoadedModel, audio: np.ndarray, settings: Settings, *,
     options = _options(settings, language, multilingual=not forced)
     # faster-whisper's batched pipeline, not sequential decoding: on a 5.6 min stereo call (CPU, int8)
     # it reached CER 0.093 against 0.128; on the 6.8 min phone-band bench call it also costs less CPU
-    # (bench.main_pass: 69.8 s against 84.9 s, CER 0.167 against 0.178). Beam 5 stays: beam 2 and 3 cut
-    # the pass's CPU by 31 and 13 % but lift the tuning set's CER from 9.0 to 10.1 and 9.8 %
+    # (bench.main_pass --phone: 74.1 s against 132.8 s, CER 0.167 against 0.178). Beam 5 stays: beam 2 and
+    # 3 cut the pass's CPU by 20 and 7 % but lift the tuning set's CER from 9.0 to 10.1 and 9.8 %
     segments = _main_pass(model, audio, chunks, settings, options)
 
     guards: Counter[str] = Counter()

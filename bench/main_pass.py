@@ -9,7 +9,7 @@ that channel's truth turns. The second look, homophones and NLP are left out: th
     .venv/bin/python -m bench.main_pass --phone --minutes 6.8
     .venv/bin/python -m bench.main_pass --phone --variants batched beam2 sequential
 
-Variants: batched (the shipped pass: batch_size 8, settings' beam), batch1, beam1..beam5, no-word-times
+Variants: batched (the shipped pass: batch_size 8, settings' beam, 5), batch1, beam1..beam4, no-word-times
 (alignment's share), sequential (WhisperModel.transcribe over the same glued pieces, with timestamps).
 """
 
@@ -57,7 +57,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from faster_whisper.audio import decode_audio
     from faster_whisper.transcribe import restore_speech_timestamps
-    from faster_whisper.vad import collect_chunks
 
     from callscope.asr import decoding
     from callscope.asr.model import load_model
@@ -88,13 +87,10 @@ def main(argv: list[str] | None = None) -> int:
                                                                   {**options, **extra})
 
     def sequential(audio: np.ndarray, chunks: list[dict[str, int]], options: dict[str, Any]) -> Any:
-        glued, _ = collect_chunks(audio, chunks, max_duration=decoding.WINDOW_SECONDS)
-        clip_times, cursor = [], 0
-        for piece in glued:
-            start, cursor = cursor, cursor + len(piece)
-            clip_times += [(start + 0.5) / SAMPLE_RATE, (cursor + 0.5) / SAMPLE_RATE]
-        segments, _ = model.whisper.transcribe(np.concatenate(glued), clip_timestamps=clip_times,
-                                               vad_filter=False, **options)
+        glued, clips = decoding.glued_speech(audio, chunks)
+        # the sequential transcribe takes the clips as a flat list of seconds
+        times = [t for clip in clips for t in (clip["start"], clip["end"])]
+        segments, _ = model.whisper.transcribe(glued, clip_timestamps=times, vad_filter=False, **options)
         return restore_speech_timestamps(segments, chunks, SAMPLE_RATE)
 
     passes: dict[str, Callable[..., Any]] = {
