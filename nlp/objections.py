@@ -34,8 +34,6 @@ _REPEAT_WINDOW = 2
 _RESPONSE_WINDOW = 3
 # customer turns this short ("嗯", "对") do not end the rep's answer
 _BACKCHANNEL_CHARS = 4
-# the handled classifier's probability from which an answer counts as handling the objection
-_HANDLED_PROBABILITY = 0.5
 
 
 @dataclass(frozen=True)
@@ -54,6 +52,7 @@ class _Lexicons:
     weights: dict[str, float]
     substantive: frozenset[str]
     handled_threshold: float
+    handled_probability: float
 
 
 @functools.lru_cache(maxsize=1)
@@ -78,6 +77,7 @@ def _lexicons() -> _Lexicons:
         weights={k: float(v) for k, v in handling["weights"].items()},
         substantive=frozenset(handling["substantive"]),
         handled_threshold=float(handling["threshold"]),
+        handled_probability=float(handling["model_probability"]),
     )
 
 
@@ -193,7 +193,7 @@ def is_handled(objection_type: str, response: str, classifiers: Classifiers | No
     if classifiers is not None and classifiers.handled is not None:
         model = classifiers.handled
         proba = model.predict_proba([handling_input(objection_type, response)])[0]
-        return bool(proba[list(model.classes_).index(True)] >= _HANDLED_PROBABILITY)
+        return bool(proba[list(model.classes_).index(True)] >= _lexicons().handled_probability)
     lex = _lexicons()
     score, moves = handling_score(objection_type, response)
     return score >= lex.handled_threshold and bool(moves & lex.substantive)
