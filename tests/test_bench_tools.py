@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 import random
 
+import numpy as np
 import pytest
 import soundfile as sf
 
-from bench import api_load, cost, memory, nlp_speed, pipeline_vs_plain
+from bench import api_load, cost, handled_threshold, memory, nlp_speed, pipeline_vs_plain
 from bench.common import SAMPLES, Clip, build_long_call, cer, edit_distance, normalize_for_cer, truth_text
 
 
@@ -63,6 +64,17 @@ def test_truth_transcript_keeps_every_party_apart() -> None:
     assert transcript.speakers["S0"] == "rep"
     assert len(transcript.speakers) == 3
     assert all(t.role == ("rep" if t.speaker == "S0" else "customer") for t in transcript.turns)
+
+
+def test_handled_threshold_figures_average_authors_and_balance_the_classes() -> None:
+    # author 1: 3 handled, 1 unhandled; author 2 only handled answers (its unhandled recall is undefined)
+    scores = [(np.array([True, True, True, False]), np.array([0.9, 0.6, 0.4, 0.2])),
+              (np.array([True, True]), np.array([0.8, 0.3]))]
+    figures = handled_threshold.threshold_figures(scores, 0.5)
+    assert figures["accuracy"] == pytest.approx((3 / 4 + 1 / 2) / 2)
+    assert figures["handled_recall"] == pytest.approx((2 / 3 + 1 / 2) / 2)
+    assert figures["unhandled_recall"] == pytest.approx(1.0)
+    assert figures["balanced"] == pytest.approx(((2 / 3 + 1) / 2 + 1 / 2) / 2)
 
 
 @pytest.mark.parametrize("module", [pipeline_vs_plain, cost, nlp_speed, api_load, memory])
