@@ -45,8 +45,10 @@ KINDS = ("phone", "id", "card", "email")
 # other are quantities; English uh/um inside a number, 'add'/'and' for 'at' after an e-mail question;
 # 5: cue stretches: the digits a personal word asked for, with phone-band soundalikes and garbled words
 # between, over ASR's segment breaks; the context word at the end of the speaker's segment before; an
-# address's shape after a question for one)
-RULES_VERSION = 5
+# address's shape after a question for one; 6: phone-band forms of 'number' (humber), 'card number' (car
+# number) and 'reach you' (read you); a bare 'number' named by an unknown word in the speaker's own words
+# (the organ number: an order number misheard) is no personal one unless my/your/our owns it)
+RULES_VERSION = 6
 PLACEHOLDERS = {
     "zh": {"phone": "[电话]", "id": "[身份证]", "card": "[银行卡]", "email": "[邮箱]"},
     "en": {"phone": "[phone]", "id": "[id]", "card": "[card]", "email": "[email]"},
@@ -538,7 +540,24 @@ def _named(text: str, question: bool = False) -> str | None:
         english = (hits[pick - 1].group(0) + hits[pick].group(0)).isascii()
         if kind == "generic" or (before == "neg" and english):
             kind = before
+    elif kind == "generic" and not question and _unknown_namer(text[:hits[pick].start()]):
+        kind = "neg"
     return kind
+
+
+_GENERIC_MODIFIERS = {str(w).lower() for w in _RULES["generic_modifiers"]}
+_NAMER = re.compile(r"(?:\b(\w+)\s+)?\b([a-z][a-z']*)[\s-]*$", re.IGNORECASE)
+
+
+def _unknown_namer(before: str) -> bool:
+    """Whether the English word just before a bare 'number' names some kind no context word is (the
+    organ number: an order number misheard), with no 'my', 'your', 'our' before it. Only in the speaker's
+    own words: a question garbles more ('In the record number for you': a good number for you)."""
+    m = _NAMER.search(before)
+    if m is None or not m.group(2).isascii():
+        return False
+    owner = (m.group(1) or "").lower()
+    return m.group(2).lower() not in _GENERIC_MODIFIERS and owner not in {"my", "your", "our"}
 
 
 def _word_bounded(text: str, start: int, end: int) -> bool:

@@ -4,6 +4,7 @@ of the synthcall renders (clean full band, and phone band: --rate 8000 --noise 2
 
     .venv/bin/python -m bench.redaction              # true text + cached ASR transcripts (ASR when missing)
     .venv/bin/python -m bench.redaction --asr        # transcribe the renders again
+    .venv/bin/python -m bench.redaction --asr --variant phone  # only the phone-band renders
     .venv/bin/python -m bench.redaction --text-only  # true text alone (no model)
     .venv/bin/python -m bench.redaction --set heldout  # only one of the two sets (default: both)
     .venv/bin/python -m bench.redaction --set blind    # the blind set: figures only, never --show
@@ -262,10 +263,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", choices=[*SETS, "both"], default="both", help="which set (default both)")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     parser.add_argument("--show", action="store_true", help="list the misses and false positives")
+    parser.add_argument("--variant", choices=VARIANTS, action="append",
+                        help="only this render (repeatable; default both): --asr on one takes half the time")
     parser.add_argument("--corpus", action="store_true",
                         help="also count the redactions in the NLP corpus's calls (sales talk, few numbers)")
     args = parser.parse_args(argv)
-    sources = ["text"] + ([] if args.text_only else list(VARIANTS))
+    sources = ["text"] + ([] if args.text_only else list(args.variant or VARIANTS))
     names = list(BOTH) if args.set == "both" else [args.set]
     figures: dict[str, Any] = {}
     print(f"{'set':8} {'source':8} {'lang':4} {'personal':>8} {'recall':>7} {'kind':>6} {'leaked':>6} "
