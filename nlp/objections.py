@@ -190,11 +190,11 @@ def is_handled(objection_type: str, response: str, classifiers: Classifiers | No
     corpus's !handled / !unhandled answers) where there is one, else the handling lexicon."""
     if not response.strip():
         return False
+    lex = _lexicons()
     if classifiers is not None and classifiers.handled is not None:
         model = classifiers.handled
         proba = model.predict_proba([handling_input(objection_type, response)])[0]
-        return bool(proba[list(model.classes_).index(True)] >= _lexicons().handled_probability)
-    lex = _lexicons()
+        return bool(proba[list(model.classes_).index(True)] >= lex.handled_probability)
     score, moves = handling_score(objection_type, response)
     return score >= lex.handled_threshold and bool(moves & lex.substantive)
 
