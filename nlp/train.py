@@ -31,7 +31,7 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from callscope.core.config import Settings
-from callscope.models.document import STAGES, Transcript, Turn
+from callscope.models.document import STAGES, Objection, Transcript, Turn
 from callscope.nlp import encoder
 from callscope.nlp.corpus import MIXED, NO_OBJECTION, TEAM, Call, Example, augment, corpus_sha256, load_corpus
 from callscope.nlp.features import build_classifier
@@ -172,10 +172,14 @@ def _labeled_objections(call: Call) -> list[tuple[int, str, bool | None]]:
 
 def _call_objection_counts(classifiers: Classifiers, call: Call) -> tuple[int, int, int, int]:
     """(true positives, false positives, false negatives, handled right) of find_objections on a call."""
+    return objection_counts(call, find_objections(call_transcript(call), classifiers))
+
+
+def objection_counts(call: Call, found: list[Objection]) -> tuple[int, int, int, int]:
+    """(true positives, false positives, false negatives, handled right) of objections found in a call."""
     truth = _labeled_objections(call)
     unmatched = list(range(len(truth)))
     tp = handled = 0
-    found = find_objections(call_transcript(call), classifiers)
     for o in found:
         hit = next((k for k in unmatched if truth[k][1] == o.type
                     and abs(truth[k][0] - o.turn) <= _OBJECTION_TURN_TOLERANCE), None)

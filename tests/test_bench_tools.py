@@ -83,3 +83,31 @@ def test_every_benchmark_explains_itself(module, capsys) -> None:
         module.main(["--help"])
     assert exit_info.value.code == 0
     assert "--out" in capsys.readouterr().out
+
+
+def test_objection_counts_match_type_and_turn_and_a_raised_threshold_drops_the_unsure(tmp_path) -> None:
+    from bench.new_authors import _keep_confident
+    from callscope.models.document import Objection
+    from callscope.nlp.corpus import load_calls
+    from callscope.nlp.train import objection_counts
+
+    path = tmp_path / "calls_authors_zz.yaml"
+    path.write_text("""- id: zz-1
+  lang: zh
+  industry: test
+  stage: negotiation
+  turns:
+    - R 报价发您了。
+    - C 太贵了。 !price
+    - R 我给您算笔账。 !handled
+    - C 我得问问老板。 !authority
+    - R 好的。 !unhandled
+""")
+    call = load_calls(path)[0]
+    found = [Objection(type="price", turn=1, start=0.0, end=1.0, text="太贵了。", handled=True,
+                       confidence=0.9),
+             Objection(type="trust", turn=3, start=2.0, end=3.0, text="我得问问老板。", handled=False,
+                       confidence=0.65)]
+    # price right and handled right; trust is a false positive and authority a miss
+    assert objection_counts(call, found) == (1, 1, 1, 1)
+    assert objection_counts(call, _keep_confident(found, 0.7)) == (1, 0, 1, 1)
