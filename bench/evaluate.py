@@ -67,7 +67,7 @@ def compare(call: TruthCall, analysis: dict[str, Any], layout: str, seconds: flo
     match = match_objections(call.objections(), predicted_objections)
     result["objections"] = {
         "tp": match.true_positives, "fp": match.false_positives, "fn": match.false_negatives,
-        "handled_correct": match.handled_correct,
+        "handled_correct": match.handled_correct, "wrong_type": match.wrong_type,
         "truth": [f"{o.type}{'' if o.handled else '!'}" for o in call.objections()],
         "predicted": [f"{o.type}{'' if o.handled else '!'}" for o in predicted_objections],
     }
@@ -143,8 +143,12 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
     tp, fp, fn = (sum(r["objections"][k] for r in ok) for k in ("tp", "fp", "fn"))
     precision, recall, score = f1(tp, fp, fn)
     handled = sum(r["objections"]["handled_correct"] for r in ok)
+    wrong_type = sum(r["objections"].get("wrong_type", 0) for r in ok)
     summary["objections"] = {"tp": tp, "fp": fp, "fn": fn, "precision": precision, "recall": recall,
-                             "f1": score, "handled_accuracy": handled / tp if tp else None}
+                             "f1": score, "handled_accuracy": handled / tp if tp else None,
+                             "wrong_type": wrong_type,
+                             # an objection found where one was raised, whatever its type
+                             "detection_f1": f1(tp + wrong_type, fp - wrong_type, fn - wrong_type)[2]}
     next_right = sum(r["next_step"]["truth"] == r["next_step"]["predicted"] for r in ok)
     summary["next_step_accuracy"] = next_right / len(ok)
     agree, items = sum(r["rubric"]["agree"] for r in ok), sum(r["rubric"]["items"] for r in ok)
@@ -216,6 +220,8 @@ def print_summary(summaries: dict[str, dict[str, Any]], out: TextIO = sys.stdout
     row("stage accuracy %", lambda s: _pct(s["stage_accuracy"]))
     row("objection P / R / F1 %",
         lambda s: " / ".join(_pct(s["objections"][k]) for k in ("precision", "recall", "f1")))
+    row("objection found, type wrong / detection F1 %",
+        lambda s: f"{s['objections']['wrong_type']} / {_pct(s['objections']['detection_f1'])}")
     row("objection handled acc. % (matched)", lambda s: _pct(s["objections"]["handled_accuracy"]))
     row("next-step accuracy %", lambda s: _pct(s["next_step_accuracy"]))
     row("rubric agreement %", lambda s: _pct(s["rubric_agreement"]))

@@ -173,6 +173,7 @@ class ObjectionMatch:
     false_positives: int
     false_negatives: int
     handled_correct: int  # among matched objections, predicted `handled` equals the label
+    wrong_type: int = 0  # false positives at a missed truth objection of another type (one FP, one FN)
 
 
 @dataclass
@@ -186,18 +187,32 @@ class LabeledObjection:
 def match_objections(truth: Sequence[LabeledObjection], predicted: Sequence[LabeledObjection],
                      tolerance: float = 3.0) -> ObjectionMatch:
     """Type-level matching: a prediction is a hit when an unmatched truth objection has its type and
-    overlaps it in time, allowing `tolerance` seconds either side. Each truth objection matches once."""
+    overlaps it in time, allowing `tolerance` seconds either side. Each truth objection matches once.
+    Of the misses, those where an objection was found at the time of a missed one of another type are
+    counted apart (wrong_type): the customer's pushback was heard, its kind was not."""
+
+    def near(p: LabeledObjection, t: LabeledObjection) -> bool:
+        return p.start - tolerance <= t.end and t.start <= p.end + tolerance
+
     unmatched = list(range(len(truth)))
+    spare = []
     tp = handled = 0
     for p in sorted(predicted, key=lambda o: o.start):
-        for i in unmatched:
-            t = truth[i]
-            if t.type == p.type and p.start - tolerance <= t.end and t.start <= p.end + tolerance:
-                unmatched.remove(i)
-                tp += 1
-                handled += int(t.handled == p.handled)
-                break
-    return ObjectionMatch(tp, len(predicted) - tp, len(unmatched), handled)
+        hit = next((i for i in unmatched if truth[i].type == p.type and near(p, truth[i])), None)
+        if hit is None:
+            spare.append(p)
+            continue
+        unmatched.remove(hit)
+        tp += 1
+        handled += int(truth[hit].handled == p.handled)
+    missed = list(unmatched)
+    wrong_type = 0
+    for p in spare:
+        other = next((i for i in missed if near(p, truth[i])), None)
+        if other is not None:
+            missed.remove(other)
+            wrong_type += 1
+    return ObjectionMatch(tp, len(predicted) - tp, len(unmatched), handled, wrong_type)
 
 
 def f1(tp: int, fp: int, fn: int) -> tuple[float, float, float]:

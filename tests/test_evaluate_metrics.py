@@ -94,6 +94,7 @@ def test_objection_matching_by_type_and_time_with_tolerance() -> None:
     match = match_objections(truth, predicted)
     assert (match.true_positives, match.false_positives, match.false_negatives) == (1, 2, 1)
     assert match.handled_correct == 1
+    assert match.wrong_type == 1  # the need at 31 s is where the timing objection was raised
     assert f1(1, 2, 1) == pytest.approx((1 / 3, 1 / 2, 0.4))
 
 
@@ -103,6 +104,7 @@ def test_a_truth_objection_matches_only_once() -> None:
     match = match_objections(truth, predicted)
     assert (match.true_positives, match.false_positives, match.false_negatives) == (1, 1, 0)
     assert match.handled_correct == 0  # the first (earliest) prediction is the one matched
+    assert match.wrong_type == 0  # the second is a repeat, not another type
 
 
 def test_f1_undefined_is_zero() -> None:
