@@ -14,7 +14,13 @@ said in a personal context (身份证, 卡号, 手机, 电话, account, card, ph
 the question that asked for it, over back-channels) is redacted even when no check passes. Over a phone
 line ASR garbles more ('too neurotic. Two heaven free' for 206 273 70…): where a cue word (redaction.yaml
 cue_words) asked for the number, the whole stretch of digits, digit soundalikes and a garbled word or two
-between is redacted (cue stretches), over ASR's segment breaks too. Look-alikes are
+between is redacted (cue stretches), over ASR's segment breaks too. And where the rep asked for a
+personal number or address itself (方便留个电话, 卡号是多少, "what's the best number to reach you", "your
+e-mail?", "where should we send the report?"; not "what phone system", 手机壳, an order number) and nothing
+was found in the customer's reply (their turns up to the rep's next one that is more than a back-channel or
+a wait), the reply after its lead-in is redacted as the kind asked, however ASR garbled it ('Green the number
+in', 用。: asked replies), unless it declines or defers (不方便, 我加你微信吧, "I'll email it over"), only
+says 'go on' or waits, or says a quantity, a time, an amount, a place or a hotline. Look-alikes are
 kept: a run followed by a unit (元, 台, dollars), a date, or said in an order/invoice/tracking/ticket
 context (by either side) is not a phone number; short runs are never personal. The words are data:
 nlp/data/redaction.yaml and nlp/data/spoken_digits.yaml.
@@ -47,8 +53,14 @@ KINDS = ("phone", "id", "card", "email")
 # between, over ASR's segment breaks; the context word at the end of the speaker's segment before; an
 # address's shape after a question for one; 6: phone-band forms of 'number' (humber), 'card number' (car
 # number) and 'reach you' (read you); a bare 'number' named by an unknown word in the speaker's own words
-# (the organ number: an order number misheard) is no personal one unless my/your/our owns it)
-RULES_VERSION = 6
+# (the organ number: an order number misheard) is no personal one unless my/your/our owns it;
+# 7: asked replies: where the rep asked for a personal number or address itself (方便留个电话, 卡号是多少,
+# "what's the best number to reach you", "your e-mail?"; not 'what phone system', not an order number) and
+# nothing was found in the customer's reply, the reply is redacted as the kind asked however ASR garbled
+# it ('Green the number in'), unless it declines or defers (不方便, 我加你微信吧, "I'll email it over"),
+# only says 'go on' or waits, or says a quantity, a time or an amount; 油香 for 邮箱; the owner words of a
+# bare 'number' as data)
+RULES_VERSION = 7
 PLACEHOLDERS = {
     "zh": {"phone": "[电话]", "id": "[身份证]", "card": "[银行卡]", "email": "[邮箱]"},
     "en": {"phone": "[phone]", "id": "[id]", "card": "[card]", "email": "[email]"},
@@ -546,18 +558,20 @@ def _named(text: str, question: bool = False) -> str | None:
 
 
 _GENERIC_MODIFIERS = {str(w).lower() for w in _RULES["generic_modifiers"]}
+_NUMBER_OWNERS = {str(w).lower() for w in _RULES["number_owners"]}
 _NAMER = re.compile(r"(?:\b(\w+)\s+)?\b([a-z][a-z']*)[\s-]*$", re.IGNORECASE)
 
 
 def _unknown_namer(before: str) -> bool:
     """Whether the English word just before a bare 'number' names some kind no context word is (the
-    organ number: an order number misheard), with no 'my', 'your', 'our' before it. Only in the speaker's
-    own words: a question garbles more ('In the record number for you': a good number for you)."""
+    organ number: an order number misheard), with no owner word (redaction.yaml number_owners: my, your,
+    our) before it. Only in the speaker's own words: a question garbles more ('In the record number for
+    you': a good number for you)."""
     m = _NAMER.search(before)
     if m is None or not m.group(2).isascii():
         return False
     owner = (m.group(1) or "").lower()
-    return m.group(2).lower() not in _GENERIC_MODIFIERS and owner not in {"my", "your", "our"}
+    return m.group(2).lower() not in _GENERIC_MODIFIERS and owner not in _NUMBER_OWNERS
 
 
 def _word_bounded(text: str, start: int, end: int) -> bool:
@@ -864,6 +878,250 @@ def _at_break(text: str) -> bool:
 
 _PLACEHOLDER = re.compile("|".join(re.escape(mark) for marks in PLACEHOLDERS.values()
                                     for mark in marks.values()))
+
+
+# --- rules 7: the answer to a question for a personal number, however ASR garbled it --------------------
+
+
+def _phrases(words: list[str]) -> str:
+    """Words as one alternation: English ones on word boundaries (spaces flexible), Chinese ones anywhere."""
+    def one(word: str) -> str:
+        said = re.escape(word).replace(r"\ ", r"\s+")
+        return rf"(?<![A-Za-z']){said}(?![A-Za-z'])" if word.isascii() else said
+
+    return "|".join(one(w) for w in sorted({str(w) for w in words}, key=len, reverse=True))
+
+
+def _ask_kinds() -> dict[str, str]:
+    """Ask word (lower case) -> the kind it asks for (generic: a bare 'number', the question says which)."""
+    kinds = {w.lower(): _CONTEXT_KIND.get(w.lower(), "generic") for w in map(str, _RULES["cue_words"])}
+    mine = {str(w).lower() for w in _RULES["ask_not_cues"]}
+    kinds = {w: k for w, k in kinds.items() if k in (*KINDS, "generic") and w not in mine}
+    for kind, words in _RULES["ask_words"].items():
+        kinds.update({str(w).lower(): kind for w in words})
+    kinds.update({str(w).lower(): "phone" for w in _RULES["ask_reach"]})
+    return kinds
+
+
+_ASK_KIND = _ask_kinds()
+_ASK_RE = re.compile(_phrases(list(_ASK_KIND)), re.IGNORECASE)
+_ASK_REACH = {str(w).lower() for w in _RULES["ask_reach"]}
+_ASK_WEAK = {str(w).lower() for w in _RULES["ask_weak"]}
+_ASK_CARD_BEFORE = re.compile(rf"(?:{_phrases(_RULES['ask_card_before'])})\s*$", re.IGNORECASE)
+_ASK_SEND = re.compile(_phrases(_RULES["send_words"]), re.IGNORECASE)
+_ASK_SEND_WHERE = re.compile(_phrases(_RULES["ask_send_where"]), re.IGNORECASE)
+_ASK_TAILS_EN = {str(w).lower() for w in _RULES["ask_tails_en"]}
+_COMPOUND_HEADS = {str(w).lower() for w in _RULES["compound_heads"]}
+_ASK_TAIL_ZH = re.compile(_phrases(_RULES["ask_tails_zh"]))
+_ASK_NOT = re.compile(_phrases(_RULES["ask_not"]), re.IGNORECASE)
+_ASK_FORM_EN = re.compile(rf"^(?:(?:and|so|okay|ok|great|perfect|thanks|alright|right|now|then|also|lastly|"
+                          rf"finally|oh|well)\b[\s,]*)*(?:{_phrases(_RULES['ask_forms_en'])})", re.IGNORECASE)
+_ASK_FORM_ZH = re.compile(_phrases(_RULES["ask_forms_zh"]))
+# (over 您的 and a word or two of Chinese between: 发到您的工作邮箱)
+_ASK_OWNED = re.compile(rf"(?:{_phrases(_RULES['ask_owners_not'])})[\s的个]*"
+                        r"(?:(?:您|你)的?[\u3400-\u9fff]{0,2})?[\s的个]*$", re.IGNORECASE)
+_ASK_NUMBER_BEFORE = re.compile(rf"(?:{_phrases(_RULES['ask_number_before'])})\s*$", re.IGNORECASE)
+_ASK_YOURS = re.compile(rf"(?:{_phrases(_RULES['ask_yours'])})\s*$", re.IGNORECASE)
+_ASK_SHORT_YOURS = re.compile(rf"(?:{_phrases(_RULES['ask_short_yours'])})\s*$", re.IGNORECASE)
+_ASK_PHRASES = {str(w).lower() for words in _RULES["ask_words"].values() for w in words if " " in str(w)}
+_ASK_REACH_WH = re.compile(_phrases(_RULES["ask_reach_wh"]), re.IGNORECASE)
+_SENTENCE = re.compile(r"[^。！!？?；;.]+[。！!？?；;.]*")
+# a clause's parts: between commas, and between the spaces some write for them (留了电话 现在方便吗)
+_COMMA_PART = re.compile(r"(?:[^，,、\s]|(?<![\u3400-\u9fff])\s|\s(?![\u3400-\u9fff]))+[，,、\s]*")
+_ASK_NUMBER_VERB = re.compile(_phrases(_RULES["ask_number_verbs"]))
+ASK_SENTENCES = 2  # the ask is in the rep's last sentences
+ASK_FORM_CHARS = 30  # an English ask form at a sentence's start asks for a word this close after it
+ASK_SHORT_WORDS = 8  # a sentence this short with 'your …' in it asks, however ASR wrote it (8 English words,
+ASK_SHORT_CHARS = 12  # 12 Chinese characters)
+_DECLINE = re.compile(_phrases(_RULES["reply_declines"]), re.IGNORECASE)
+_DECLINE_FIRST = re.compile(rf"^[\s,，.。…-]*(?:{_phrases(_RULES['reply_declines_first'])})", re.IGNORECASE)
+_GO_ON = re.compile(rf"(?:{_phrases(_RULES['reply_back_channels'] + _RULES['lead_ins'])}|[\s,，.。!！…\-])+",
+                    re.IGNORECASE)
+_WAIT = re.compile(_phrases(_RULES["reply_waits"]), re.IGNORECASE)
+_PLACE = re.compile(_phrases(_RULES["reply_places"]), re.IGNORECASE)
+_REPLY_NUMBER = re.compile(_phrases(_RULES["reply_number_words"]), re.IGNORECASE)
+_LETTER_UNIT = re.compile(r"^\s*[km]\b", re.IGNORECASE)  # '0.94K': a letter alone is a weak unit
+REPLY_TURNS = 3  # the most customer turns of one reply (ASR's segments)
+REPLY_MAX_WORDS = 24  # a reply turn longer than this (English words, or Chinese characters) says more
+REPLY_MAX_CHARS = 36
+REPLY_NUMBER_CHARS = 24  # how far into the reply its word for a number may be, after a question naming a kind
+REPLY_GAP_S = 30.0  # the most time from the question to a turn of its reply
+WAIT_WORDS = 8  # a turn with a wait in it this short only waits ('Hold on, let me pull it up')
+
+
+def _last_sentences(text: str) -> list[str]:
+    """The turn's last ASK_SENTENCES sentences (a sentence of a word or two, 'Thanks.', adds one more)."""
+    sentences = [m.group(0) for m in _SENTENCE.finditer(text) if m.group(0).strip()]
+    take, k = [], len(sentences)
+    while k > 0 and len([t for t in take if len(t.split()) > 2 or len(t.strip()) > 4]) < ASK_SENTENCES:
+        k -= 1
+        take.insert(0, sentences[k])
+    return take
+
+
+def _asks_back(text: str) -> bool:
+    """The customer's turn is a question ('Which one?', 首付是网签当天付吗, 多少啊)."""
+    return re.search(r"[?？]|[吗呢][。.!！]?\s*$|多少|什么|怎么|为什么", text) is not None
+
+
+def _asks_in_clause(clause: str, hit: re.Match[str]) -> bool:
+    """The ask word `hit` in the rep's clause asks for the customer's number itself: the clause asks
+    (a question or a request), the word is no one else's and no compound's ('phone system', 手机壳)."""
+    word = hit.group(0).lower()
+    kind = _ASK_KIND[re.sub(r"\s+", " ", word)]
+    before, after = clause[:hit.start()], clause[hit.end():]
+    english = hit.group(0).isascii()
+    short = len(re.findall(r"[A-Za-z']+", clause)) <= ASK_SHORT_WORDS and \
+        len(re.findall(r"[\u3400-\u9fff]", clause)) <= ASK_SHORT_CHARS and \
+        (_ASK_SHORT_YOURS.search(before) is not None or word in _ASK_PHRASES)
+    if short:
+        pass  # 'Your direct line,', 'The best number three to', 您的手机号是。: a question ASR wrote flat
+    elif english:
+        lead = len(clause) - len(clause.lstrip())
+        if not (clause.rstrip().endswith(("?", "？")) or _ASK_FORM_EN.search(clause.strip()) and
+                hit.start() - lead <= ASK_FORM_CHARS):
+            return False
+    else:
+        part = next(m.group(0) for m in _COMMA_PART.finditer(clause) if m.end() >= hit.end())
+        if not (re.search(r"[？?]", part) or _ASK_FORM_ZH.search(part)):
+            return False
+        if kind in ("id", "card") and not _ASK_NUMBER_VERB.search(part):
+            return False
+    if _ASK_OWNED.search(before):
+        return False
+    if word in _ASK_REACH:
+        return _ASK_REACH_WH.search(clause) is not None
+    if kind == "email" and english and "address" not in word and not _ASK_YOURS.search(before):
+        return False
+    if not english:
+        if kind == "email" and re.search(r"(?:哪个|什么)\s*$", before):
+            return True  # 发到哪个邮箱比较好
+        tail = after.lstrip()
+        return not tail or not re.match(r"[\u3400-\u9fffA-Za-z0-9]", tail) or \
+            _ASK_TAIL_ZH.match(tail) is not None
+    nxt = re.match(r"\s*([A-Za-z']+|\d)", after)
+    if word in _ASK_WEAK:
+        return nxt is not None and nxt.group(1).lower() in ("number", "numbers", "no", "humber")
+    if word == "card" and not _ASK_CARD_BEFORE.search(before):
+        return False
+    if kind == "generic":
+        if not _ASK_NUMBER_BEFORE.search(before):
+            return False  # 'leave you a written number': a price, not a phone number
+        return nxt is None or nxt.group(1).lower() not in (*_COMPOUND_HEADS, "of")  # 'a number abroad'
+    if nxt is None or nxt.group(1).isdigit() or nxt.group(1).lower() in _ASK_TAILS_EN or \
+            nxt.group(1).lower() in _EN_DIGITS or word in _ASK_PHRASES:
+        return True
+    prev = re.search(r"([A-Za-z']+)\s*$", before)
+    return prev is not None and prev.group(1).lower() in ("your", "best", "good") and \
+        nxt.group(1).lower() not in _COMPOUND_HEADS
+
+
+def _asked(question: str) -> str | None:
+    """The kind of number the rep's turn asks the customer for (phone, id, card, email), or None."""
+    question = _PLACEHOLDER.sub(" ", question)
+    for clause in _last_sentences(question):
+        if _ASK_NOT.search(clause):
+            continue
+        hits = [h for h in _ASK_RE.finditer(clause) if _asks_in_clause(clause, h)]
+        named = _named(clause, question=True)
+        where = _ASK_SEND_WHERE.search(clause)
+        # (what is sent may be a look-alike's name: 'send the confirmation', 'the invoice')
+        if not hits and where and (not where.group(0).isascii() or _ASK_SEND.search(clause)) and \
+                (clause.rstrip().endswith(("?", "？")) or _ASK_FORM_EN.search(clause.strip()) or
+                 re.search(r"[\u3400-\u9fff]", clause)):
+            return named if named in KINDS else "email"  # 'Where should we send the report?'
+        if not hits:
+            continue
+        kind = _ASK_KIND[re.sub(r"\s+", " ", hits[-1].group(0).lower())]
+        if named == "neg":
+            continue
+        if kind == "email":
+            return "email"
+        return named if named in KINDS else kind if kind in KINDS else "phone"
+    return None
+
+
+def _names_kind(question: str) -> str | None:
+    """The personal kind a question names without asking for the number by an ask word ('How would you
+    like to pay?': card), or None."""
+    question = _PLACEHOLDER.sub(" ", question)
+    for clause in _last_sentences(question):
+        asks = clause.rstrip().endswith(("?", "？")) or _ASK_FORM_EN.search(clause.strip()) or \
+            re.search(r"[\u3400-\u9fff]", clause) and _ASK_FORM_ZH.search(clause)
+        if asks and not _ASK_NOT.search(clause) and _named(clause, question=True) in KINDS:
+            return _named(clause, question=True)
+    return None
+
+
+# a reply this short (3 English words, 3 Chinese characters) is what ASR left of the number ('It's a' for
+# 'It's a Mastercard. Five two one two …', 用。 for an address)
+REPLY_SHORT_WORDS = 3
+REPLY_SHORT_CHARS = 3
+REPLY_DIGITS = 2  # the fewest digits (or digit soundalikes) in a garbled reply without a word for a number
+REPLY_ALIKE_SHARE = 0.4  # soundalikes alone: at least this share of the words, or after an intro ('it's')
+
+
+def _garbled_number(piece: str, introduced: bool) -> bool:
+    """What is left of a number in a reply however ASR garbled it: a word for a number (number, 号码), or
+    REPLY_DIGITS digits and soundalikes (spoken_digits.yaml, not the cue ones) with a digit said as one
+    among them; soundalikes alone only after an intro ('My homeroom is big time mirror') or as many of the
+    words ('I made it in time for the demo, even the team came.' is words)."""
+    if _REPLY_NUMBER.search(piece):
+        return True
+    atoms = [a for a in _atoms(piece, loose=True) if isinstance(a, _Atom) and not a.loose]
+    if sum(max(1, len(a.digits)) for a in atoms) < REPLY_DIGITS:
+        return False
+    if any(not a.soundalike for a in atoms):
+        return True
+    words = max(1, len(re.findall(r"[A-Za-z']+", piece)) + len(re.findall(r"[\u3400-\u9fff]", piece)))
+    return introduced or len(atoms) / words >= REPLY_ALIKE_SHARE
+
+
+def _only_goes_on(text: str) -> bool:
+    """The turn says only 'go on' or waits (嗯, Sure, 稍等, 'Hold on, let me pull it up')."""
+    text = _PLACEHOLDER.sub(" ", text)
+    if _GO_ON.fullmatch(text) or not text.strip():
+        return True
+    return _WAIT.search(text) is not None and len(re.findall(r"[A-Za-z']+", text)) <= WAIT_WORDS and \
+        len(re.findall(r"[\u3400-\u9fff]", text)) <= 10 and not re.search(r"\d", text)
+
+
+# what opens a reply before what it gives: 'Sure, it's', 'My cell is', 'The card number is', 卡号是
+_REPLY_INTRO_EN = re.compile(r"(?:it's|it\s+is|that's|that\s+is|(?:(?:my|our|the|his|her|its)\s+)"
+                             r"(?:[A-Za-z'-]+\s+){0,3}?(?:is|are|'s)\b|[A-Za-z'-]+(?:\s+[A-Za-z'-]+)?\s+is\b)"
+                             r"[\s,:]*", re.IGNORECASE)
+_REPLY_INTRO_ZH = re.compile(r"[^，。,.！!？?]{0,8}?(?:是|为|：|:)")
+
+
+def _reply_body(text: str) -> tuple[int, int, bool] | None:
+    """The part of a reply turn that gives the number: after its lead-ins and an intro ('Sure, it's',
+    'My cell is', 卡号是), without the end's punctuation, and whether an intro went before; None when
+    nothing is left."""
+    start = 0
+    lead = _GO_ON.match(text)
+    if lead is not None:
+        start = lead.end()
+    rest = text[start:]
+    introduced = re.search(r"\b(?:it's|it\s+is|that's)\s*$", text[:start].rstrip(" ,，"),
+                           re.IGNORECASE) is not None
+    intro = _REPLY_INTRO_EN.match(rest)
+    if intro is not None and not intro.group(0).lower().startswith(("it", "that", "my", "our", "the", "his",
+                                                                     "her", "its")) and \
+            not _CONTEXT_RE.search(intro.group(0)):
+        intro = None  # 'Green is …': only an intro that names the number or points at it
+    if intro is None:
+        zh = _REPLY_INTRO_ZH.match(rest)
+        if zh is not None and (_CONTEXT_RE.search(zh.group(0)) or _EMAIL_CONTEXT.search(zh.group(0))):
+            intro = zh
+    if intro is not None and intro.end() < len(rest.rstrip(" .。!！,，…")):
+        start += intro.end()
+        introduced = True
+        lead = _GO_ON.match(text, start)
+        start = lead.end() if lead is not None and lead.end() < len(text) else start
+    end = len(text)
+    while end > start and text[end - 1] in " \t.。!！,，…-、":
+        end -= 1
+    return (start, end, introduced) if end > start else None
 
 
 class _Finder:
@@ -1210,6 +1468,95 @@ class _Finder:
                                     value.value if value else digits))
 
 
+    # rules 7: the answer to a question for a personal number, however garbled
+
+    def reply_of(self, q: int) -> list[int]:
+        """The customer's turns that answer the rep's turn q: up to the rep's next turn that is more than a
+        back-channel, an ask to repeat or a wait (REPLY_TURNS at most, within REPLY_GAP_S)."""
+        rep = self.turns[q]
+        out: list[int] = []
+        for j in range(q + 1, len(self.turns)):
+            turn = self.turns[j]
+            if turn.start - rep.end > REPLY_GAP_S:
+                break
+            if turn.speaker == rep.speaker:
+                if _back_channel(turn.text) or _REPEAT_ASK.search(turn.text) or _only_goes_on(turn.text):
+                    continue
+                break
+            out.append(j)
+            if len(out) >= REPLY_TURNS:
+                break
+        return out
+
+    def asked_replies(self) -> None:
+        """Where the rep asked for a personal number or address and nothing was found in the reply, the
+        reply's turns (what they give, after a lead-in) are redacted as the kind asked: unless the reply
+        declines or defers, only says 'go on' or waits, or says a quantity, an amount, a look-alike's name
+        or a hotline; a question back ('Which one?') is no part of it."""
+        for q, question in enumerate(self.turns):
+            if question.role != "rep" or q + 1 >= len(self.turns):
+                continue
+            kind = _asked(question.text)
+            named = _names_kind(question.text) if kind is None else None
+            if kind is None and named is None:
+                continue
+            reply = [j for j in self.reply_of(q) if self.turns[j].role != "rep"]
+            if not reply or any(f.turn in reply for f in self.found):
+                continue
+            texts = [self.turns[j].text for j in reply]
+            said = " ".join(texts)
+            if _PLACEHOLDER.search(said) or _DECLINE.search(said) or _DECLINE_FIRST.search(said) or \
+                    self.says_other(reply):
+                continue
+            if kind is None:  # 'How would you like to pay?' 'Visa, the number is …': the reply names one
+                first = next((t for t in texts if not _only_goes_on(t)), "")
+                number = _REPLY_NUMBER.search(first)
+                if number is None or number.start() > REPLY_NUMBER_CHARS:  # in its intro ('Visa, the number')
+                    continue
+                kind = _context_kind(first[:number.end()], [question.text])
+                kind = kind if kind in KINDS else named
+            for j, text in zip(reply, texts, strict=True):
+                if _only_goes_on(text) or _asks_back(text):
+                    continue
+                body = _reply_body(text)
+                if body is None:
+                    continue
+                piece = text[body[0]:body[1]]
+                if len(re.findall(r"[A-Za-z']+", piece)) > REPLY_MAX_WORDS or \
+                        len(re.findall(r"[\u3400-\u9fff]", piece)) > REPLY_MAX_CHARS:
+                    continue
+                # a number however garbled keeps a digit or two, or the word for it; a time, a date: other
+                short = len(re.findall(r"[A-Za-z']+", piece)) <= REPLY_SHORT_WORDS and \
+                    len(re.findall(r"[\u3400-\u9fff]", piece)) <= REPLY_SHORT_CHARS
+                if kind != "email" and (_CUE_STOP.search(piece) or
+                                        not short and not _garbled_number(piece, body[2])):
+                    continue
+                value = _spoken_address(piece) if kind == "email" else \
+                    "".join(r.digits for r in _runs(j, piece)) or re.sub(r"\s+", " ", piece.lower())
+                self.found.append(Found(j, body[0], body[1], kind, value))
+
+    def says_other(self, reply: list[int]) -> bool:
+        """The reply says a quantity or an amount (a run with a unit, thousands' commas, a currency), names
+        a look-alike (an order, a ticket) or a place (a street, an office), or gives a hotline: no personal
+        number."""
+        for j in reply:
+            text = self.turns[j].text
+            if _PLACE.search(text):
+                return True
+            for run in self.runs[j]:
+                after = text[run.end:]
+                if (_UNIT_AFTER.match(after) and not _LETTER_UNIT.match(after)) or \
+                        _UNIT_BEFORE.search(text[:run.start]) or \
+                        _AMOUNT.fullmatch(text[run.start:run.end]) or \
+                        _business_number(run.digits, self.lang(run)):
+                    return True
+            if any(_CONTEXT_KIND[h.group(0).lower()] == "neg" and
+                   (not h.group(0).isascii() or _word_bounded(text, h.start(), h.end()))
+                   for h in _CONTEXT_RE.finditer(text)):
+                return True
+        return False
+
+
 def find(transcript: Transcript) -> list[Found]:
     """Every personal number and address in the transcript, in turn order."""
     finder = _Finder(transcript)
@@ -1218,6 +1565,7 @@ def find(transcript: Transcript) -> list[Found]:
         finder.turn_runs(runs)
     finder.corrections()
     finder.cue_stretches()
+    finder.asked_replies()
     finder.found.sort(key=lambda f: (f.turn, f.start))
     return finder.found
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from callscope.nlp.redaction import RULES_VERSION, redact_text
 
 
-def test_rules_version_is_6() -> None:
-    assert RULES_VERSION == 6
+def test_rules_version_is_at_least_6() -> None:
+    assert RULES_VERSION >= 6  # rules 7: tests/test_redaction_rules7.py
 
 
 def test_phone_band_forms_of_context_words() -> None:

@@ -6,14 +6,17 @@ of the synthcall renders (clean full band, and phone band: --rate 8000 --noise 2
     .venv/bin/python -m bench.redaction --asr        # transcribe the renders again
     .venv/bin/python -m bench.redaction --asr --variant phone  # only the phone-band renders
     .venv/bin/python -m bench.redaction --text-only  # true text alone (no model)
-    .venv/bin/python -m bench.redaction --set heldout  # only one of the two sets (default: both)
+    .venv/bin/python -m bench.redaction --set heldout  # only one set (default: tuning and heldout)
+    .venv/bin/python -m bench.redaction --set third    # the third set (an outside author's, scored apart)
     .venv/bin/python -m bench.redaction --set blind    # the blind set: figures only, never --show
     .venv/bin/python -m bench.redaction --corpus     # also: redactions in the corpus calls (no numbers)
 
-Two sets: "tuning" (bench/redaction/scripts, make_scripts.py), on which the rules were written, and
+The sets: "tuning" (bench/redaction/scripts, make_scripts.py), on which the rules were written, and
 "heldout" (bench/redaction/heldout/scripts, make_heldout.py), new phrasings written before the tuning set's
-misses were looked at; held out for rules 2, tuned on for rules 3 (so no longer held out). A third,
-"blind" (bench/blindset/redaction), was written by an outside author who saw only the contract and
+misses were looked at; held out for rules 2, tuned on for rules 3 (so no longer held out). "third"
+(bench/redaction/third) was written by another outside author and scored with rules 6 and with rules 7
+as first written before its misses were read (bench/redaction/README.md); rules 7 were then tuned on it.
+The last, "blind" (bench/blindset/redaction), was written by an outside author who saw only the contract and
 domain notes; nobody who tunes the rules reads it, and it is scored only on its own (--set blind).
 
 An utterance with a personal number counts as found when a redaction covers it (on ASR transcripts: a
@@ -39,7 +42,8 @@ from callscope.models.document import Transcript, Turn, Word
 from callscope.nlp.redaction import _runs, redact_transcript
 
 HERE = Path(__file__).resolve().parent
-SETS = {"tuning": HERE, "heldout": HERE / "heldout", "blind": HERE.parent / "blindset" / "redaction"}
+SETS = {"tuning": HERE, "heldout": HERE / "heldout", "third": HERE / "third",
+        "blind": HERE.parent / "blindset" / "redaction"}
 BOTH = ("tuning", "heldout")  # --set both; the blind set is scored on its own (bench/blindset/README.md)
 VARIANTS = ("clean", "phone")
 
