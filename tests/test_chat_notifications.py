@@ -300,7 +300,10 @@ def test_each_platform_gets_each_notification_once_signed_and_redacted(tmp_path,
         return r.json()["id"]
 
     slipping_at = NOW - timedelta(days=40)
-    closing = upload(0.0, NOW - timedelta(days=45), "li.ming@example.com", "签约确认", "CRM-R")
+    # a week before the slipping call: in another ISO week whatever weekday the test runs on (its digest
+    # counts one call)
+    closing_at = slipping_at - timedelta(days=7)
+    closing = upload(0.0, closing_at, "li.ming@example.com", "签约确认", "CRM-R")
     slipping = upload(3.0, slipping_at, "li.ming@example.com", "方案沟通", "CRM-R")
     good = upload(6.0, slipping_at + timedelta(hours=1), "wang.fang@example.com", "需求调研")
     lines = {closing: CLOSING, slipping: SLIPPING, good: GOOD}
@@ -345,7 +348,7 @@ def test_each_platform_gets_each_notification_once_signed_and_redacted(tmp_path,
     wecom_review = wecom.message("通话需要复核：李明《方案沟通》")["markdown"]["content"]
     assert f"](https://callscope.example.com/calls/{slipping}#t=" in wecom_review
     risk_message = _text(dingtalk.message("商机风险升高"))
-    # the closing call, analysed 45 days on, already made the deal high: no contact, no progress
+    # the closing call, analysed 47 days on, already made the deal high: no contact, no progress
     assert "风险 低 → 高" in risk_message and "天没有和客户通话" in risk_message
     assert "天阶段没有推进" in risk_message
     assert "https://callscope.example.com/deals/CRM-R" in risk_message
@@ -379,7 +382,7 @@ def test_each_platform_gets_each_notification_once_signed_and_redacted(tmp_path,
     assert not re.search("[\u4e00-\u9fff]", focus), focus
 
     # --- the schedule: last week's digests go out from the team's weekday and hour, once ---
-    closing_day = (NOW - timedelta(days=45)).astimezone(ZONE).date()
+    closing_day = closing_at.astimezone(ZONE).date()
     next_monday = closing_day + timedelta(days=7 - closing_day.weekday())
     with api.app.state.sessions() as s:
         early = datetime.combine(next_monday, datetime.min.time(), ZONE) + timedelta(hours=8)
