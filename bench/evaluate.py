@@ -143,7 +143,7 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
     tp, fp, fn = (sum(r["objections"][k] for r in ok) for k in ("tp", "fp", "fn"))
     precision, recall, score = f1(tp, fp, fn)
     handled = sum(r["objections"]["handled_correct"] for r in ok)
-    wrong_type = sum(r["objections"].get("wrong_type", 0) for r in ok)
+    wrong_type = sum(r["objections"]["wrong_type"] for r in ok)
     summary["objections"] = {"tp": tp, "fp": fp, "fn": fn, "precision": precision, "recall": recall,
                              "f1": score, "handled_accuracy": handled / tp if tp else None,
                              "wrong_type": wrong_type,

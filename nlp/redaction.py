@@ -768,13 +768,17 @@ SPLIT_DIGITS = 9  # a number split over turns this long is personal with no cont
 EARLIER_TURNS = 5  # how many turns back the question of a number may be, over back-channels and waits
 
 
+def _lengths(text: str) -> tuple[int, int]:
+    """(English words, Chinese characters) of a text: how long a piece is in either language."""
+    return len(re.findall(r"[A-Za-z']+", text)), len(re.findall(r"[\u3400-\u9fff]", text))
+
+
 def _back_channel(text: str) -> bool:
     """A turn that says nothing but 'go on' (嗯, 好的然后呢, Got it, Mm-hmm): no context word, few words."""
     if _CONTEXT_RE.search(text):
         return False
-    cjk = len(re.findall(r"[\u3400-\u9fff]", text))
-    return cjk <= _RULES["back_channel_chars"] and len(re.findall(r"[A-Za-z']+", text)) <= _RULES[
-        "back_channel_words"]
+    words, cjk = _lengths(text)
+    return cjk <= _RULES["back_channel_chars"] and words <= _RULES["back_channel_words"]
 
 
 def _strong(digits: str, x_end: bool, language: str, context: str | None = None) -> bool:
@@ -818,8 +822,8 @@ class _Stretch:
 def _cue_gap(gap: str) -> bool:
     """Two digits with `gap` between may be one number ASR garbled: a few words, no date, amount, unit,
     question or look-alike's name."""
-    if len(re.findall(r"[A-Za-z']+", gap)) > CUE_GAP_WORDS or \
-            len(re.findall(r"[\u3400-\u9fff]", gap)) > CUE_GAP_CHARS:
+    words, cjk = _lengths(gap)
+    if words > CUE_GAP_WORDS or cjk > CUE_GAP_CHARS:
         return False
     if _CUE_STOP.search(gap) or _UNIT_AFTER.match(gap) or _PLURAL_AFTER.match(gap):
         return False
@@ -871,9 +875,8 @@ def _at_break(text: str) -> bool:
     hesitations (嗯, uh, and then), or one word that names nothing (a digit ASR garbled past any list)."""
     if _END_PUNCT.fullmatch(text) or _LEAD_IN.fullmatch(text):
         return True
-    words = re.findall(r"[A-Za-z']+", text)
-    return len(words) <= 1 and len(re.findall(r"[\u3400-\u9fff]", text)) <= 1 and \
-        _CONTEXT_RE.search(text) is None and re.search(r"[?？]", text) is None
+    words, cjk = _lengths(text)
+    return words <= 1 and cjk <= 1 and _CONTEXT_RE.search(text) is None and re.search(r"[?？]", text) is None
 
 
 _PLACEHOLDER = re.compile("|".join(re.escape(mark) for marks in PLACEHOLDERS.values()
@@ -971,8 +974,8 @@ def _asks_in_clause(clause: str, hit: re.Match[str]) -> bool:
     kind = _ASK_KIND[re.sub(r"\s+", " ", word)]
     before, after = clause[:hit.start()], clause[hit.end():]
     english = hit.group(0).isascii()
-    short = len(re.findall(r"[A-Za-z']+", clause)) <= ASK_SHORT_WORDS and \
-        len(re.findall(r"[\u3400-\u9fff]", clause)) <= ASK_SHORT_CHARS and \
+    words, cjk = _lengths(clause)
+    short = words <= ASK_SHORT_WORDS and cjk <= ASK_SHORT_CHARS and \
         (_ASK_SHORT_YOURS.search(before) is not None or word in _ASK_PHRASES)
     if short:
         pass  # 'Your direct line,', 'The best number three to', 您的手机号是。: a question ASR wrote flat
@@ -1048,8 +1051,9 @@ def _names_kind(question: str) -> str | None:
     for clause in _last_sentences(question):
         asks = clause.rstrip().endswith(("?", "？")) or _ASK_FORM_EN.search(clause.strip()) or \
             re.search(r"[\u3400-\u9fff]", clause) and _ASK_FORM_ZH.search(clause)
-        if asks and not _ASK_NOT.search(clause) and _named(clause, question=True) in KINDS:
-            return _named(clause, question=True)
+        named = _named(clause, question=True) if asks and not _ASK_NOT.search(clause) else None
+        if named in KINDS:
+            return named
     return None
 
 
@@ -1073,7 +1077,7 @@ def _garbled_number(piece: str, introduced: bool) -> bool:
         return False
     if any(not a.soundalike for a in atoms):
         return True
-    words = max(1, len(re.findall(r"[A-Za-z']+", piece)) + len(re.findall(r"[\u3400-\u9fff]", piece)))
+    words = max(1, sum(_lengths(piece)))
     return introduced or len(atoms) / words >= REPLY_ALIKE_SHARE
 
 
@@ -1082,8 +1086,8 @@ def _only_goes_on(text: str) -> bool:
     text = _PLACEHOLDER.sub(" ", text)
     if _GO_ON.fullmatch(text) or not text.strip():
         return True
-    return _WAIT.search(text) is not None and len(re.findall(r"[A-Za-z']+", text)) <= WAIT_WORDS and \
-        len(re.findall(r"[\u3400-\u9fff]", text)) <= 10 and not re.search(r"\d", text)
+    words, cjk = _lengths(text)
+    return _WAIT.search(text) is not None and words <= WAIT_WORDS and cjk <= 10 and not re.search(r"\d", text)
 
 
 # what opens a reply before what it gives: 'Sure, it's', 'My cell is', 'The card number is', 卡号是
@@ -1522,12 +1526,11 @@ class _Finder:
                 if body is None:
                     continue
                 piece = text[body[0]:body[1]]
-                if len(re.findall(r"[A-Za-z']+", piece)) > REPLY_MAX_WORDS or \
-                        len(re.findall(r"[\u3400-\u9fff]", piece)) > REPLY_MAX_CHARS:
+                words, cjk = _lengths(piece)
+                if words > REPLY_MAX_WORDS or cjk > REPLY_MAX_CHARS:
                     continue
                 # a number however garbled keeps a digit or two, or the word for it; a time, a date: other
-                short = len(re.findall(r"[A-Za-z']+", piece)) <= REPLY_SHORT_WORDS and \
-                    len(re.findall(r"[\u3400-\u9fff]", piece)) <= REPLY_SHORT_CHARS
+                short = words <= REPLY_SHORT_WORDS and cjk <= REPLY_SHORT_CHARS
                 if kind != "email" and (_CUE_STOP.search(piece) or
                                         not short and not _garbled_number(piece, body[2])):
                     continue
