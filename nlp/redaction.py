@@ -20,7 +20,10 @@ e-mail?", "where should we send the report?"; not "what phone system", 手机壳
 was found in the customer's reply (their turns up to the rep's next one that is more than a back-channel or
 a wait), the reply after its lead-in is redacted as the kind asked, however ASR garbled it ('Green the number
 in', 用。: asked replies), unless it declines or defers (不方便, 我加你微信吧, "I'll email it over"), only
-says 'go on' or waits, or says a quantity, a time, an amount, a place or a hotline. Look-alikes are
+says 'go on' or waits, or says a quantity, a time, an amount, a place or a hotline. An English number
+read out digit by digit ('4-3-6-7, 4-2-0-1, 1-3-4 time', '4, 4, 0, 1, 0, 5': ten digits or more, most of
+them lone) is personal however garbled the question was (read-outs), unless it names a look-alike, counts,
+or lists scores; '…, and the last four are …' goes on with the number just said. Look-alikes are
 kept: a run followed by a unit (元, 台, dollars), a date, or said in an order/invoice/tracking/ticket
 context (by either side) is not a phone number; short runs are never personal. The words are data:
 nlp/data/redaction.yaml and nlp/data/spoken_digits.yaml.
@@ -253,6 +256,14 @@ def _atoms(text: str, loose: bool = False) -> list[_Atom | str]:
                 if digit is not None:
                     end = m.end() + nxt.end()
                     out.append(_Atom(i, end, digit * _EN_REPEAT[low]))
+                    i = end
+                    continue
+                # 'double-camera' (double seven) in a number being read out: a soundalike repeated, judged
+                # like one (loose: only where cue stretches and read-outs look)
+                alike = _EN_SOUNDALIKE.get(tok) or _EN_CUE_ALIKE.get(tok) if nxt and loose else None
+                if alike is not None:
+                    end = m.end() + nxt.end()
+                    out.append(_Atom(i, end, alike * _EN_REPEAT[low], soundalike=True, loose=True))
                     i = end
                     continue
                 out.append("break")
@@ -530,12 +541,14 @@ def _context_kind(before: str, earlier: list[str]) -> str | None:
     return asked
 
 
+_DOUBLED = re.compile(r"\b([A-Za-z]+)(?:\s+\1\b)+", re.IGNORECASE)  # ASR's 'the last last', 'code code'
 _POSSESSIVE = re.compile(r"(?:\b(?:your|my|our)|您的|你的|我的|您|你)\s*(?:\w+\s+)?$", re.IGNORECASE)
 
 
 def _named(text: str, question: bool = False) -> str | None:
     """The kind a context word in text names (the last one; in a question the one after 'your', 您的),
     'generic' for a bare 'number', or None."""
+    text = _DOUBLED.sub(r"\1", text)  # ASR writes a word twice: 'area code code' names no code
     hits = [h for h in _CONTEXT_RE.finditer(text)
             if not h.group(0).isascii() or _word_bounded(text, h.start(), h.end())]
     if not hits:
@@ -759,6 +772,15 @@ _LEAD_IN = re.compile(rf"^[\s，,、。.…\-]*(?:(?:{_words_re(_RULES['lead_ins
 _END_PUNCT = re.compile(r"[\s，,、。.！!？?…-]*$")
 _REPEAT_ASK = re.compile(rf"(?:{_words_re(_RULES['repeat_asks'])})(?![A-Za-z])", re.IGNORECASE)
 _CORRECTION = re.compile(rf"(?:{_words_re(_RULES['corrections'])})(?![A-Za-z])", re.IGNORECASE)
+# the words between two pieces of one number read out ('…628, and the last four are, uh, …'), all of them
+_CONTINUATION = re.compile(rf"[\s,，.…\-]*(?:and\s+)?(?:then\s+)?(?:{_words_re(_RULES['continuations'])})"
+                           r"(?:\s+(?:are|is|were|was))?[\s,，.:…\-]*(?:(?:uh|um|er)[\s,，.…\-]*)?",
+                           re.IGNORECASE)
+
+
+def _continues(between: str) -> bool:
+    """The text between two pieces of a number says only that the rest of it follows."""
+    return _CONTINUATION.fullmatch(_DOUBLED.sub(r"\1", between)) is not None
 _SENTENCE_END = re.compile(r"[。？！?!]")
 _QUESTION = re.compile(r"[？?吗呢]")
 _PUNCT_ONLY = re.compile(r"[\s。.，,、…\-]{1,3}")
@@ -796,6 +818,11 @@ def _strong(digits: str, x_end: bool, language: str, context: str | None = None)
 CUE_DIGITS = 5  # the fewest digits (or words heard for one) a cue stretch holds; a personal number has 7+
 CUE_GAP_WORDS = 2  # the most English words between two digits of one stretch ('time camera 93')
 CUE_GAP_CHARS = 2  # the most Chinese characters between two digits of one stretch (以及1假要38…)
+# a number read out digit by digit (read-outs): this many lone digits, this many digits in all (a personal
+# number has 10 or more; ASR drops one or two), and lone digits and soundalikes this share of its pieces
+READOUT_SINGLES = 6
+READOUT_DIGITS = 10
+READOUT_SHARE = 0.6
 # what ends a stretch: a date, a time, an amount, a unit
 _CUE_STOP = re.compile(
     r"[年月日号点分秒午元块毛万千百十个台岁周%$¥￥€£:/：]|\b(?:jan(?:uary)?|feb(?:ruary)?|march|april|may|"
@@ -817,6 +844,8 @@ class _Stretch:
     digits: str
     real: int  # digits said as digits (not heard as another word)
     garbled: bool  # a soundalike in it, or a word between its digits
+    singles: int = 0  # digits said one by one: a lone digit ('4-3-6-7', '4, 4, 0, 1', 'four four oh')
+    alikes: int = 0  # words heard for a digit (soundalikes) in it
 
 
 def _cue_gap(gap: str) -> bool:
@@ -866,8 +895,40 @@ def _cue_stretches(turn_index: int, text: str) -> list[_Stretch]:
             garbled = any(a.soundalike for a in group) or any(
                 not _tight(text[x.end:y.start]) for x, y in itertools.pairwise(group))
             out.append(_Stretch(turn_index, group[0].start, group[-1].end, "".join(a.digits for a in group),
-                                sum(len(a.digits) for a in group if not a.soundalike), garbled))
+                                sum(len(a.digits) for a in group if not a.soundalike), garbled,
+                                sum(_lone_digit(text, a) for a in group), sum(a.soundalike for a in group)))
     return out
+
+
+COUNTING_RUN = 5  # this many digits up or down by one ('1, 2, 3, 4, 5'): counting, not a number read out
+
+
+def _counting(digits: str) -> bool:
+    """The digits count up or down somewhere (items 1, 2, 3, 4, 5 …, 9, 8, 7, 6, 5): a list, not a number."""
+    for step in (1, -1):
+        length = 1
+        for x, y in itertools.pairwise(digits):
+            length = length + 1 if int(y) - int(x) == step else 1
+            if length >= COUNTING_RUN:
+                return True
+    return False
+
+
+def _scores(said: str) -> bool:
+    """Every dashed group is a pair, three or more of them ('3-2, 1-0, 2-2, 4-1'): scores or ratios, not a
+    number read out in groups (ASR writes '4-3-6-7, 4-2-0-1')."""
+    groups = re.findall(r"\d(?:-\d)+", said)
+    return len(groups) >= 3 and all(len(g) == 3 for g in groups)
+
+
+def _lone_digit(text: str, atom: _Atom) -> bool:
+    """The atom is one digit said on its own: a digit word, or a numeral with no numeral touching it
+    (ASR writes a number read digit by digit '4-3-6-7' or '4, 4, 0, 1'; a price or a year it writes
+    whole)."""
+    if atom.soundalike or len(atom.digits) != 1:
+        return False
+    return not (atom.start > 0 and text[atom.start - 1].isdigit() or
+                atom.end < len(text) and text[atom.end].isdigit())
 
 
 def _at_break(text: str) -> bool:
@@ -1299,7 +1360,8 @@ class _Finder:
         """b follows a closely enough in their turn to be more of one number: a few words between (at most
         four Chinese characters: '，然后是'), no sentence end, nothing of a date or a time (15th, 10:30)."""
         between = self.turns[a.turn].text[a.end:b.start]
-        if _PUNCT_ONLY.fullmatch(between):  # ASR's full stop between the groups it heard: 一三八。一二三四。
+        # ASR's full stop between the groups it heard (一三八。一二三四。), '…, and the last four are …'
+        if _PUNCT_ONLY.fullmatch(between) or _continues(between):
             return True
         return len(between) <= 12 and len(re.findall(r"[\u3400-\u9fff]", between)) <= 4 and \
             not _SENTENCE_END.search(between) and not _DATE_GAP.search(between)
@@ -1365,7 +1427,8 @@ class _Finder:
 
     def corrections(self) -> None:
         """'一三八…，不对，是一三九…', 'sorry, I mean …': digits after a personal number and a correction,
-        in its turn or the speaker's next, are that number again."""
+        in its turn or the speaker's next, are that number again; after 'and the last four are' (only that
+        between), the rest of it."""
         for i, runs in enumerate(self.runs):
             for run in runs:
                 if (i, run.start) in self.taken or len(run.digits) < 3:
@@ -1375,7 +1438,7 @@ class _Finder:
                     continue
                 kind, between = said
                 context, unit = self.context_of(run)
-                if _CORRECTION.search(between) and context != "neg" and not unit:
+                if (_CORRECTION.search(between) or _continues(between)) and context != "neg" and not unit:
                     self.add([run], kind, run.digits)
 
     def said_before(self, run: _Run) -> tuple[str, str] | None:
@@ -1471,6 +1534,63 @@ class _Finder:
                                     max([p.end, *(f.end for f in inside)]), value.kind if value else context,
                                     value.value if value else digits))
 
+
+    # rules 8: a number read out digit by digit, however garbled, is a personal one
+
+    def read_outs(self) -> None:
+        """A stretch (over the speaker's next segments) read out digit by digit ('4-3-6-7, 4-2-0-1, 1-3-4
+        time', '4, 4, 0, 1, 0, 5'): READOUT_SINGLES lone digits or more, most of its pieces, READOUT_DIGITS
+        digits or more with the soundalikes. People read a phone, card or ID number so; a price, a date or a
+        quantity they say whole. Redacted where nothing found covers it yet, unless its context names a
+        look-alike (a tracking or order number: read the same way), or a unit, an amount, a guess or round
+        numbers go with it. Its kind: the one the context names, else its shape's."""
+        stretches = [_cue_stretches(i, turn.text) for i, turn in enumerate(self.turns)]
+        used: set[tuple[int, int]] = set()
+        for items in stretches:
+            for stretch in items:
+                if (stretch.turn, stretch.start) in used:
+                    continue
+                parts = [stretch]
+                while len(parts) < 5 and (nxt := self.stretch_after(parts[-1], stretches)) is not None:
+                    parts.append(nxt)
+                used.update((p.turn, p.start) for p in parts)
+                self.take_read_out(parts)
+
+    def take_read_out(self, parts: list[_Stretch]) -> None:
+        # English only: Mandarin reads every number digit by digit (一三八, a 税号 too), telling nothing
+        if self.lang(parts[0]) != "en":
+            return
+        digits = "".join(p.digits for p in parts)
+        singles = sum(p.singles for p in parts)
+        pieces = sum(p.singles + p.alikes for p in parts)
+        # (a piece of several digits is a group: 'area code 415', a year said whole)
+        groups = sum(len(re.findall(r"\d{2,}", self.turns[p.turn].text[p.start:p.end])) for p in parts)
+        if singles < READOUT_SINGLES or len(digits) < READOUT_DIGITS or pieces < READOUT_SHARE * (
+                pieces + groups) or _business_number(digits, self.lang(parts[0])):
+            return
+        if any(f.turn == p.turn and f.start < p.end and f.end > p.start for p in parts for f in self.found):
+            return  # found already (a cue stretch, a checked run): nothing to add
+        first, last = parts[0], parts[-1]
+        context, unit = self.context_of(_Run(first.turn, first.start, first.end, first.digits))
+        text, earlier = self.turns[first.turn].text, self.earlier(first.turn)
+        before = text[:first.start]
+        # a look-alike named anywhere before it in the turn, or by the question ('Which invoice …?')
+        if context == "neg" or _named(before) == "neg" or \
+                any(_named(t, question=True) == "neg" for t in earlier):
+            return
+        after = self.turns[last.turn].text[last.end:]
+        said = [self.turns[p.turn].text[p.start:p.end] for p in parts]
+        if unit or _APPROX.search(before[-_CONTEXT_CHARS:]) or _UNIT_AFTER.match(after) or \
+                _PLURAL_AFTER.match(after) or any(_round_groups(t) or _AMOUNT.search(t) for t in said):
+            return
+        if _counting(digits) or _scores(" ".join(said)):
+            return
+        x_end = re.match(r"[\s,-]*[Xx](?![A-Za-z])", after)  # the ID's check character: '2-2-9-X'
+        if context not in KINDS:
+            context = "id" if x_end or _id_like(digits, False) else "card" if len(digits) >= 13 else "phone"
+        for p in parts:
+            end = p.end + (x_end.end() if x_end and p is last else 0)
+            self.found.append(Found(p.turn, p.start, end, context, digits + ("X" if x_end else "")))
 
     # rules 7: the answer to a question for a personal number, however garbled
 
@@ -1568,6 +1688,7 @@ def find(transcript: Transcript) -> list[Found]:
         finder.turn_runs(runs)
     finder.corrections()
     finder.cue_stretches()
+    finder.read_outs()
     finder.asked_replies()
     finder.found.sort(key=lambda f: (f.turn, f.start))
     return finder.found
