@@ -12,7 +12,7 @@ import sys
 import unicodedata
 from pathlib import Path
 
-from callscope.models.document import Analysis, Evidence, ItemResult, Scorecard
+from callscope.models.document import Analysis, Evidence, ItemResult, Scorecard, Transcript
 from callscope.scoring.cues import label
 
 WIDTH = 100  # columns a line is wrapped at
@@ -28,7 +28,7 @@ UI = {
         "longest_monologue": "最长独白", "questions": "销售提问", "open_questions": "开放式问题",
         "interactivity": "互动频率", "patience": "回应前停顿", "customer_questions": "客户提问",
         "transcript": "逐字稿", "seconds": "秒", "per_minute": "/分钟", "switches": "次/分钟",
-        "quote": "「{}」", "paren": "（{}）",
+        "quote": "「{}」", "paren": "（{}）", "unheard": "（约 {} 秒未能可靠转写）",
     },
     "en": {
         "title": "Call report", "file": "File", "duration": "Duration", "language": "Language",
@@ -42,6 +42,7 @@ UI = {
         "interactivity": "Interactivity", "patience": "Pause before answering",
         "customer_questions": "Customer questions", "transcript": "Transcript", "seconds": "s",
         "per_minute": "/min", "switches": "switches/min", "quote": "\"{}\"", "paren": " ({})",
+        "unheard": "(about {} s could not be transcribed reliably)",
     },
 }
 
@@ -261,12 +262,29 @@ def _transcript(analysis: Analysis, lang: str, st: _Style) -> list[str]:
     lines = ["", st.heading(t["transcript"])]
     if not turns:
         lines.append(f"  {t['none']}")
-    for turn in turns:
-        head = f"  {mmss(turn.start)}  {_pad(label('roles', turn.role, lang), role_width)}  "
-        body = _wrap(turn.text, _width(head), first_indent=0)
+    rows = [(turn.start, turn.role, turn.text) for turn in turns]
+    rows += [(a, role, t["unheard"].format(f"{b - a:.0f}" if b - a >= 1.5 else f"{b - a:.1f}"))
+             for a, b, role in _unheard(analysis.transcript)]
+    for start, role, text in sorted(rows, key=lambda r: r[0]):
+        head = f"  {mmss(start)}  {_pad(label('roles', role, lang), role_width)}  "
+        body = _wrap(text, _width(head), first_indent=0)
         lines.append(head + body[0])
         lines += body[1:]
     return lines
+
+
+def _unheard(transcript: Transcript) -> list[tuple[float, float, str]]:
+    """The speech the recogniser left unheard (asr.decoding: no word heard, or a drift dropped), with the
+    role of its channel (stereo) or of the turn nearest it (mono), so the reader sees where words are
+    missing instead of a silent hole."""
+    out = []
+    for channel in transcript.asr.get("channels") or []:
+        same = [t for t in transcript.turns if transcript.layout == "mono" or t.channel == channel["channel"]]
+        for a, b in channel.get("unheard_speech") or []:
+            near = min(same, key=lambda t: max(t.start - b, a - t.end, 0.0), default=None)
+            if near is not None:
+                out.append((a, b, near.role))
+    return out
 
 
 def render_text(analysis: Analysis, lang: str | None = None, source: str | None = None,

@@ -62,8 +62,10 @@ KINDS = ("phone", "id", "card", "email")
 # nothing was found in the customer's reply, the reply is redacted as the kind asked however ASR garbled
 # it ('Green the number in'), unless it declines or defers (不方便, 我加你微信吧, "I'll email it over"),
 # only says 'go on' or waits, or says a quantity, a time or an amount; 油香 for 邮箱; the owner words of a
-# bare 'number' as data)
-RULES_VERSION = 7
+# bare 'number' as data; 8: read-outs: an English number read out digit by digit ('4-3-6-7, 4-2-0-1',
+# '4, 4, 0, 1, 0, 5') is personal however garbled its question, unless it names a look-alike, counts or lists
+# scores; '…, and the last four are …' goes on with the number; 'double-camera' in read-outs)
+RULES_VERSION = 8
 PLACEHOLDERS = {
     "zh": {"phone": "[电话]", "id": "[身份证]", "card": "[银行卡]", "email": "[邮箱]"},
     "en": {"phone": "[phone]", "id": "[id]", "card": "[card]", "email": "[email]"},
@@ -781,6 +783,8 @@ _CONTINUATION = re.compile(rf"[\s,，.…\-]*(?:and\s+)?(?:then\s+)?(?:{_words_r
 def _continues(between: str) -> bool:
     """The text between two pieces of a number says only that the rest of it follows."""
     return _CONTINUATION.fullmatch(_DOUBLED.sub(r"\1", between)) is not None
+
+
 _SENTENCE_END = re.compile(r"[。？！?!]")
 _QUESTION = re.compile(r"[？?吗呢]")
 _PUNCT_ONLY = re.compile(r"[\s。.，,、…\-]{1,3}")
@@ -1533,7 +1537,6 @@ class _Finder:
             self.found.append(Found(p.turn, min([p.start, *(f.start for f in inside)]),
                                     max([p.end, *(f.end for f in inside)]), value.kind if value else context,
                                     value.value if value else digits))
-
 
     # rules 8: a number read out digit by digit, however garbled, is a personal one
 

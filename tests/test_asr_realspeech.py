@@ -96,6 +96,12 @@ def test_a_drifting_run_of_unlikely_words_is_found_and_a_sure_sentence_is_not() 
                      ("朋友", 0.13), ("爱，", 0.6), ("文", 0.40), ("娃。", 0.7)]
     words = [Word(i * 0.3, i * 0.3 + 0.25, text, p) for i, (text, p) in enumerate(probabilities)]
     assert drifting_stretches(words) == [(0.6, pytest.approx(2.65))]
+    # the same tail as the model decodes it now: middling words (0.5-0.7) between the unlikely ones do
+    # not end the drift, and the middling 娃 after it goes with it
+    probabilities = [("剩", 0.93), ("下", 0.90), ("案。", 0.25), ("坚", 0.24), ("持", 0.64), ("好", 0.67),
+                     ("朋友", 0.54), ("爱，", 0.13), ("文", 0.40), ("娃。", 0.64), ("那", 0.99)]
+    words = [Word(i * 0.3, i * 0.3 + 0.25, text, p) for i, (text, p) in enumerate(probabilities)]
+    assert drifting_stretches(words) == [(0.6, pytest.approx(2.95))]
     # two unsure words in a sure sentence (王(0.44)经(0.12)理您好) are no drift
     sure = [Word(0.0, 0.2, "王", 0.44), Word(0.2, 0.4, "经", 0.12), Word(0.4, 0.6, "理", 0.9),
             Word(0.6, 0.8, "您好", 0.95)]

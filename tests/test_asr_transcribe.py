@@ -64,6 +64,27 @@ def test_zh_stereo_words_are_close_to_the_script() -> None:
         assert cer(reference, hypothesis) < limit, role
 
 
+def test_zh_stereo_shows_no_invented_tail_and_the_report_marks_the_hole() -> None:
+    # the rep's 省下的赔偿就超过了系统费用 (about 1 min in) decodes as 剩下案。坚持好朋友爱，文娃: a drift
+    # the check drops; the analysis keeps the hole's times and the report says where words are missing
+    from callscope.core.config import Settings
+    from callscope.pipeline import SPEECH_STAGES, analyze_transcript
+    from callscope.report import render_text
+    from callscope.scoring import load_rubric
+
+    tr = transcript_of("zh-demo.stereo.flac")
+    rep = "".join(t.text for t in tr.turns if t.role == "rep")
+    assert not any(w in rep for w in ("坚持", "朋友", "文娃")), rep
+    holes = tr.asr["channels"][0]["unheard_speech"]
+    assert any(58 < a < b < 66 for a, b in holes), holes
+    settings = Settings.from_env()
+    report = render_text(analyze_transcript(tr, load_rubric(settings.rubric), settings,
+                                            dict.fromkeys(SPEECH_STAGES, 0.0)), lang="zh")
+    marked = [line for line in report.splitlines() if "未能可靠转写" in line]
+    assert len(marked) == len(holes) + len(tr.asr["channels"][1]["unheard_speech"])
+    assert any(line.strip().startswith(("01:01  销售", "01:02  销售")) for line in marked), marked
+
+
 def test_zh_stereo_roles_speakers_and_turns() -> None:
     tr = transcript_of("zh-demo.stereo.flac")
     truth = truth_turns("zh-demo")

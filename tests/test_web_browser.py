@@ -181,6 +181,12 @@ def test_clicking_a_transcript_line_seeks_the_player_to_that_turn(browser, site:
 
     # the timeline draws one bar per turn, coloured by role
     assert page.locator(".tl-bar.rep").count() + page.locator(".tl-bar.customer").count() == len(segments)
+    # speech the recogniser dropped as unreliable (zh-demo's drifting tail about 1 min in) is marked where
+    # it lies, between the turns, not left as a silent hole
+    holes = [h for c in site["document"]["asr"]["channels"] for h in c["unheard_speech"]]
+    marks = page.locator("#turns .unheard")
+    assert holes and marks.count() == len(holes)
+    assert "未能可靠转写" in marks.first.inner_text() and "01:0" in marks.first.inner_text()
     assert page.errors == []
     page.context.close()
 

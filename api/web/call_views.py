@@ -138,6 +138,18 @@ def turn_of(document: dict[str, Any], at: float | None) -> int | None:
     return found
 
 
+def unheard_after(document: dict[str, Any]) -> dict[int, list[dict[str, float]]]:
+    """Speech the recogniser could not transcribe reliably (asr.channels[].unheard_speech), by the turn it
+    follows (-1: before the first), so the page shows where words are missing instead of a silent hole."""
+    starts = [float(s.get("start", 0)) for s in document.get("segments", [])]
+    holes: dict[int, list[dict[str, float]]] = {}
+    for channel in (document.get("asr") or {}).get("channels") or []:
+        for a, b in channel.get("unheard_speech") or []:
+            after = sum(start <= a for start in starts) - 1
+            holes.setdefault(after, []).append({"start": float(a), "seconds": round(float(b) - float(a), 1)})
+    return holes
+
+
 def whole_call(evidence: dict[str, Any], duration: float) -> bool:
     """A finding about the whole call (nothing flagged, the talk ratio): it has no moment to seek to.
     Older analyses did not mark them: a span of the whole call without a turn is one."""
@@ -156,6 +168,7 @@ def call_page(session: Session, principal: Principal, call_id: int) -> dict[str,
     if document:
         context["timeline"] = timeline(document)
         context["flags"] = segment_flags(document)
+        context["unheard_after"] = unheard_after(document)
         context["summary"] = call_summary(document)
         comments = list(session.scalars(select(Comment).where(Comment.call_id == call.id)
                                         .order_by(Comment.id)))
